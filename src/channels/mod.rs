@@ -1,0 +1,38 @@
+//! Customer channels: how an [`Outbound`] reaches a customer.
+//!
+//! A [`CustomerSender`] only accepts an `Outbound`, which only the send stage
+//! can build; the engine hands the sender to nothing but the send effect.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::core::stages::send::Outbound;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth trying again (timeouts, 5xx, 429).
+    #[error("{0} (transient)")]
+    Transient(String),
+    /// Will fail again as it is (4xx, bad recipient).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<String, SendError>> + Send + 'a>>;
+
+/// Delivers a customer-facing message; returns the provider's message id.
+/// Must treat the message's idempotency key as the identity of the send.
+pub trait CustomerSender: Send + Sync + 'static {
+    fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a>;
+}
+
+/// The embedded default: the message is recorded on the case and goes
+/// nowhere else. Its provider id is derived from the idempotency key, so a
+/// re-run of the same send yields the same id.
+pub struct RecordOnly;
+
+impl CustomerSender for RecordOnly {
+    fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a> {
+        Box::pin(async move { Ok(format!("local.{}", message.key())) })
+    }
+}

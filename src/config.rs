@@ -1,0 +1,243 @@
+//! Configuration: the TOML file, with every key defaulted so the binary runs
+//! on the embedded default with no file at all.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::core::types::Mode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("config {path}: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("config: `mode` must be \"pilot\" or \"production\", not \"{0}\"")]
+    Mode(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub mode: Option<String>,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub engine: EngineConfig,
+    pub channels: ChannelsConfig,
+    pub midtrans: MidtransConfig,
+    pub policy: PolicyConfig,
+    pub faults: FaultsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("caseflow-data"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// The workflow file; empty means the one built into the binary.
+    pub workflow: Option<PathBuf>,
+    /// The template catalog; empty means the one built into the binary.
+    pub templates: Option<PathBuf>,
+    /// Rapid-fire messages of a reopened case within this window form one turn.
+    #[serde(with = "humantime_serde")]
+    pub collect_window: Duration,
+    /// A running case that has not moved for this long is stuck.
+    #[serde(with = "humantime_serde")]
+    pub stuck_after: Duration,
+    /// Restarts allowed per case within `restart_window` before quarantine.
+    pub restart_budget: u32,
+    #[serde(with = "humantime_serde")]
+    pub restart_window: Duration,
+    /// How long SIGTERM waits for in-flight cases before exiting.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workflow: None,
+            templates: None,
+            collect_window: Duration::from_millis(1500),
+            stuck_after: Duration::from_secs(120),
+            restart_budget: 3,
+            restart_window: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelsConfig {
+    pub whatsapp: WhatsappConfig,
+    pub telegram: TelegramConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhatsappConfig {
+    pub api_base: String,
+    pub phone_number_id: String,
+    pub access_token: String,
+    pub app_secret: String,
+    pub verify_token: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    pub api_base: String,
+    pub bot_token: String,
+    pub operator_chat_id: String,
+    pub coach_chat_id: String,
+    pub secret_token: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MidtransConfig {
+    pub api_base: String,
+    pub server_key: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    pub timezone: String,
+    pub reschedule_quota_per_month: u32,
+    pub cutoff: Cutoff,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            timezone: "Asia/Jakarta".into(),
+            reschedule_quota_per_month: 2,
+            cutoff: Cutoff::CalendarDays { days: 1 },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Cutoff {
+    CalendarDays { days: u32 },
+    Minutes { minutes: u32 },
+}
+
+/// Deliberate faults for chaos drills; all off by default.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultsConfig {
+    /// A case whose inbound text contains this marker panics in its actor.
+    pub panic_on_text: Option<String>,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        config.mode()?;
+        Ok(config)
+    }
+
+    pub fn mode(&self) -> Result<Mode, ConfigError> {
+        match self.mode.as_deref() {
+            None => Ok(Mode::Pilot),
+            Some(m) => Mode::parse(m).ok_or_else(|| ConfigError::Mode(m.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_default_config_parses() {
+        let text = include_str!("../config/default.toml");
+        let c: Config = toml::from_str(text).expect("config/default.toml parses");
+        assert_eq!(c.mode().unwrap(), Mode::Pilot);
+        assert_eq!(c.policy.cutoff, Cutoff::CalendarDays { days: 1 });
+    }
+
+    #[test]
+    fn contract_keys_parse_including_the_minutes_cutoff() {
+        let c: Config = toml::from_str(
+            r#"
+            mode = "production"
+            [server]
+            listen = "0.0.0.0:9000"
+            [store]
+            path = "/var/lib/caseflow"
+            [channels.whatsapp]
+            api_base = "http://127.0.0.1:1"
+            phone_number_id = "123"
+            access_token = "t"
+            app_secret = "s"
+            verify_token = "v"
+            [channels.telegram]
+            api_base = "http://127.0.0.1:2"
+            bot_token = "b"
+            operator_chat_id = "1"
+            coach_chat_id = "2"
+            secret_token = "x"
+            [midtrans]
+            api_base = "http://127.0.0.1:3"
+            server_key = "k"
+            [policy]
+            timezone = "Asia/Jakarta"
+            reschedule_quota_per_month = 2
+            cutoff = { kind = "minutes", minutes = 60 }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.mode().unwrap(), Mode::Production);
+        assert_eq!(c.policy.cutoff, Cutoff::Minutes { minutes: 60 });
+    }
+
+    #[test]
+    fn a_bad_mode_is_named() {
+        let c: Config = toml::from_str("mode = \"yolo\"").unwrap();
+        assert!(c.mode().unwrap_err().to_string().contains("yolo"));
+    }
+}

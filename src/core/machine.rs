@@ -1,0 +1,426 @@
+//! The case state machine as a pure function:
+//! `advance(workflow, case, event, facts) -> (case', transitions, effects)`.
+//!
+//! No clock, store or network in here: `facts.now` is the time, inbound texts
+//! arrive in `facts`, and side effects leave as [`Effect`] values that the
+//! engine runs only after it has persisted the returned case. Every
+//! transition is checked against the declared workflow; one it does not
+//! declare is an error, never a silent move.
+
+use crate::core::case::{ArmedTimer, CaseRecord, Draft, SendPurpose, TransitionRecord, Turn};
+use crate::core::language;
+use crate::core::stages::Outcome;
+use crate::core::stages::send::{self, Outbound};
+use crate::core::types::{State, Timestamp, WaitingOn};
+use crate::templates::{TemplateError, Templates};
+use crate::workflow::Workflow;
+
+/// The tool through which customer messages leave.
+pub const SEND_TOOL: &str = "whatsapp";
+
+/// An inbound message not yet taken into a turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundFact {
+    pub seq: u64,
+    pub text: String,
+}
+
+/// What the engine knows when it advances a case.
+pub struct Facts<'a> {
+    pub now: Timestamp,
+    pub inbound: &'a [InboundFact],
+    pub collect_window_ms: i64,
+    pub templates: &'a Templates,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Something may have changed: new messages, a due timer, a restart.
+    Wake,
+    /// The effect of step `step` finished.
+    EffectDone {
+        step: u32,
+        result: Result<(), String>,
+    },
+    /// The pending effect's intent is recorded but not its completion:
+    /// run it again under the same key.
+    ResumeEffect,
+}
+
+/// A side effect for the engine to run after persisting the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Send(Outbound),
+}
+
+#[derive(Debug)]
+pub struct Advance {
+    pub case: CaseRecord,
+    pub transitions: Vec<TransitionRecord>,
+    pub effects: Vec<Effect>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MachineError {
+    #[error("workflow {workflow}: state '{state}' has no transition for outcome '{outcome}'")]
+    UndeclaredTransition {
+        workflow: String,
+        state: &'static str,
+        outcome: &'static str,
+    },
+    #[error("workflow {workflow}: state '{state}' does not declare the wait '{wait}'")]
+    UndeclaredWait {
+        workflow: String,
+        state: &'static str,
+        wait: String,
+    },
+    #[error("state 'send' has nothing to send")]
+    NothingToSend,
+    #[error("template: {0}")]
+    Template(#[from] TemplateError),
+    #[error("no wait reached after {0} steps")]
+    Runaway(usize),
+}
+
+const MAX_STEPS: usize = 32;
+
+/// Advances `case` by `event` until it waits, emits an effect, or closes.
+pub fn advance(
+    wf: &Workflow,
+    case: &CaseRecord,
+    event: Event,
+    facts: &Facts<'_>,
+) -> Result<Advance, MachineError> {
+    let mut run = Run {
+        wf,
+        facts,
+        case: case.clone(),
+        transitions: Vec::new(),
+        effects: Vec::new(),
+    };
+    if !run.case.is_closed() {
+        run.sync_timers();
+        run.absorb_inbound()?;
+        run.apply(event)?;
+        run.fire_due_timers();
+        run.run_stages()?;
+    }
+    if run.case != *case {
+        run.case.updated_at = facts.now;
+    }
+    Ok(Advance {
+        case: run.case,
+        transitions: run.transitions,
+        effects: run.effects,
+    })
+}
+
+/// What one stage decided.
+enum Step {
+    Go(Outcome, String),
+    Wait(WaitingOn),
+    Emit(Effect),
+}
+
+struct Run<'a> {
+    wf: &'a Workflow,
+    facts: &'a Facts<'a>,
+    case: CaseRecord,
+    transitions: Vec<TransitionRecord>,
+    effects: Vec<Effect>,
+}
+
+impl Run<'_> {
+    fn now(&self) -> Timestamp {
+        self.facts.now
+    }
+
+    fn absorb_inbound(&mut self) -> Result<(), MachineError> {
+        let fresh: Vec<&InboundFact> = self
+            .facts
+            .inbound
+            .iter()
+            .filter(|m| m.seq > self.case.inbound_cursor)
+            .collect();
+        let Some(last) = fresh.last() else {
+            return Ok(());
+        };
+        self.case.inbound_cursor = last.seq;
+        let joined: String = fresh
+            .iter()
+            .map(|m| m.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let count = fresh.len() as u32;
+        match (&self.case.state, &self.case.waiting_on, &mut self.case.turn) {
+            (State::Close, WaitingOn::Customer, _) => {
+                self.case.language = language::detect(&joined, self.case.language);
+                self.case.turn = Some(self.new_turn(count));
+                self.case.collect_until =
+                    Some(self.now().plus_millis(self.facts.collect_window_ms));
+                self.goto(
+                    Outcome::Reopen,
+                    format!("customer wrote again ({count} message(s))"),
+                )?;
+            }
+            (_, _, Some(turn)) => turn.messages += count,
+            (_, _, turn @ None) => {
+                *turn = Some(Turn {
+                    opened_at: self.facts.now,
+                    messages: count,
+                    acked: false,
+                });
+                self.case.language = language::detect(&joined, self.case.language);
+            }
+        }
+        Ok(())
+    }
+
+    fn new_turn(&self, messages: u32) -> Turn {
+        Turn {
+            opened_at: self.now(),
+            messages,
+            acked: false,
+        }
+    }
+
+    fn apply(&mut self, event: Event) -> Result<(), MachineError> {
+        match event {
+            Event::Wake => Ok(()),
+            Event::ResumeEffect => {
+                if let Some(out) = send::reemit(&self.case) {
+                    self.effects.push(Effect::Send(out));
+                }
+                Ok(())
+            }
+            Event::EffectDone { step, result } => self.effect_done(step, result),
+        }
+    }
+
+    fn effect_done(&mut self, step: u32, result: Result<(), String>) -> Result<(), MachineError> {
+        let Some(pending) = self.case.pending_send.clone().filter(|p| p.step == step) else {
+            return Ok(());
+        };
+        if let Err(error) = result {
+            self.case.stuck = Some(format!("send of step {step} failed: {error}"));
+            return Ok(());
+        }
+        self.case.pending_send = None;
+        self.case.stuck = None;
+        if self.case.first_response_at.is_none() {
+            self.case.first_response_at = Some(self.now());
+        }
+        self.disarm_until_outbound();
+        let outcome = match pending.draft.purpose {
+            SendPurpose::Ack => {
+                if let Some(turn) = &mut self.case.turn {
+                    turn.acked = true;
+                }
+                Outcome::Acknowledged
+            }
+            SendPurpose::Reply => {
+                self.case.turn = None;
+                Outcome::Sent
+            }
+        };
+        if self.case.state == State::Send {
+            let what = pending.draft.template.unwrap_or_else(|| "reply".into());
+            self.goto(outcome, format!("{what} sent"))?;
+        }
+        Ok(())
+    }
+
+    /// Fires at most one due timer: the transition it makes re-arms the rest.
+    /// Timers wait while an effect is in flight, so a send is never abandoned.
+    fn fire_due_timers(&mut self) {
+        let now = self.now();
+        if self.case.collect_until.is_some_and(|t| t <= now) {
+            self.case.collect_until = None;
+        }
+        if self.case.pending_send.is_some() || !self.effects.is_empty() {
+            return;
+        }
+        let due = self
+            .case
+            .timers
+            .iter()
+            .filter(|t| t.due <= now)
+            .min_by_key(|t| t.due)
+            .cloned();
+        let Some(armed) = due else { return };
+        self.case.timers.retain(|t| t.name != armed.name);
+        let Some(def) = self.wf.timer(&armed.name) else {
+            return;
+        };
+        if def.until_outbound {
+            self.case.add_tag(&format!("sla_breach:{}", def.name));
+        }
+        let target = def.target;
+        self.enter(target, format!("timer {} fired", armed.name));
+    }
+
+    fn run_stages(&mut self) -> Result<(), MachineError> {
+        for _ in 0..MAX_STEPS {
+            if self.case.waiting_on != WaitingOn::None
+                || !self.effects.is_empty()
+                || self.case.is_closed()
+            {
+                return Ok(());
+            }
+            let step = match self.case.state {
+                State::Intake => self.intake(),
+                State::Tier => self.tier(),
+                State::Verify => self.verify(),
+                State::Execute => self.execute(),
+                State::Qa => self.qa()?,
+                State::Send => self.send()?,
+                State::Close => Step::Wait(WaitingOn::Customer),
+                State::Closed => return Ok(()),
+            };
+            match step {
+                Step::Go(outcome, reason) => self.goto(outcome, reason)?,
+                Step::Wait(on) => self.wait(on)?,
+                Step::Emit(effect) => {
+                    self.effects.push(effect);
+                    self.wait(WaitingOn::Tool(SEND_TOOL.into()))?;
+                }
+            }
+        }
+        Err(MachineError::Runaway(MAX_STEPS))
+    }
+
+    fn intake(&self) -> Step {
+        if self.case.collect_until.is_some_and(|t| t > self.now()) {
+            return Step::Wait(WaitingOn::Timer);
+        }
+        let n = self.case.turn.as_ref().map_or(0, |t| t.messages);
+        Step::Go(Outcome::Ready, format!("turn of {n} message(s) collected"))
+    }
+
+    fn tier(&mut self) -> Step {
+        self.case.add_tag("unclassified");
+        Step::Go(
+            Outcome::Account,
+            "no tiering rule matched: treated as account-specific".into(),
+        )
+    }
+
+    fn verify(&self) -> Step {
+        Step::Go(
+            Outcome::Unverified,
+            format!(
+                "identity {}: an operator decides",
+                self.case.identity.as_str()
+            ),
+        )
+    }
+
+    fn execute(&self) -> Step {
+        Step::Go(Outcome::Done, "no action to run".into())
+    }
+
+    fn qa(&mut self) -> Result<Step, MachineError> {
+        let unacked = self.case.turn.as_ref().is_some_and(|t| !t.acked);
+        if unacked {
+            let text = self
+                .facts
+                .templates
+                .render("wa.ack", self.case.language, &[])?;
+            self.case.draft = Some(Draft {
+                purpose: SendPurpose::Ack,
+                template: Some("wa.ack".into()),
+                text,
+            });
+            return Ok(Step::Go(
+                Outcome::Acknowledge,
+                "an operator decides: acknowledge the customer first".into(),
+            ));
+        }
+        Ok(Step::Wait(WaitingOn::Operator))
+    }
+
+    fn send(&mut self) -> Result<Step, MachineError> {
+        if self.case.pending_send.is_some() {
+            return Ok(Step::Wait(WaitingOn::Tool(SEND_TOOL.into())));
+        }
+        let out = send::emit(&mut self.case).ok_or(MachineError::NothingToSend)?;
+        Ok(Step::Emit(Effect::Send(out)))
+    }
+
+    fn goto(&mut self, outcome: Outcome, reason: String) -> Result<(), MachineError> {
+        let from = self.case.state;
+        let to = self
+            .wf
+            .next(from, outcome)
+            .ok_or_else(|| MachineError::UndeclaredTransition {
+                workflow: self.wf.reference().to_string(),
+                state: from.as_str(),
+                outcome: outcome.as_str(),
+            })?;
+        self.enter(to, reason);
+        Ok(())
+    }
+
+    fn enter(&mut self, to: State, reason: String) {
+        let now = self.now();
+        self.transitions.push(TransitionRecord {
+            from: self.case.state,
+            to,
+            at: now,
+            reason,
+        });
+        self.case.state = to;
+        self.case.waiting_on = WaitingOn::None;
+        self.case.wait_since = now;
+        if to == State::Closed {
+            self.case.closed_at = Some(now);
+            self.case.timers.clear();
+            self.case.collect_until = None;
+        }
+        self.sync_timers();
+    }
+
+    fn wait(&mut self, on: WaitingOn) -> Result<(), MachineError> {
+        let kind = on.kind().expect("a wait has a kind");
+        if !self.wf.may_wait(self.case.state, kind) {
+            return Err(MachineError::UndeclaredWait {
+                workflow: self.wf.reference().to_string(),
+                state: self.case.state.as_str(),
+                wait: kind.as_str().to_string(),
+            });
+        }
+        if self.case.waiting_on != on {
+            self.case.waiting_on = on;
+            self.case.wait_since = self.now();
+        }
+        Ok(())
+    }
+
+    /// Arms the declared timers of the current state and disarms the others.
+    fn sync_timers(&mut self) {
+        let (state, now) = (self.case.state, self.now());
+        for def in self.wf.timers() {
+            let armed = self.case.timers.iter().any(|t| t.name == def.name);
+            let wanted = def.armed_in.contains(&state)
+                && !(def.until_outbound && self.case.first_response_at.is_some());
+            if wanted && !armed {
+                self.case.timers.push(ArmedTimer {
+                    name: def.name.clone(),
+                    due: now.plus_millis(def.after_ms),
+                });
+            } else if !wanted && armed {
+                self.case.timers.retain(|t| t.name != def.name);
+            }
+        }
+    }
+
+    fn disarm_until_outbound(&mut self) {
+        let wf = self.wf;
+        self.case
+            .timers
+            .retain(|t| !wf.timer(&t.name).is_some_and(|d| d.until_outbound));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! The stages of a case, one per declared state, and the outcomes each can
+//! produce. The workflow file maps outcomes to next states; the stage logic
+//! (in [`crate::core::machine`]) decides which outcome applies.
+//!
+//! Only [`send`] can build an [`send::Outbound`], the one value the engine's
+//! customer sender accepts: no other stage can reach a customer.
+
+pub mod send;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::types::{State, WaitKind};
+
+/// What a stage decided. The workflow maps it to the next state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// intake: the turn is collected.
+    Ready,
+    /// tier: the answer depends on the student's records.
+    Account,
+    /// tier: the answer does not depend on the student's records.
+    General,
+    /// verify: identity established (or not needed).
+    Verified,
+    /// verify: identity could not be established.
+    Unverified,
+    /// execute: actions finished.
+    Done,
+    /// qa: a checked reply goes out.
+    Reply,
+    /// qa: acknowledge while a human decides.
+    Acknowledge,
+    /// qa: an approved action runs.
+    Act,
+    /// qa: nothing to send.
+    Drop,
+    /// send: the reply went out.
+    Sent,
+    /// send: the acknowledgement went out.
+    Acknowledged,
+    /// close: the customer wrote again.
+    Reopen,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 13] = [
+        Outcome::Ready,
+        Outcome::Account,
+        Outcome::General,
+        Outcome::Verified,
+        Outcome::Unverified,
+        Outcome::Done,
+        Outcome::Reply,
+        Outcome::Acknowledge,
+        Outcome::Act,
+        Outcome::Drop,
+        Outcome::Sent,
+        Outcome::Acknowledged,
+        Outcome::Reopen,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ready => "ready",
+            Outcome::Account => "account",
+            Outcome::General => "general",
+            Outcome::Verified => "verified",
+            Outcome::Unverified => "unverified",
+            Outcome::Done => "done",
+            Outcome::Reply => "reply",
+            Outcome::Acknowledge => "acknowledge",
+            Outcome::Act => "act",
+            Outcome::Drop => "drop",
+            Outcome::Sent => "sent",
+            Outcome::Acknowledged => "acknowledged",
+            Outcome::Reopen => "reopen",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// The outcomes the stage of `state` can produce; a workflow must map each.
+pub fn outcomes_of(state: State) -> &'static [Outcome] {
+    match state {
+        State::Intake => &[Outcome::Ready],
+        State::Tier => &[Outcome::Account, Outcome::General],
+        State::Verify => &[Outcome::Verified, Outcome::Unverified],
+        State::Execute => &[Outcome::Done],
+        State::Qa => &[
+            Outcome::Reply,
+            Outcome::Acknowledge,
+            Outcome::Act,
+            Outcome::Drop,
+        ],
+        State::Send => &[Outcome::Sent, Outcome::Acknowledged],
+        State::Close => &[Outcome::Reopen],
+        State::Closed => &[],
+    }
+}
+
+/// The waits the engine uses in `state`; a workflow must declare each.
+pub fn engine_waits(state: State) -> &'static [WaitKind] {
+    match state {
+        State::Intake => &[WaitKind::Timer],
+        State::Verify => &[WaitKind::Customer],
+        State::Execute | State::Send => &[WaitKind::Tool],
+        State::Qa => &[WaitKind::Operator],
+        State::Close => &[WaitKind::Customer],
+        State::Tier | State::Closed => &[],
+    }
+}

@@ -1,0 +1,74 @@
+//! The send stage: the only code that can produce an [`Outbound`], the value
+//! the engine's customer sender takes. Other stages can draft a reply; only
+//! this one turns a draft into something that reaches a customer.
+//!
+//! ```compile_fail
+//! // Outside this module an Outbound cannot be built:
+//! use caseflow::core::stages::send::Outbound;
+//! let o = Outbound { step: 0, text: String::new(), template: None };
+//! ```
+
+use crate::core::case::{CaseRecord, Draft, PendingSend};
+use crate::core::types::{CustomerKey, IdempotencyKey};
+
+/// A customer-facing message, ready for the sender. Built only by [`emit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    step: u32,
+    key: IdempotencyKey,
+    to: CustomerKey,
+    template: Option<String>,
+    text: String,
+}
+
+impl Outbound {
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
+    pub fn key(&self) -> &IdempotencyKey {
+        &self.key
+    }
+
+    pub fn to(&self) -> &CustomerKey {
+        &self.to
+    }
+
+    pub fn template(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Turns the case's cleared draft into an outbound message under a fresh
+/// idempotency key, and marks it pending. `None` when nothing is drafted.
+pub(in crate::core) fn emit(case: &mut CaseRecord) -> Option<Outbound> {
+    let draft = case.draft.take()?;
+    let step = case.effect_seq;
+    case.effect_seq += 1;
+    case.pending_send = Some(PendingSend {
+        step,
+        draft: draft.clone(),
+    });
+    Some(build(case, step, draft))
+}
+
+/// The pending send again, under its original key: for a send whose intent
+/// was recorded but whose completion was not.
+pub(in crate::core) fn reemit(case: &CaseRecord) -> Option<Outbound> {
+    let pending = case.pending_send.as_ref()?;
+    Some(build(case, pending.step, pending.draft.clone()))
+}
+
+fn build(case: &CaseRecord, step: u32, draft: Draft) -> Outbound {
+    Outbound {
+        step,
+        key: IdempotencyKey::for_step(case.id, step),
+        to: case.customer.clone(),
+        template: draft.template,
+        text: draft.text,
+    }
+}

@@ -1,0 +1,339 @@
+//! Domain vocabulary shared by every layer: ids, time, states, tiers, waits.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC. The core never reads a clock: the
+/// engine passes `now` in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn plus_millis(self, ms: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(ms))
+    }
+
+    pub fn since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    pub fn to_rfc3339(self) -> String {
+        chrono::DateTime::from_timestamp_millis(self.0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    }
+}
+
+/// A case's id: a UUIDv7, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CaseId(pub uuid::Uuid);
+
+impl CaseId {
+    pub fn parse(s: &str) -> Option<CaseId> {
+        uuid::Uuid::parse_str(s).ok().map(CaseId)
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The provider's id of an inbound message (a WhatsApp `wamid`). It is the
+/// idempotency key of ingest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageId(pub String);
+
+/// Key of one side effect of a case: case id plus the effect's step number.
+/// Stable across retries and restarts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IdempotencyKey(pub String);
+
+impl IdempotencyKey {
+    pub fn for_step(case: CaseId, step: u32) -> IdempotencyKey {
+        IdempotencyKey(format!("{case}/{step}"))
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Channel {
+    Whatsapp,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Whatsapp => "whatsapp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "whatsapp" => Some(Channel::Whatsapp),
+            _ => None,
+        }
+    }
+}
+
+/// Who a case belongs to: a channel and the sender's address on it. A
+/// customer has at most one open case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CustomerKey {
+    pub channel: Channel,
+    pub address: String,
+}
+
+impl CustomerKey {
+    /// The customer's address with all but the first four and last four
+    /// characters hidden, for logs and list views.
+    pub fn masked(&self) -> String {
+        mask_address(&self.address)
+    }
+}
+
+impl fmt::Display for CustomerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.channel.as_str(), self.address)
+    }
+}
+
+/// Masks a phone number or an email address for logs and list views.
+pub fn mask_address(address: &str) -> String {
+    if let Some((local, domain)) = address.split_once('@') {
+        let first: String = local.chars().take(1).collect();
+        return format!("{first}***@{domain}");
+    }
+    let chars: Vec<char> = address.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 8))
+}
+
+/// The declared states of the support workflow. `Closed` is terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum State {
+    Intake,
+    Tier,
+    Verify,
+    Execute,
+    Qa,
+    Send,
+    Close,
+    Closed,
+}
+
+impl State {
+    pub const ALL: [State; 8] = [
+        State::Intake,
+        State::Tier,
+        State::Verify,
+        State::Execute,
+        State::Qa,
+        State::Send,
+        State::Close,
+        State::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Intake => "intake",
+            State::Tier => "tier",
+            State::Verify => "verify",
+            State::Execute => "execute",
+            State::Qa => "qa",
+            State::Send => "send",
+            State::Close => "close",
+            State::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Tier {
+    R0,
+    R1,
+    R2,
+    R3,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::R0 => "R0",
+            Tier::R1 => "R1",
+            Tier::R2 => "R2",
+            Tier::R3 => "R3",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tier> {
+        match s {
+            "R0" => Some(Tier::R0),
+            "R1" => Some(Tier::R1),
+            "R2" => Some(Tier::R2),
+            "R3" => Some(Tier::R3),
+            _ => None,
+        }
+    }
+}
+
+/// What a case is waiting for. `None` means it is running (or should be).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WaitingOn {
+    None,
+    Customer,
+    Operator,
+    Coach,
+    Tool(String),
+    Timer,
+}
+
+impl WaitingOn {
+    pub fn label(&self) -> String {
+        match self {
+            WaitingOn::None => "none".into(),
+            WaitingOn::Customer => "customer".into(),
+            WaitingOn::Operator => "operator".into(),
+            WaitingOn::Coach => "coach".into(),
+            WaitingOn::Tool(name) => format!("tool:{name}"),
+            WaitingOn::Timer => "timer".into(),
+        }
+    }
+
+    /// The kind of wait as the workflow file names it (`tool:x` is `tool`).
+    pub fn kind(&self) -> Option<WaitKind> {
+        match self {
+            WaitingOn::None => None,
+            WaitingOn::Customer => Some(WaitKind::Customer),
+            WaitingOn::Operator => Some(WaitKind::Operator),
+            WaitingOn::Coach => Some(WaitKind::Coach),
+            WaitingOn::Tool(_) => Some(WaitKind::Tool),
+            WaitingOn::Timer => Some(WaitKind::Timer),
+        }
+    }
+
+    pub fn is_human(&self) -> bool {
+        matches!(self, WaitingOn::Operator | WaitingOn::Coach)
+    }
+}
+
+/// The kinds of wait a workflow state may declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WaitKind {
+    Customer,
+    Operator,
+    Coach,
+    Tool,
+    Timer,
+}
+
+impl WaitKind {
+    pub fn parse(s: &str) -> Option<WaitKind> {
+        match s {
+            "customer" => Some(WaitKind::Customer),
+            "operator" => Some(WaitKind::Operator),
+            "coach" => Some(WaitKind::Coach),
+            "tool" => Some(WaitKind::Tool),
+            "timer" => Some(WaitKind::Timer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitKind::Customer => "customer",
+            WaitKind::Operator => "operator",
+            WaitKind::Coach => "coach",
+            WaitKind::Tool => "tool",
+            WaitKind::Timer => "timer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Identity {
+    WaMatch,
+    InvoiceEmail,
+    Unverified,
+    Mismatch,
+}
+
+impl Identity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::WaMatch => "wa_match",
+            Identity::InvoiceEmail => "invoice_email",
+            Identity::Unverified => "unverified",
+            Identity::Mismatch => "mismatch",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Mode {
+    #[default]
+    Pilot,
+    Production,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Pilot => "pilot",
+            Mode::Production => "production",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "pilot" => Some(Mode::Pilot),
+            "production" => Some(Mode::Production),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_phone_numbers_and_emails() {
+        assert_eq!(mask_address("+6281234567890"), "+628******7890");
+        assert_eq!(mask_address("siti@example.com"), "s***@example.com");
+        assert_eq!(mask_address("12345"), "*****");
+    }
+
+    #[test]
+    fn state_names_round_trip() {
+        for s in State::ALL {
+            assert_eq!(State::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(State::parse("limbo"), None);
+    }
+}

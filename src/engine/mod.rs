@@ -1,0 +1,181 @@
+//! The engine: case actors under a supervisor, durable timers, recovery at
+//! start, and the operations the HTTP layer calls (ingest, retry, drain).
+//!
+//! The engine owns the only [`CustomerSender`]; it hands it to nothing but
+//! the send effect of a case actor.
+
+pub mod actor;
+pub mod clock;
+pub mod recovery;
+pub mod supervisor;
+pub mod timers;
+pub mod workflows;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorRef};
+
+use crate::channels::CustomerSender;
+use crate::core::case::{CaseRecord, InboundMessage};
+use crate::core::machine::InboundFact;
+use crate::core::types::{CaseId, CustomerKey, Mode};
+use crate::store::{Ingest, Ingested, Store, StoreError};
+use crate::templates::Templates;
+use supervisor::{CaseSupervisor, SupervisorMsg, SupervisorStats};
+use timers::TimerHandle;
+use workflows::Workflows;
+
+/// Engine settings, from config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub collect_window_ms: i64,
+    pub stuck_after_ms: i64,
+    pub restart_budget: u32,
+    pub restart_window: Duration,
+    /// Chaos drill: inbound text containing this makes the case's actor panic.
+    pub panic_on_text: Option<String>,
+}
+
+/// What every case actor shares.
+pub struct Shared {
+    pub store: Arc<Store>,
+    pub workflows: Workflows,
+    pub templates: Templates,
+    pub settings: Settings,
+    pub timers: TimerHandle,
+    pub sender: Arc<dyn CustomerSender>,
+}
+
+impl Shared {
+    fn inject_faults(&self, inbound: &[InboundFact]) {
+        if let Some(marker) = self.settings.panic_on_text.as_deref()
+            && inbound.iter().any(|m| m.text.contains(marker))
+        {
+            panic!("fault injection: inbound text carries the panic marker");
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the case supervisor: {0}")]
+    Supervisor(String),
+    #[error("case {0} not found")]
+    NoCase(CaseId),
+    #[error("case {0} is closed")]
+    Closed(CaseId),
+}
+
+pub struct Engine {
+    shared: Arc<Shared>,
+    supervisor: ActorRef<SupervisorMsg>,
+}
+
+/// The parts the engine is built from.
+pub struct Parts {
+    pub store: Arc<Store>,
+    pub workflows: Workflows,
+    pub templates: Templates,
+    pub settings: Settings,
+    pub sender: Arc<dyn CustomerSender>,
+}
+
+impl Engine {
+    /// Starts the supervisor and timers, then resumes every open case.
+    pub async fn start(parts: Parts) -> Result<(Engine, recovery::Report), EngineError> {
+        let (timer_handle, timer_task) = timers::channel();
+        let shared = Arc::new(Shared {
+            store: parts.store,
+            workflows: parts.workflows,
+            templates: parts.templates,
+            settings: parts.settings,
+            timers: timer_handle,
+            sender: parts.sender,
+        });
+        let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
+            .await
+            .map_err(|e| EngineError::Supervisor(e.to_string()))?;
+        timer_task.spawn(supervisor.clone());
+        let engine = Engine { shared, supervisor };
+        let report = recovery::resume_open_cases(&engine.shared, &engine.supervisor).await?;
+        Ok((engine, report))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    pub fn workflows(&self) -> &Workflows {
+        &self.shared.workflows
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Stores an inbound message durably, then wakes its case.
+    pub async fn ingest(
+        &self,
+        customer: CustomerKey,
+        message: InboundMessage,
+    ) -> Result<Ingested, StoreError> {
+        let wf = self.shared.workflows.current().clone();
+        let mode = self.shared.settings.mode;
+        let now = clock::now();
+        let open = {
+            let customer = customer.clone();
+            move |id| CaseRecord::open(id, customer, wf.reference(), wf.initial, mode, now)
+        };
+        let outcome = self
+            .shared
+            .store
+            .ingest(Ingest { customer, message }, open)
+            .await?;
+        if let Ingested::Accepted { case, .. } = outcome {
+            let _ = self.supervisor.cast(SupervisorMsg::Deliver(case));
+        }
+        Ok(outcome)
+    }
+
+    /// Clears a case's quarantine or stuck mark and re-runs it from its
+    /// persisted state (an interrupted send re-runs under its own key).
+    pub async fn retry(&self, id: CaseId) -> Result<CaseRecord, EngineError> {
+        let case = self.store().case(id)?.ok_or(EngineError::NoCase(id))?;
+        if case.is_closed() {
+            return Err(EngineError::Closed(id));
+        }
+        let case = self
+            .store()
+            .update_case(id, |c| {
+                c.quarantined = None;
+                c.stuck = None;
+            })
+            .await?;
+        let _ = self.supervisor.cast(SupervisorMsg::Retry(id));
+        Ok(case)
+    }
+
+    pub async fn stats(&self) -> SupervisorStats {
+        ractor::call!(self.supervisor, SupervisorMsg::Stats).unwrap_or_default()
+    }
+
+    /// Stops taking signals and waits (up to `timeout`) for running cases
+    /// to reach a wait; then flushes the store. Returns false on timeout.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        let supervisor = self.supervisor.clone();
+        let drained = tokio::time::timeout(timeout, async move {
+            ractor::call!(supervisor, SupervisorMsg::Drain)
+        })
+        .await
+        .is_ok_and(|r| r.is_ok());
+        if let Err(e) = self.shared.store.flush() {
+            tracing::error!(error = %e, "final flush failed");
+        }
+        self.supervisor.stop(None);
+        drained
+    }
+}

@@ -1,0 +1,115 @@
+//! Start-up: every open case resumes where it was. Timers are re-armed from
+//! their persisted deadlines (one that fell due while down fires at once);
+//! a case that was running, has unread messages, or has a send in flight is
+//! woken; a case that waits on someone stays passivated. Cases on an older
+//! workflow version with a declared migration move to the current version.
+
+use ractor::ActorRef;
+
+use super::Shared;
+use super::clock;
+use super::supervisor::SupervisorMsg;
+use crate::core::case::{CaseRecord, TransitionRecord};
+use crate::core::types::WaitingOn;
+use crate::store::{Commit, StoreError};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Report {
+    pub open: usize,
+    pub woken: usize,
+    pub passivated: usize,
+    pub quarantined: usize,
+    pub unknown_workflow: usize,
+    pub migrated: usize,
+    pub elapsed_ms: u128,
+}
+
+pub async fn resume_open_cases(
+    shared: &Shared,
+    supervisor: &ActorRef<SupervisorMsg>,
+) -> Result<Report, StoreError> {
+    let started = std::time::Instant::now();
+    let mut report = Report::default();
+    let now = clock::now();
+    for id in shared.store.open_case_ids()? {
+        let Some(mut case) = shared.store.case(id)? else {
+            continue;
+        };
+        report.open += 1;
+        if case.quarantined.is_some() {
+            report.quarantined += 1;
+            continue;
+        }
+        if shared.workflows.get(&case.workflow).is_none() || needs_migration(shared, &case) {
+            match migrate(shared, case).await? {
+                Some(migrated) => {
+                    report.migrated += 1;
+                    case = migrated;
+                }
+                None => {
+                    report.unknown_workflow += 1;
+                    continue;
+                }
+            }
+        }
+        shared.timers.set(id, case.next_deadline());
+        let running = matches!(case.waiting_on, WaitingOn::None | WaitingOn::Tool(_));
+        let timer_due = case.next_deadline().is_some_and(|d| d <= now);
+        let unread = !shared
+            .store
+            .inbound_after(id, case.inbound_cursor)?
+            .is_empty();
+        if running || unread || timer_due || case.pending_send.is_some() {
+            let _ = supervisor.cast(SupervisorMsg::Deliver(id));
+            report.woken += 1;
+        } else {
+            report.passivated += 1;
+        }
+    }
+    report.elapsed_ms = started.elapsed().as_millis();
+    Ok(report)
+}
+
+fn needs_migration(shared: &Shared, case: &CaseRecord) -> bool {
+    let current = shared.workflows.current();
+    case.workflow.name == current.name
+        && case.workflow.version < current.version
+        && current.migration_from(case.workflow.version).is_some()
+}
+
+/// Moves a case onto the current workflow if a migration from its version is
+/// declared; `None` when there is none.
+async fn migrate(shared: &Shared, mut case: CaseRecord) -> Result<Option<CaseRecord>, StoreError> {
+    let current = shared.workflows.current();
+    if case.workflow.name != current.name {
+        return Ok(None);
+    }
+    let Some(migration) = current.migration_from(case.workflow.version) else {
+        return Ok(None);
+    };
+    let from = case.state;
+    let to = migration.states.get(&from).copied().unwrap_or(from);
+    let now = clock::now();
+    let reason = format!("migrated from {} to {}", case.workflow, current.reference());
+    case.workflow = current.reference();
+    case.state = to;
+    case.updated_at = now;
+    let commit = Commit {
+        case: case.clone(),
+        transitions: vec![TransitionRecord {
+            from,
+            to,
+            at: now,
+            reason,
+        }],
+        sends: Vec::new(),
+        done: None,
+    };
+    match shared.store.commit(commit).await? {
+        crate::store::Committed::Written { rev } => {
+            case.rev = rev;
+            Ok(Some(case))
+        }
+        crate::store::Committed::Conflict => Ok(None),
+    }
+}

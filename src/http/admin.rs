@@ -1,0 +1,182 @@
+//! Admin routes. Reads go to the store, not through a case's mailbox, so a
+//! wedged case can still be inspected and retried.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::views;
+use super::{ApiError, AppState};
+use crate::core::case::CaseRecord;
+use crate::core::types::{CaseId, State as CaseState, Tier};
+use crate::engine::{EngineError, clock};
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+/// Filters of `GET /admin/cases`.
+struct Filter {
+    state: Option<CaseState>,
+    tier: Option<Tier>,
+    waiting_on: Option<String>,
+    stuck: Option<bool>,
+    limit: usize,
+}
+
+fn parse_filter(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
+    let mut f = Filter {
+        state: None,
+        tier: None,
+        waiting_on: None,
+        stuck: None,
+        limit: DEFAULT_LIMIT,
+    };
+    for (key, value) in q {
+        match key.as_str() {
+            "state" if !value.is_empty() => {
+                f.state = Some(CaseState::parse(value).ok_or_else(|| {
+                    ApiError::bad_request(format!("query `state`: unknown state '{value}'"))
+                })?);
+            }
+            "tier" if !value.is_empty() => {
+                f.tier = Some(Tier::parse(value).ok_or_else(|| {
+                    ApiError::bad_request(format!("query `tier` must be R0..R3, not '{value}'"))
+                })?);
+            }
+            "waiting_on" if !value.is_empty() => {
+                let known = ["none", "customer", "operator", "coach", "timer"];
+                if !known.contains(&value.as_str()) && !value.starts_with("tool:") {
+                    return Err(ApiError::bad_request(format!(
+                        "query `waiting_on`: unknown wait '{value}'"
+                    )));
+                }
+                f.waiting_on = Some(value.clone());
+            }
+            "stuck" if !value.is_empty() => {
+                f.stuck =
+                    Some(value.parse().map_err(|_| {
+                        ApiError::bad_request("query `stuck` must be true or false")
+                    })?);
+            }
+            "limit" if !value.is_empty() => {
+                f.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("query `limit` must be 1 to {MAX_LIMIT}"))
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+pub async fn list_cases(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let filter = match parse_filter(&q) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let engine = state.engine.clone();
+    let listed = tokio::task::spawn_blocking(move || {
+        let now = clock::now();
+        let stuck_after = engine.settings().stuck_after_ms;
+        let mut out = Vec::new();
+        engine
+            .store()
+            .scan_cases(|case| {
+                let wf = engine.workflows().get(&case.workflow);
+                let stuck = views::stuck_of(&case, wf.as_deref(), now, stuck_after);
+                if matches(&filter, &case, stuck.is_some()) {
+                    out.push(views::summary(&case, stuck.as_deref()));
+                }
+                out.len() < filter.limit
+            })
+            .map(|_| out)
+    })
+    .await;
+    match listed {
+        Ok(Ok(cases)) => Json(json!({ "cases": cases })).into_response(),
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+fn matches(f: &Filter, case: &CaseRecord, stuck: bool) -> bool {
+    f.state.is_none_or(|s| s == case.state)
+        && f.tier.is_none_or(|t| Some(t) == case.tier)
+        && f.waiting_on
+            .as_ref()
+            .is_none_or(|w| *w == case.waiting_on.label())
+        && f.stuck.is_none_or(|s| s == stuck)
+}
+
+fn parse_id(id: &str) -> Result<CaseId, ApiError> {
+    CaseId::parse(id).ok_or_else(|| ApiError::bad_request(format!("case id '{id}' is not a UUID")))
+}
+
+pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let store = state.engine.store();
+    let read = || -> Result<Option<serde_json::Value>, crate::store::StoreError> {
+        let Some(case) = store.case(id)? else {
+            return Ok(None);
+        };
+        let history = store.history(id)?;
+        let effects = store.effects(id)?;
+        let wf = state.engine.workflows().get(&case.workflow);
+        let stuck = views::stuck_of(
+            &case,
+            wf.as_deref(),
+            clock::now(),
+            state.engine.settings().stuck_after_ms,
+        );
+        Ok(Some(views::full(
+            &case,
+            &history,
+            &effects,
+            stuck.as_deref(),
+        )))
+    };
+    match read() {
+        Ok(Some(v)) => Json(v).into_response(),
+        Ok(None) => ApiError::not_found(format!("case {id} not found")).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+pub async fn retry_case(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    match state.engine.retry(id).await {
+        Ok(case) => (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "case_id": id.to_string(),
+                "state": case.state.as_str(),
+                "waiting_on": case.waiting_on.label(),
+            })),
+        )
+            .into_response(),
+        Err(EngineError::NoCase(_)) => {
+            ApiError::not_found(format!("case {id} not found")).into_response()
+        }
+        Err(EngineError::Closed(_)) => {
+            ApiError::conflict(format!("case {id} is closed: nothing to retry")).into_response()
+        }
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}

@@ -1,0 +1,174 @@
+//! `POST /v1/messages`: validate, store durably, answer.
+//!
+//! 202 is sent only after the message is flushed to the store. A message id
+//! seen before answers 200 with `duplicate: true` and changes nothing. Bad
+//! input answers 400 naming the field, and nothing is stored.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::{ApiError, AppState};
+use crate::core::case::InboundMessage;
+use crate::core::types::{Channel, CustomerKey, MessageId, Timestamp};
+use crate::engine::clock;
+use crate::store::Ingested;
+
+const MAX_TEXT_CHARS: usize = 4096;
+const MAX_ID_CHARS: usize = 256;
+
+/// A validated inbound message.
+#[derive(Debug, PartialEq)]
+pub struct NewMessage {
+    pub customer: CustomerKey,
+    pub message_id: MessageId,
+    pub text: String,
+    pub sent_at: Option<Timestamp>,
+}
+
+pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Response {
+    let parsed = match parse(&body) {
+        Ok(m) => m,
+        Err(e) => return e.into_response(),
+    };
+    let message = InboundMessage {
+        message_id: parsed.message_id,
+        text: parsed.text,
+        sent_at: parsed.sent_at,
+        received_at: clock::now(),
+    };
+    match state.engine.ingest(parsed.customer, message).await {
+        Ok(Ingested::Accepted { case, .. }) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "case_id": case.to_string(), "duplicate": false })),
+        )
+            .into_response(),
+        Ok(Ingested::Duplicate { case }) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "case_id": case.to_string(), "duplicate": true })),
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// Parses and validates the JSON body; the error names the field.
+pub fn parse(body: &[u8]) -> Result<NewMessage, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
+    let Value::Object(obj) = value else {
+        return Err(ApiError::bad_request("body must be a JSON object"));
+    };
+    let channel = required_str(&obj, "channel")?;
+    let channel = Channel::parse(channel)
+        .ok_or_else(|| ApiError::bad_request("field `channel` must be \"whatsapp\""))?;
+    let from = required_str(&obj, "from")?;
+    if !is_e164(from) {
+        return Err(ApiError::bad_request(
+            "field `from` must be an E.164 phone number such as +6281234567890",
+        ));
+    }
+    let message_id = required_str(&obj, "message_id")?;
+    if message_id.trim().is_empty()
+        || message_id.chars().count() > MAX_ID_CHARS
+        || message_id.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request(format!(
+            "field `message_id` must be 1 to {MAX_ID_CHARS} printable characters"
+        )));
+    }
+    let text = required_str(&obj, "text")?;
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_request("field `text` must not be empty"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "field `text` is longer than {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    let sent_at = match obj.get("at") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| Timestamp(t.timestamp_millis()))
+                .map_err(|_| ApiError::bad_request("field `at` must be an RFC 3339 timestamp"))?,
+        ),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "field `at` must be an RFC 3339 timestamp string",
+            ));
+        }
+    };
+    Ok(NewMessage {
+        customer: CustomerKey {
+            channel,
+            address: from.to_string(),
+        },
+        message_id: MessageId(message_id.to_string()),
+        text: text.to_string(),
+        sent_at,
+    })
+}
+
+fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Err(ApiError::bad_request(format!(
+            "field `{field}` is required"
+        ))),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "field `{field}` must be a string"
+        ))),
+    }
+}
+
+/// `+` then 8 to 15 digits, not starting with 0.
+fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(body: &str) -> String {
+        parse(body.as_bytes()).unwrap_err().message
+    }
+
+    #[test]
+    fn accepts_a_contract_message() {
+        let m = parse(
+            br#"{"channel":"whatsapp","from":"+6281234567890","message_id":"wamid.X","text":"halo kak","at":"2026-11-24T10:00:00+07:00"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.customer.address, "+6281234567890");
+        assert_eq!(m.sent_at, Some(Timestamp(1_795_489_200_000)));
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        let base = r#""channel":"whatsapp","from":"+6281234567890","message_id":"m1","text":"hi""#;
+        assert!(err("[1]").contains("JSON object"));
+        assert!(err("{").contains("not valid JSON"));
+        assert!(
+            err(&format!(
+                "{{{}}}",
+                base.replace(r#""channel":"whatsapp","#, "")
+            ))
+            .contains("`channel`")
+        );
+        assert!(err(&format!("{{{}}}", base.replace("whatsapp", "sms"))).contains("`channel`"));
+        assert!(err(&format!("{{{}}}", base.replace("+6281234567890", "0812"))).contains("`from`"));
+        assert!(err(&format!("{{{}}}", base.replace(r#""m1""#, r#""""#))).contains("`message_id`"));
+        assert!(err(&format!("{{{}}}", base.replace(r#""hi""#, "7"))).contains("`text`"));
+        assert!(err(&format!("{{{},\"at\":\"yesterday\"}}", base)).contains("`at`"));
+    }
+}

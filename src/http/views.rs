@@ -1,0 +1,115 @@
+//! JSON shapes of the admin API (CONTRACT section 4), built from store reads.
+
+use serde_json::{Value, json};
+
+use crate::core::case::{CaseRecord, EffectRecord, Lane, LogEntry};
+use crate::core::stuck::stuck_reason;
+use crate::core::types::Timestamp;
+use crate::workflow::Workflow;
+
+fn ts(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+/// The list-view summary; the customer is masked.
+pub fn summary(case: &CaseRecord, stuck: Option<&str>) -> Value {
+    json!({
+        "id": case.id.to_string(),
+        "customer": case.customer.masked(),
+        "state": case.state.as_str(),
+        "tier": case.tier.map(|t| t.as_str()),
+        "waiting_on": case.waiting_on.label(),
+        "opened_at": ts(case.opened_at),
+        "updated_at": ts(case.updated_at),
+        "stuck": stuck.is_some(),
+        "stuck_reason": stuck,
+    })
+}
+
+/// The whole case: record, messages, transitions, tool calls, approvals.
+pub fn full(
+    case: &CaseRecord,
+    history: &[(u64, LogEntry)],
+    effects: &[EffectRecord],
+    stuck: Option<&str>,
+) -> Value {
+    let mut messages = Vec::new();
+    let mut transitions = Vec::new();
+    let mut approvals = Vec::new();
+    for (_, entry) in history {
+        match entry {
+            LogEntry::Inbound(m) => messages.push(json!({
+                "direction": "in",
+                "text": m.text,
+                "template": Value::Null,
+                "at": ts(m.sent_at.unwrap_or(m.received_at)),
+                "provider_id": m.message_id.0,
+            })),
+            LogEntry::Outbound(m) => messages.push(json!({
+                "direction": "out",
+                "text": m.text,
+                "template": m.template,
+                "at": ts(m.at),
+                "provider_id": m.provider_id,
+            })),
+            LogEntry::Transition(t) => transitions.push(json!({
+                "from": t.from.as_str(),
+                "to": t.to.as_str(),
+                "at": ts(t.at),
+                "reason": t.reason,
+            })),
+            LogEntry::Approval(a) => approvals.push(json!({
+                "lane": match a.lane { Lane::Operator => "operator", Lane::Coach => "coach" },
+                "decision": a.decision,
+                "by": a.by,
+                "at": ts(a.at),
+                "text": a.text,
+            })),
+        }
+    }
+    let tool_calls: Vec<Value> = effects
+        .iter()
+        .map(|e| {
+            json!({
+                "tool": e.tool,
+                "idempotency_key": e.key.0,
+                "status": e.status.as_str(),
+                "attempts": e.attempts,
+                "last_error": e.last_error,
+            })
+        })
+        .collect();
+    json!({
+        "id": case.id.to_string(),
+        "customer": case.customer.address,
+        "channel": case.customer.channel.as_str(),
+        "state": case.state.as_str(),
+        "tier": case.tier.map(|t| t.as_str()),
+        "waiting_on": case.waiting_on.label(),
+        "identity": case.identity.as_str(),
+        "mode": case.mode.as_str(),
+        "workflow": case.workflow.name,
+        "workflow_version": case.workflow.version,
+        "language": case.language.as_str(),
+        "opened_at": ts(case.opened_at),
+        "updated_at": ts(case.updated_at),
+        "closed_at": case.closed_at.map(ts),
+        "tags": case.tags,
+        "stuck": stuck.is_some(),
+        "stuck_reason": stuck,
+        "timers": case.timers.iter().map(|t| json!({"name": t.name, "due": ts(t.due)})).collect::<Vec<_>>(),
+        "messages": messages,
+        "transitions": transitions,
+        "tool_calls": tool_calls,
+        "approvals": approvals,
+    })
+}
+
+pub fn stuck_of(
+    case: &CaseRecord,
+    wf: Option<&Workflow>,
+    now: Timestamp,
+    stuck_after_ms: i64,
+) -> Option<String> {
+    stuck_reason(case, wf, now, stuck_after_ms)
+}

@@ -1,0 +1,12 @@
+//! caseflow: a durable workflow engine that runs customer-support cases as
+//! supervised actors over a declared state machine. See ARCHITECTURE.md.
+
+pub mod app;
+pub mod channels;
+pub mod config;
+pub mod core;
+pub mod engine;
+pub mod http;
+pub mod store;
+pub mod templates;
+pub mod workflow;

@@ -1,0 +1,157 @@
+//! The `caseflow` command: serve the desk, check a workflow, load-test.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use caseflow::app;
+use caseflow::config::Config;
+use caseflow::workflow::Workflow;
+
+#[derive(Parser)]
+#[command(
+    name = "caseflow",
+    version,
+    about = "Durable customer-support case engine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the desk: ingest, case actors, admin API.
+    Serve {
+        /// Config file (TOML). Missing default file: built-in defaults.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+        /// Data directory (store, admin token). Overrides [store] path.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Listen address. Overrides [server] listen.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Load the demo data under config/demo/ into an empty store.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Validate a declared workflow file.
+    Check {
+        #[arg(default_value = "workflows/support.toml")]
+        file: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { file } => check(&file),
+        Command::Serve {
+            config,
+            data_dir,
+            listen,
+            demo,
+        } => {
+            init_tracing();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(serve(config, data_dir, listen, demo))
+        }
+    }
+}
+
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn check(file: &PathBuf) -> anyhow::Result<()> {
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    match Workflow::parse(&source) {
+        Ok(wf) => {
+            println!(
+                "{}: workflow {} is valid ({} timers)",
+                file.display(),
+                wf.reference(),
+                wf.timers().len()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn serve(
+    config_path: PathBuf,
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    demo: bool,
+) -> anyhow::Result<()> {
+    let config = if config_path.exists() {
+        Config::load(&config_path)?
+    } else if config_path == PathBuf::from("config/default.toml") {
+        tracing::info!("no config/default.toml here: running on built-in defaults");
+        Config::default()
+    } else {
+        anyhow::bail!("config file {} does not exist", config_path.display());
+    };
+    let data_dir = data_dir.unwrap_or_else(|| config.store.path.clone());
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    let (token, token_file) = app::admin_token(&data_dir)?;
+    if let Some(path) = token_file {
+        tracing::info!(path = %path.display(), "admin token is in this file");
+    }
+    let desk = app::open_desk(&config, &data_dir, &token).await?;
+    let r = desk.recovery;
+    tracing::info!(
+        open = r.open,
+        woken = r.woken,
+        passivated = r.passivated,
+        quarantined = r.quarantined,
+        unknown_workflow = r.unknown_workflow,
+        migrated = r.migrated,
+        elapsed_ms = r.elapsed_ms as u64,
+        "open cases resumed"
+    );
+    if demo {
+        tracing::info!(
+            "demo mode: try  curl -s -X POST localhost:8080/v1/messages -d '{{\"channel\":\"whatsapp\",\"from\":\"+6281234567890\",\"message_id\":\"wamid.demo1\",\"text\":\"halo kak\"}}'"
+        );
+    }
+    let addr = listen.unwrap_or(config.server.listen);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "caseflow listening");
+    axum::serve(listener, desk.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("draining in-flight cases");
+    let drained = desk.engine.drain(config.engine.drain_timeout).await;
+    tracing::info!(drained, "stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

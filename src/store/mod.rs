@@ -1,0 +1,509 @@
+//! The embedded sled store: cases, their history, effect records, dedupe and
+//! open-case indexes, and remembered workflow versions.
+//!
+//! Reads go straight to sled from any task. Writes go through the
+//! [`committer::Committer`] and return only once flushed. The store knows
+//! records and keys, never the rules of a case.
+
+pub mod codec;
+pub mod committer;
+pub mod keys;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::case::{
+    CaseRecord, EffectRecord, EffectStatus, InboundMessage, LogEntry, OutboundMessage,
+    TransitionRecord,
+};
+use crate::core::types::{CaseId, CustomerKey, IdempotencyKey};
+use codec::{CodecError, Versioned, decode, encode};
+use committer::Committer;
+
+/// The layout version of the whole store (keys and record kinds). A binary
+/// opens stores up to this version and refuses newer ones.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    #[error("cannot open store at {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("store at {path} has format v{found}; this binary reads up to v{known}")]
+    FormatTooNew {
+        path: String,
+        found: u32,
+        known: u32,
+    },
+    #[error("store at {path} holds data but no format version: not a caseflow store")]
+    NoFormat { path: String },
+    #[error("store: {0}")]
+    Sled(String),
+    #[error("store flush failed: {0}")]
+    Flush(String),
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    #[error("store is closed")]
+    Closed,
+    #[error("case {0} not found")]
+    NoCase(CaseId),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Sled(e.to_string())
+    }
+}
+
+impl Versioned for CaseRecord {
+    const KIND: &'static str = "case";
+    const TAG: u8 = 1;
+    const VERSION: u16 = 1;
+}
+
+impl Versioned for LogEntry {
+    const KIND: &'static str = "log entry";
+    const TAG: u8 = 2;
+    const VERSION: u16 = 1;
+}
+
+impl Versioned for EffectRecord {
+    const KIND: &'static str = "effect";
+    const TAG: u8 = 3;
+    const VERSION: u16 = 1;
+}
+
+/// A remembered workflow definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowSource {
+    pub source: String,
+}
+
+impl Versioned for WorkflowSource {
+    const KIND: &'static str = "workflow";
+    const TAG: u8 = 4;
+    const VERSION: u16 = 1;
+}
+
+/// An inbound message to take in.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub customer: CustomerKey,
+    pub message: InboundMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    Accepted { case: CaseId, opened: bool },
+    Duplicate { case: CaseId },
+}
+
+/// An outbound message about to be handed to its tool.
+#[derive(Debug, Clone)]
+pub struct SendIntent {
+    pub step: u32,
+    pub key: IdempotencyKey,
+    pub tool: String,
+    pub template: Option<String>,
+    pub text: String,
+}
+
+/// How an earlier effect ended.
+#[derive(Debug, Clone)]
+pub struct EffectOutcome {
+    pub step: u32,
+    pub provider_id: Option<String>,
+    pub error: Option<String>,
+}
+
+/// One atomic step of a case: its new record, what happened, what is about
+/// to happen. `case.rev` must equal the stored rev.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    pub case: CaseRecord,
+    pub transitions: Vec<TransitionRecord>,
+    pub sends: Vec<SendIntent>,
+    pub done: Option<EffectOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// Written and flushed; the case's new rev.
+    Written { rev: u64 },
+    /// Someone else wrote the case, or a message arrived for a case about to
+    /// close: reload and advance again.
+    Conflict,
+}
+
+pub struct Store {
+    db: sled::Db,
+    committer: Committer,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path` and checks its format version.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = open_with_retry(path)?;
+        check_format(&db, path)?;
+        let (committer, _writer) = Committer::start(db.clone(), 16 * 1024);
+        Ok(Store {
+            db,
+            committer,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn committer(&self) -> &Committer {
+        &self.committer
+    }
+
+    /// Flushes everything written so far (used at shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn case(&self, id: CaseId) -> Result<Option<CaseRecord>, StoreError> {
+        match self.db.get(keys::case(id))? {
+            Some(v) => Ok(Some(decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The case's history in commit order, with log sequence numbers.
+    pub fn history(&self, id: CaseId) -> Result<Vec<(u64, LogEntry)>, StoreError> {
+        self.db
+            .scan_prefix(keys::log_prefix(id))
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((keys::log_seq(&k).unwrap_or(0), decode(&v)?))
+            })
+            .collect()
+    }
+
+    /// Inbound messages of the case logged after `cursor`.
+    pub fn inbound_after(
+        &self,
+        id: CaseId,
+        cursor: u64,
+    ) -> Result<Vec<(u64, InboundMessage)>, StoreError> {
+        let start = keys::log(id, cursor.saturating_add(1));
+        let end = keys::log(id, u64::MAX);
+        let mut out = Vec::new();
+        for kv in self.db.range(start..=end) {
+            let (k, v) = kv?;
+            if let LogEntry::Inbound(m) = decode(&v)? {
+                out.push((keys::log_seq(&k).unwrap_or(0), m));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn effects(&self, id: CaseId) -> Result<Vec<EffectRecord>, StoreError> {
+        self.db
+            .scan_prefix(keys::effect_prefix(id))
+            .map(|kv| Ok(decode(&kv?.1)?))
+            .collect()
+    }
+
+    pub fn effect(&self, id: CaseId, step: u32) -> Result<Option<EffectRecord>, StoreError> {
+        match self.db.get(keys::effect(id, step))? {
+            Some(v) => Ok(Some(decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Ids of all open cases, from the open-case index.
+    pub fn open_case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
+        self.db
+            .scan_prefix([keys::OPEN])
+            .map(|kv| {
+                let (_, v) = kv?;
+                keys::case_id_from_value(&v)
+                    .ok_or_else(|| StoreError::Sled("open-case index holds a bad case id".into()))
+            })
+            .collect()
+    }
+
+    /// Visits every case record, newest first, until `visit` returns false.
+    pub fn scan_cases(&self, mut visit: impl FnMut(CaseRecord) -> bool) -> Result<(), StoreError> {
+        for kv in self.db.scan_prefix([keys::CASE]).rev() {
+            let (_, v) = kv?;
+            if !visit(decode(&v)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every workflow definition the store remembers.
+    pub fn workflow_sources(&self) -> Result<Vec<String>, StoreError> {
+        self.db
+            .scan_prefix([keys::WORKFLOW])
+            .map(|kv| Ok(decode::<WorkflowSource>(&kv?.1)?.source))
+            .collect()
+    }
+
+    pub fn workflow_source(&self, name: &str, version: u32) -> Result<Option<String>, StoreError> {
+        match self.db.get(keys::workflow(name, version))? {
+            Some(v) => Ok(Some(decode::<WorkflowSource>(&v)?.source)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn put_workflow(
+        &self,
+        name: String,
+        version: u32,
+        source: String,
+    ) -> Result<(), StoreError> {
+        let value = encode(&WorkflowSource { source })?;
+        self.committer
+            .run(move |db| {
+                db.insert(keys::workflow(&name, version), value)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Takes in one inbound message: deduplicated by message id, appended to
+    /// the customer's open case (opened with `open_case` if there is none).
+    pub async fn ingest<F>(&self, ingest: Ingest, open_case: F) -> Result<Ingested, StoreError>
+    where
+        F: FnOnce(CaseId) -> CaseRecord + Send + 'static,
+    {
+        self.committer
+            .run(move |db| {
+                let dedupe = keys::dedupe(&ingest.customer, &ingest.message.message_id);
+                if let Some(v) = db.get(&dedupe)? {
+                    let case = keys::case_id_from_value(&v).ok_or_else(|| {
+                        StoreError::Sled("dedupe index holds a bad case id".into())
+                    })?;
+                    return Ok(Ingested::Duplicate { case });
+                }
+                let open_key = keys::open(&ingest.customer);
+                let mut batch = sled::Batch::default();
+                let (case, opened) = match db.get(&open_key)? {
+                    Some(v) => (
+                        keys::case_id_from_value(&v).ok_or_else(|| {
+                            StoreError::Sled("open-case index holds a bad case id".into())
+                        })?,
+                        false,
+                    ),
+                    None => {
+                        let id = CaseId(uuid::Uuid::now_v7());
+                        batch.insert(open_key, id.0.as_bytes().to_vec());
+                        batch.insert(keys::case(id), encode(&open_case(id))?);
+                        (id, true)
+                    }
+                };
+                batch.insert(dedupe, case.0.as_bytes().to_vec());
+                let seq = next_seq(db)?;
+                let entry = LogEntry::Inbound(ingest.message);
+                batch.insert(keys::log(case, seq), encode(&entry)?);
+                db.apply_batch(batch)?;
+                Ok(Ingested::Accepted { case, opened })
+            })
+            .await
+    }
+
+    /// Writes one step of a case atomically: record, transitions, send
+    /// intents and the completion of an earlier effect.
+    pub async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+        self.committer.run(move |db| apply_commit(db, commit)).await
+    }
+
+    /// Changes a case record outside its actor (quarantine, retry). Bumps the
+    /// rev, so a concurrent actor write is refused and re-read.
+    pub async fn update_case<F>(&self, id: CaseId, change: F) -> Result<CaseRecord, StoreError>
+    where
+        F: FnOnce(&mut CaseRecord) + Send + 'static,
+    {
+        self.committer
+            .run(move |db| {
+                let key = keys::case(id);
+                let mut case: CaseRecord = decode(&db.get(&key)?.ok_or(StoreError::NoCase(id))?)?;
+                change(&mut case);
+                case.rev += 1;
+                db.insert(key, encode(&case)?)?;
+                Ok(case)
+            })
+            .await
+    }
+}
+
+fn apply_commit(db: &sled::Db, commit: Commit) -> Result<Committed, StoreError> {
+    let Commit {
+        mut case,
+        transitions,
+        sends,
+        done,
+    } = commit;
+    let key = keys::case(case.id);
+    let stored: CaseRecord = decode(&db.get(&key)?.ok_or(StoreError::NoCase(case.id))?)?;
+    if stored.rev != case.rev {
+        return Ok(Committed::Conflict);
+    }
+    if case.is_closed() && has_inbound_after(db, case.id, case.inbound_cursor)? {
+        return Ok(Committed::Conflict);
+    }
+    let mut batch = sled::Batch::default();
+    for t in transitions {
+        let seq = next_seq(db)?;
+        batch.insert(keys::log(case.id, seq), encode(&LogEntry::Transition(t))?);
+    }
+    if let Some(done) = done {
+        complete_effect(db, &mut batch, &case, done)?;
+    }
+    for s in sends {
+        let seq = next_seq(db)?;
+        let message = OutboundMessage {
+            key: s.key.clone(),
+            template: s.template,
+            text: s.text,
+            at: case.updated_at,
+            provider_id: None,
+        };
+        batch.insert(
+            keys::log(case.id, seq),
+            encode(&LogEntry::Outbound(message))?,
+        );
+        let effect = EffectRecord {
+            key: s.key,
+            step: s.step,
+            tool: s.tool,
+            status: EffectStatus::Intent,
+            attempts: 1,
+            log_seq: Some(seq),
+            started_at: case.updated_at,
+            finished_at: None,
+            last_error: None,
+        };
+        batch.insert(keys::effect(case.id, s.step), encode(&effect)?);
+    }
+    if case.is_closed() {
+        let open_key = keys::open(&case.customer);
+        if db.get(&open_key)?.as_deref() == Some(case.id.0.as_bytes().as_slice()) {
+            batch.remove(open_key);
+        }
+    }
+    case.rev += 1;
+    let rev = case.rev;
+    batch.insert(key, encode(&case)?);
+    db.apply_batch(batch)?;
+    Ok(Committed::Written { rev })
+}
+
+fn complete_effect(
+    db: &sled::Db,
+    batch: &mut sled::Batch,
+    case: &CaseRecord,
+    done: EffectOutcome,
+) -> Result<(), StoreError> {
+    let fkey = keys::effect(case.id, done.step);
+    let Some(v) = db.get(&fkey)? else {
+        return Ok(());
+    };
+    let mut effect: EffectRecord = decode(&v)?;
+    effect.finished_at = Some(case.updated_at);
+    match done.error {
+        Some(e) => {
+            effect.status = EffectStatus::Failed;
+            effect.last_error = Some(e);
+        }
+        None => effect.status = EffectStatus::Done,
+    }
+    if let (Some(seq), Some(pid)) = (effect.log_seq, done.provider_id) {
+        let lkey = keys::log(case.id, seq);
+        if let Some(lv) = db.get(&lkey)?
+            && let LogEntry::Outbound(mut m) = decode(&lv)?
+        {
+            m.provider_id = Some(pid);
+            batch.insert(lkey, encode(&LogEntry::Outbound(m))?);
+        }
+    }
+    batch.insert(fkey, encode(&effect)?);
+    Ok(())
+}
+
+/// The next log sequence number. Starts at 1: 0 is the cursor of a case
+/// that has read nothing yet.
+fn next_seq(db: &sled::Db) -> Result<u64, StoreError> {
+    Ok(db.generate_id()? + 1)
+}
+
+fn has_inbound_after(db: &sled::Db, id: CaseId, cursor: u64) -> Result<bool, StoreError> {
+    let start = keys::log(id, cursor.saturating_add(1));
+    let end = keys::log(id, u64::MAX);
+    for kv in db.range(start..=end) {
+        if let LogEntry::Inbound(_) = decode(&kv?.1)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn open_with_retry(path: &Path) -> Result<sled::Db, StoreError> {
+    // sled holds an exclusive lock per path; one released a moment ago may
+    // still be held (sled#1234), so retry briefly before giving up.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let result = sled::Config::new()
+            .path(path)
+            .cache_capacity(256 * 1024 * 1024)
+            .flush_every_ms(Some(1000))
+            .open();
+        match result {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
+    let shown = path.display().to_string();
+    match db.get(keys::FORMAT)? {
+        None if db.is_empty() => {
+            db.insert(keys::FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+            db.flush()?;
+            Ok(())
+        }
+        None => Err(StoreError::NoFormat { path: shown }),
+        Some(v) => {
+            let bytes: [u8; 4] = v.as_ref().try_into().map_err(|_| StoreError::NoFormat {
+                path: shown.clone(),
+            })?;
+            let found = u32::from_be_bytes(bytes);
+            if found > FORMAT_VERSION {
+                return Err(StoreError::FormatTooNew {
+                    path: shown,
+                    found,
+                    known: FORMAT_VERSION,
+                });
+            }
+            // Older formats are read as they are: record kinds upgrade
+            // themselves (see codec). A layout change adds a migration here.
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

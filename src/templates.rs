@@ -1,0 +1,164 @@
+//! The template catalog: stable ids, an English and a Bahasa Indonesia text
+//! each, and rendering with named placeholders.
+//!
+//! Parsing and rendering are pure; the file is read by the caller.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use crate::core::case::Language;
+
+/// The ids the contract fixes; the catalog must define every one of them.
+pub const REQUIRED: [&str; 12] = [
+    "wa.ack",
+    "wa.r0.faq",
+    "wa.r1.verify",
+    "wa.r1.schedule",
+    "wa.r1.payment",
+    "wa.r2.reschedule.offer",
+    "wa.r2.reschedule.done",
+    "wa.r3.escalation",
+    "wa.r3.refund",
+    "wa.payment.pending",
+    "wa.degraded.pending",
+    "wa.closing",
+];
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TemplateError {
+    #[error("template catalog is not valid TOML: {0}")]
+    Syntax(String),
+    #[error("template catalog lacks '{0}'")]
+    Missing(String),
+    #[error("template '{id}' has an empty {language} text")]
+    Empty { id: String, language: &'static str },
+    #[error("template '{id}': placeholder {{{name}}} has no value")]
+    UnfilledPlaceholder { id: String, name: String },
+    #[error("unknown template '{0}'")]
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Texts {
+    en: String,
+    id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    texts: HashMap<String, Texts>,
+}
+
+impl Templates {
+    pub fn parse(source: &str) -> Result<Templates, TemplateError> {
+        let texts: BTreeMap<String, Texts> =
+            toml::from_str(source).map_err(|e| TemplateError::Syntax(e.to_string()))?;
+        for id in REQUIRED {
+            let t = texts
+                .get(id)
+                .ok_or_else(|| TemplateError::Missing(id.to_string()))?;
+            for (language, text) in [("en", &t.en), ("id", &t.id)] {
+                if text.trim().is_empty() {
+                    return Err(TemplateError::Empty {
+                        id: id.to_string(),
+                        language,
+                    });
+                }
+            }
+        }
+        Ok(Templates {
+            texts: texts.into_iter().collect(),
+        })
+    }
+
+    /// The text of `id` in `language` with `{name}` placeholders filled.
+    pub fn render(
+        &self,
+        id: &str,
+        language: Language,
+        params: &[(&str, &str)],
+    ) -> Result<String, TemplateError> {
+        let texts = self
+            .texts
+            .get(id)
+            .ok_or_else(|| TemplateError::Unknown(id.to_string()))?;
+        let raw = match language {
+            Language::En => &texts.en,
+            Language::Id => &texts.id,
+        };
+        fill(id, raw, params)
+    }
+}
+
+fn fill(id: &str, raw: &str, params: &[(&str, &str)]) -> Result<String, TemplateError> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return Ok(out);
+        };
+        let name = &after[..close];
+        let value = params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| TemplateError::UnfilledPlaceholder {
+                id: id.to_string(),
+                name: name.to_string(),
+            })?;
+        out.push_str(value);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../config/templates.toml");
+
+    #[test]
+    fn shipped_catalog_has_every_contract_id_in_both_languages() {
+        let t = Templates::parse(SHIPPED).expect("shipped catalog parses");
+        for id in REQUIRED {
+            assert!(t.texts.contains_key(id), "{id}");
+        }
+    }
+
+    #[test]
+    fn renders_in_the_customers_language_with_placeholders() {
+        let t = Templates::parse(SHIPPED).unwrap();
+        let en = t
+            .render(
+                "wa.degraded.pending",
+                Language::En,
+                &[("window", "2 hours")],
+            )
+            .unwrap();
+        assert!(en.contains("within 2 hours"), "{en}");
+        let id = t
+            .render("wa.degraded.pending", Language::Id, &[("window", "2 jam")])
+            .unwrap();
+        assert!(id.contains("dalam 2 jam"), "{id}");
+    }
+
+    #[test]
+    fn a_missing_placeholder_value_is_an_error_not_a_blank() {
+        let t = Templates::parse(SHIPPED).unwrap();
+        let err = t.render("wa.r1.payment", Language::En, &[]).unwrap_err();
+        assert!(matches!(err, TemplateError::UnfilledPlaceholder { .. }));
+    }
+
+    #[test]
+    fn a_catalog_missing_a_contract_id_is_refused_by_name() {
+        let err = Templates::parse("[\"wa.ack\"]\nen = \"a\"\nid = \"b\"\n").unwrap_err();
+        assert_eq!(err, TemplateError::Missing("wa.r0.faq".into()));
+    }
+}
