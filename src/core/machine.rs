@@ -236,6 +236,9 @@ impl Run<'_> {
         let now = self.now();
         if self.case.collect_until.is_some_and(|t| t <= now) {
             self.case.collect_until = None;
+            if self.case.waiting_on == WaitingOn::Timer {
+                self.case.waiting_on = WaitingOn::None;
+            }
         }
         if self.case.pending_send.is_some() || !self.effects.is_empty() {
             return;

@@ -26,14 +26,13 @@ pub struct CommitStats {
     pub flushes: AtomicU64,
 }
 
-#[derive(Clone)]
 pub struct Committer {
-    tx: mpsc::Sender<Job>,
+    tx: Option<mpsc::Sender<Job>>,
     stats: Arc<CommitStats>,
 }
 
 impl Committer {
-    /// Starts the writer thread. It ends when every `Committer` is dropped.
+    /// Starts the writer thread. It ends when the committer is closed or dropped.
     pub fn start(db: sled::Db, queue: usize) -> (Committer, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(queue);
         let stats = Arc::new(CommitStats::default());
@@ -42,7 +41,18 @@ impl Committer {
             .name("caseflow-committer".into())
             .spawn(move || write_loop(db, rx, thread_stats))
             .expect("spawn committer thread");
-        (Committer { tx, stats }, handle)
+        (
+            Committer {
+                tx: Some(tx),
+                stats,
+            },
+            handle,
+        )
+    }
+
+    /// Stops taking ops; the writer finishes what it has, flushes and ends.
+    pub fn close(&mut self) {
+        self.tx = None;
     }
 
     pub fn stats(&self) -> &CommitStats {
@@ -63,7 +73,8 @@ impl Committer {
                 let _ = reply.send(flushed.and(result));
             })
         });
-        self.tx.send(job).await.map_err(|_| StoreError::Closed)?;
+        let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
+        tx.send(job).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 }

@@ -139,7 +139,19 @@ pub enum Committed {
 pub struct Store {
     db: sled::Db,
     committer: Committer,
+    /// The writer thread; joined on drop so the sled lock is released when
+    /// the store is gone.
+    writer: Option<std::thread::JoinHandle<()>>,
     path: PathBuf,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.committer.close();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl Store {
@@ -147,10 +159,11 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = open_with_retry(path)?;
         check_format(&db, path)?;
-        let (committer, _writer) = Committer::start(db.clone(), 16 * 1024);
+        let (committer, writer) = Committer::start(db.clone(), 16 * 1024);
         Ok(Store {
             db,
             committer,
+            writer: Some(writer),
             path: path.to_path_buf(),
         })
     }
@@ -462,8 +475,7 @@ fn open_with_retry(path: &Path) -> Result<sled::Db, StoreError> {
         match result {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    && std::time::Instant::now() < deadline =>
+                if is_lock_contention(&e) && std::time::Instant::now() < deadline =>
             {
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -475,6 +487,13 @@ fn open_with_retry(path: &Path) -> Result<sled::Db, StoreError> {
             }
         }
     }
+}
+
+/// sled reports a held lock as an `Other` error wrapping `WouldBlock`.
+fn is_lock_contention(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || e.raw_os_error() == Some(11)
+        || e.to_string().contains("could not acquire lock")
 }
 
 fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
