@@ -1,0 +1,226 @@
+//! Test harness: runs the real `caseflow` binary on a temporary data dir and
+//! talks to it over HTTP, the way an operator or a webhook would.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const TOKEN: &str = "test-admin-token-0123456789abcdef0123456789";
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub dir: PathBuf,
+    pub log: PathBuf,
+    client: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn repo_file(rel: &str) -> String {
+    format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes a config for `dir` with `extra` TOML appended to `[engine]`-free
+/// sections, and returns its path.
+pub fn write_config(dir: &Path, port: u16, engine_extra: &str, extra: &str) -> PathBuf {
+    let path = dir.join("caseflow.toml");
+    let text = format!(
+        "mode = \"pilot\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n[engine]\nworkflow = \"{}\"\ntemplates = \"{}\"\n{engine_extra}\n{extra}\n",
+        repo_file("workflows/support.toml"),
+        repo_file("config/templates.toml"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+impl Server {
+    /// Starts a server on `dir` (its store lives in `dir/data`).
+    pub async fn start(dir: &Path, engine_extra: &str, extra: &str) -> Server {
+        let port = free_port();
+        let config = write_config(dir, port, engine_extra, extra);
+        Self::start_with_config(dir, &config, port).await
+    }
+
+    pub async fn start_with_config(dir: &Path, config: &Path, port: u16) -> Server {
+        let log = dir.join(format!("server-{port}.log"));
+        let child = spawn(dir, config, &log);
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            dir: dir.to_path_buf(),
+            log,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap(),
+        };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = self
+                .client
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not become healthy; log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// SIGKILL: no chance to flush or drain.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the exit (up to 30 s).
+    pub fn terminate(mut self) -> ExitStatus {
+        unsafe {
+            libc::kill(self.pid(), libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub async fn post_raw(&self, body: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}/v1/messages", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn message(&self, from: &str, id: &str, text: &str) -> (u16, Value) {
+        let body = json!({"channel": "whatsapp", "from": from, "message_id": id, "text": text});
+        self.post_raw(&body.to_string()).await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn case(&self, id: &str) -> Value {
+        let (status, v) = self.admin_get(&format!("/admin/cases/{id}")).await;
+        assert_eq!(status, 200, "GET case {id}: {v}");
+        v
+    }
+
+    pub async fn cases(&self, query: &str) -> Vec<Value> {
+        let (status, v) = self
+            .admin_get(&format!("/admin/cases?limit=1000&{query}"))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v["cases"].as_array().unwrap().clone()
+    }
+
+    /// Polls `check` until it returns Some or the deadline passes.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, timeout: Duration, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; server log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+fn spawn(dir: &Path, config: &Path, log: &Path) -> Child {
+    let log_file = std::fs::File::create(log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_caseflow"))
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("CASEFLOW_ADMIN_TOKEN", TOKEN)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("spawn caseflow")
+}
+
+/// Runs `caseflow` with `args` to completion.
+pub fn run(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_caseflow"))
+        .args(args)
+        .output()
+        .expect("run caseflow")
+}

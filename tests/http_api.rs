@@ -1,0 +1,288 @@
+//! The ingest and admin HTTP contract, against the real binary.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, TOKEN};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_is_acknowledged_and_the_case_waits_on_the_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), "", "").await;
+    let (status, body) = s
+        .message(
+            "+6281234567890",
+            "wamid.A1",
+            "halo kak, jadwal les saya kapan?",
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["duplicate"], false);
+    let id = body["case_id"].as_str().unwrap().to_string();
+    let case = s
+        .wait_for(
+            "the case to wait on the operator",
+            Duration::from_secs(10),
+            || async {
+                let c = s.case(&id).await;
+                (c["waiting_on"] == "operator").then_some(c)
+            },
+        )
+        .await;
+    assert_eq!(case["state"], "qa");
+    assert_eq!(case["workflow"], "support");
+    assert_eq!(case["workflow_version"], 1);
+    assert_eq!(case["identity"], "unverified");
+    let messages = case["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{case}");
+    assert_eq!(messages[0]["direction"], "in");
+    assert_eq!(messages[0]["provider_id"], "wamid.A1");
+    assert_eq!(messages[1]["direction"], "out");
+    assert_eq!(messages[1]["template"], "wa.ack");
+    assert!(
+        messages[1]["provider_id"].is_string(),
+        "sent: has a provider id"
+    );
+    let path: Vec<String> = case["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}>{}",
+                t["from"].as_str().unwrap(),
+                t["to"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        path,
+        [
+            "intake>tier",
+            "tier>verify",
+            "verify>qa",
+            "qa>send",
+            "send>qa"
+        ]
+    );
+    let calls = case["tool_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["status"], "done");
+    assert_eq!(calls[0]["idempotency_key"], format!("{id}/0"));
+    // The list view masks the customer.
+    let listed = s.cases("").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["customer"], "+628******7890");
+    assert_eq!(listed[0]["waiting_on"], "operator");
+    assert_eq!(listed[0]["stuck"], false);
+    s.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_message_id_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), "", "").await;
+    let (first, a) = s.message("+6281111111111", "wamid.D1", "hello").await;
+    let (second, b) = s.message("+6281111111111", "wamid.D1", "hello").await;
+    assert_eq!((first, second), (202, 200));
+    assert_eq!(b["duplicate"], true);
+    assert_eq!(a["case_id"], b["case_id"]);
+    let id = a["case_id"].as_str().unwrap();
+    let case = s.case(id).await;
+    let inbound = case["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "in")
+        .count();
+    assert_eq!(inbound, 1);
+    s.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_by_field_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), "", "").await;
+    let good = json!({"channel":"whatsapp","from":"+6281234567890","message_id":"m","text":"hi"});
+    let cases = [
+        (
+            json!({"from":"+6281234567890","message_id":"m","text":"hi"}),
+            "channel",
+        ),
+        (
+            json!({"channel":"telegram","from":"+6281234567890","message_id":"m","text":"hi"}),
+            "channel",
+        ),
+        (
+            json!({"channel":"whatsapp","message_id":"m","text":"hi"}),
+            "from",
+        ),
+        (
+            json!({"channel":"whatsapp","from":"081234","message_id":"m","text":"hi"}),
+            "from",
+        ),
+        (
+            json!({"channel":"whatsapp","from":"+6281234567890","text":"hi"}),
+            "message_id",
+        ),
+        (
+            json!({"channel":"whatsapp","from":"+6281234567890","message_id":"m"}),
+            "text",
+        ),
+        (
+            json!({"channel":"whatsapp","from":"+6281234567890","message_id":"m","text":""}),
+            "text",
+        ),
+        (
+            json!({"channel":"whatsapp","from":"+6281234567890","message_id":"m","text":5}),
+            "text",
+        ),
+        (
+            json!({"channel":"whatsapp","from":"+6281234567890","message_id":"m","text":"hi","at":"soon"}),
+            "at",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = s.post_raw(&body.to_string()).await;
+        assert_eq!(status, 400, "{body}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains(&format!("`{field}`")), "{body} -> {error}");
+    }
+    let (status, answer) = s.post_raw("{not json").await;
+    assert_eq!(status, 400);
+    assert!(answer["error"].as_str().unwrap().contains("JSON"));
+    assert!(s.cases("").await.is_empty(), "nothing was stored");
+    // The same message id is still free: bad input did not reserve it.
+    let (status, _) = s.post_raw(&good.to_string()).await;
+    assert_eq!(status, 202);
+    s.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_routes_need_the_bearer_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), "", "").await;
+    let (_, body) = s.message("+6282222222222", "wamid.T1", "hi").await;
+    let id = body["case_id"].as_str().unwrap().to_string();
+    let paths = [
+        ("GET", "/admin/cases".to_string()),
+        ("GET", format!("/admin/cases/{id}")),
+        ("POST", format!("/admin/cases/{id}/retry")),
+    ];
+    for (method, path) in &paths {
+        for auth in [None, Some("Bearer wrong"), Some(TOKEN)] {
+            let url = format!("{}{path}", s.base);
+            let mut req = match *method {
+                "GET" => s.client().get(&url),
+                _ => s.client().post(&url),
+            };
+            if let Some(a) = auth {
+                let value = if a == TOKEN {
+                    format!("Bearer {a}")
+                } else {
+                    a.to_string()
+                };
+                req = req.header("authorization", value);
+            }
+            let status = req.send().await.unwrap().status().as_u16();
+            if auth == Some(TOKEN) {
+                assert!(status == 200 || status == 202, "{method} {path}: {status}");
+            } else {
+                assert_eq!(status, 401, "{method} {path} with {auth:?}");
+            }
+        }
+    }
+    // Health needs no token.
+    let health = s
+        .client()
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    s.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_queries_filter_and_name_bad_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), "", "").await;
+    for i in 0..3 {
+        s.message(&format!("+62833333333{i:02}"), &format!("wamid.F{i}"), "hi")
+            .await;
+    }
+    s.wait_for(
+        "three cases waiting on the operator",
+        Duration::from_secs(10),
+        || async { (s.cases("waiting_on=operator").await.len() == 3).then_some(()) },
+    )
+    .await;
+    assert_eq!(s.cases("state=qa&stuck=false").await.len(), 3);
+    assert_eq!(s.cases("state=close").await.len(), 0);
+    assert_eq!(s.cases("tier=R3").await.len(), 0);
+    assert_eq!(s.cases("stuck=true").await.len(), 0);
+    let (status, _) = s.admin_get("/admin/cases?limit=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        s.admin_get("/admin/cases?limit=2").await.1["cases"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    for (q, field) in [
+        ("state=limbo", "state"),
+        ("tier=R9", "tier"),
+        ("stuck=maybe", "stuck"),
+        ("limit=0", "limit"),
+        ("waiting_on=godot", "waiting_on"),
+    ] {
+        let (status, body) = s.admin_get(&format!("/admin/cases?{q}")).await;
+        assert_eq!(status, 400, "{q}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{field}`")),
+            "{q}: {body}"
+        );
+    }
+    let (status, _) = s.admin_get("/admin/cases/not-a-uuid").await;
+    assert_eq!(status, 400);
+    let (status, _) = s
+        .admin_get("/admin/cases/01a20c22-d221-7345-82f7-14535160ed2e")
+        .await;
+    assert_eq!(status, 404);
+    s.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_and_exits_cleanly_and_the_desk_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), "", "").await;
+    let (_, body) = s.message("+6284444444444", "wamid.S1", "hi").await;
+    let id = body["case_id"].as_str().unwrap().to_string();
+    let status = s.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    let s = Server::start(dir.path(), "", "").await;
+    let case = s
+        .wait_for(
+            "the case to wait on the operator",
+            Duration::from_secs(10),
+            || async {
+                let c = s.case(&id).await;
+                (c["waiting_on"] == "operator").then_some(c)
+            },
+        )
+        .await;
+    let outs = case["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "out")
+        .count();
+    assert_eq!(outs, 1, "one acknowledgement, not two: {case}");
+    s.terminate();
+}
