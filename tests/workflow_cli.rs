@@ -1,0 +1,174 @@
+//! `caseflow check` and the workflow checks `serve` applies at start:
+//! validation errors name the state; open cases keep their version.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, repo_file, run, write_config};
+
+fn shipped() -> String {
+    std::fs::read_to_string(repo_file("workflows/support.toml")).unwrap()
+}
+
+#[test]
+fn check_accepts_the_shipped_workflow() {
+    let out = run(&["check", &repo_file("workflows/support.toml")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("support v1 is valid"));
+}
+
+#[test]
+fn check_names_the_offending_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            shipped().replace(
+                "[states.closed]",
+                "[states.limbo]\non = {}\n[states.closed]",
+            ),
+            "unknown state 'limbo'",
+        ),
+        (
+            shipped().replace(r#"on = { done = "qa" }"#, r#"on = { done = "review" }"#),
+            "state 'execute': transition 'done' goes to 'review'",
+        ),
+        (
+            shipped().replace("target = \"closed\"\n", ""),
+            "timer 'idle_close' has no target",
+        ),
+        (
+            shipped()
+                .replace(r#"verified = "execute""#, r#"verified = "qa""#)
+                .replace(r#"act = "execute""#, r#"act = "send""#),
+            "state 'execute' is unreachable",
+        ),
+    ];
+    for (i, (source, expected)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, source).unwrap();
+        let out = run(&["check", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "expected «{expected}» in: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_an_invalid_workflow_with_the_same_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        shipped().replace(r#"on = { done = "qa" }"#, r#"on = { done = "review" }"#),
+    )
+    .unwrap();
+    let config = write_config(dir.path(), 1, "", "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&repo_file("workflows/support.toml"), bad.to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    let out = run(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        dir.path().join("d").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("state 'execute'"), "{err}");
+}
+
+/// Points the config in `dir` at `workflow` (a file in `dir`).
+fn use_workflow(dir: &std::path::Path, port: u16, source: &str) -> std::path::PathBuf {
+    let wf = dir.join("wf.toml");
+    std::fs::write(&wf, source).unwrap();
+    let config = write_config(dir, port, "", "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&repo_file("workflows/support.toml"), wf.to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+fn port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = port();
+    let config = use_workflow(dir.path(), p, &shipped());
+    let s = Server::start_with_config(dir.path(), &config, p).await;
+    let (_, body) = s.message("+6287700000001", "wamid.v1", "hi").await;
+    let old_case = body["case_id"].as_str().unwrap().to_string();
+    s.wait_for("the case to wait", Duration::from_secs(10), || async {
+        (s.case(&old_case).await["waiting_on"] == "operator").then_some(())
+    })
+    .await;
+    assert!(s.terminate().success());
+
+    // Same version, different meaning: refused, naming the version.
+    let p = port();
+    let changed = shipped().replace("after = \"24h\"", "after = \"12h\"");
+    let config = use_workflow(dir.path(), p, &changed);
+    let out = run(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        dir.path().join("data").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("support v1 differs") && err.contains("bump `version`"),
+        "{err}"
+    );
+
+    // Bumped: starts; the open case stays on v1, a new case opens on v2.
+    let p = port();
+    let bumped = changed.replace("\nversion = 1\n", "\nversion = 2\n");
+    let config = use_workflow(dir.path(), p, &bumped);
+    let s = Server::start_with_config(dir.path(), &config, p).await;
+    assert_eq!(s.case(&old_case).await["workflow_version"], 1);
+    assert_eq!(s.case(&old_case).await["stuck"], false);
+    let (_, body) = s.message("+6287700000002", "wamid.v2", "hi").await;
+    let new_case = body["case_id"].as_str().unwrap().to_string();
+    assert_eq!(s.case(&new_case).await["workflow_version"], 2);
+    assert!(s.terminate().success());
+
+    // v3 declares a migration from v1: the open v1 case moves onto v3.
+    let p = port();
+    let migrating = format!(
+        "{}\n[[migrations]]\nfrom_version = 1\n",
+        bumped.replace("\nversion = 2\n", "\nversion = 3\n")
+    );
+    let config = use_workflow(dir.path(), p, &migrating);
+    let s = Server::start_with_config(dir.path(), &config, p).await;
+    let case = s.case(&old_case).await;
+    assert_eq!(case["workflow_version"], 3);
+    let last = case["transitions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["reason"], "migrated from support v1 to support v3");
+    assert_eq!(
+        s.case(&new_case).await["workflow_version"],
+        2,
+        "no migration from v2 declared"
+    );
+    s.terminate();
+}
