@@ -102,7 +102,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let config = if config_path.exists() {
         Config::load(&config_path)?
-    } else if config_path == PathBuf::from("config/default.toml") {
+    } else if config_path == std::path::Path::new("config/default.toml") {
         tracing::info!("no config/default.toml here: running on built-in defaults");
         Config::default()
     } else {

@@ -20,7 +20,7 @@ use crate::core::case::{
 };
 use crate::core::types::{CaseId, CustomerKey, IdempotencyKey};
 use codec::{CodecError, Versioned, decode, encode};
-use committer::Committer;
+use committer::{Committer, Tx};
 
 /// The layout version of the whole store (keys and record kinds). A binary
 /// opens stores up to this version and refuses newer ones.
@@ -278,8 +278,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let value = encode(&WorkflowSource { source })?;
         self.committer
-            .run(move |db| {
-                db.insert(keys::workflow(&name, version), value)?;
+            .run(move |tx| {
+                tx.insert(keys::workflow(&name, version), value);
                 Ok(())
             })
             .await
@@ -292,17 +292,16 @@ impl Store {
         F: FnOnce(CaseId) -> CaseRecord + Send + 'static,
     {
         self.committer
-            .run(move |db| {
+            .run(move |tx| {
                 let dedupe = keys::dedupe(&ingest.customer, &ingest.message.message_id);
-                if let Some(v) = db.get(&dedupe)? {
+                if let Some(v) = tx.get(&dedupe)? {
                     let case = keys::case_id_from_value(&v).ok_or_else(|| {
                         StoreError::Sled("dedupe index holds a bad case id".into())
                     })?;
                     return Ok(Ingested::Duplicate { case });
                 }
                 let open_key = keys::open(&ingest.customer);
-                let mut batch = sled::Batch::default();
-                let (case, opened) = match db.get(&open_key)? {
+                let (case, opened) = match tx.get(&open_key)? {
                     Some(v) => (
                         keys::case_id_from_value(&v).ok_or_else(|| {
                             StoreError::Sled("open-case index holds a bad case id".into())
@@ -311,16 +310,15 @@ impl Store {
                     ),
                     None => {
                         let id = CaseId(uuid::Uuid::now_v7());
-                        batch.insert(open_key, id.0.as_bytes().to_vec());
-                        batch.insert(keys::case(id), encode(&open_case(id))?);
+                        tx.insert(open_key, id.0.as_bytes().to_vec());
+                        tx.insert(keys::case(id), encode(&open_case(id))?);
                         (id, true)
                     }
                 };
-                batch.insert(dedupe, case.0.as_bytes().to_vec());
-                let seq = next_seq(db)?;
+                tx.insert(dedupe, case.0.as_bytes().to_vec());
+                let seq = next_seq(tx)?;
                 let entry = LogEntry::Inbound(ingest.message);
-                batch.insert(keys::log(case, seq), encode(&entry)?);
-                db.apply_batch(batch)?;
+                tx.insert(keys::log(case, seq), encode(&entry)?);
                 Ok(Ingested::Accepted { case, opened })
             })
             .await
@@ -329,7 +327,7 @@ impl Store {
     /// Writes one step of a case atomically: record, transitions, send
     /// intents and the completion of an earlier effect.
     pub async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
-        self.committer.run(move |db| apply_commit(db, commit)).await
+        self.committer.run(move |tx| apply_commit(tx, commit)).await
     }
 
     /// Changes a case record outside its actor (quarantine, retry). Bumps the
@@ -339,19 +337,19 @@ impl Store {
         F: FnOnce(&mut CaseRecord) + Send + 'static,
     {
         self.committer
-            .run(move |db| {
+            .run(move |tx| {
                 let key = keys::case(id);
-                let mut case: CaseRecord = decode(&db.get(&key)?.ok_or(StoreError::NoCase(id))?)?;
+                let mut case: CaseRecord = decode(&tx.get(&key)?.ok_or(StoreError::NoCase(id))?)?;
                 change(&mut case);
                 case.rev += 1;
-                db.insert(key, encode(&case)?)?;
+                tx.insert(key, encode(&case)?);
                 Ok(case)
             })
             .await
     }
 }
 
-fn apply_commit(db: &sled::Db, commit: Commit) -> Result<Committed, StoreError> {
+fn apply_commit(tx: &mut Tx<'_>, commit: Commit) -> Result<Committed, StoreError> {
     let Commit {
         mut case,
         transitions,
@@ -359,23 +357,22 @@ fn apply_commit(db: &sled::Db, commit: Commit) -> Result<Committed, StoreError> 
         done,
     } = commit;
     let key = keys::case(case.id);
-    let stored: CaseRecord = decode(&db.get(&key)?.ok_or(StoreError::NoCase(case.id))?)?;
+    let stored: CaseRecord = decode(&tx.get(&key)?.ok_or(StoreError::NoCase(case.id))?)?;
     if stored.rev != case.rev {
         return Ok(Committed::Conflict);
     }
-    if case.is_closed() && has_inbound_after(db, case.id, case.inbound_cursor)? {
+    if case.is_closed() && has_inbound_after(tx, case.id, case.inbound_cursor)? {
         return Ok(Committed::Conflict);
     }
-    let mut batch = sled::Batch::default();
     for t in transitions {
-        let seq = next_seq(db)?;
-        batch.insert(keys::log(case.id, seq), encode(&LogEntry::Transition(t))?);
+        let seq = next_seq(tx)?;
+        tx.insert(keys::log(case.id, seq), encode(&LogEntry::Transition(t))?);
     }
     if let Some(done) = done {
-        complete_effect(db, &mut batch, &case, done)?;
+        complete_effect(tx, &case, done)?;
     }
     for s in sends {
-        let seq = next_seq(db)?;
+        let seq = next_seq(tx)?;
         let message = OutboundMessage {
             key: s.key.clone(),
             template: s.template,
@@ -383,7 +380,7 @@ fn apply_commit(db: &sled::Db, commit: Commit) -> Result<Committed, StoreError> 
             at: case.updated_at,
             provider_id: None,
         };
-        batch.insert(
+        tx.insert(
             keys::log(case.id, seq),
             encode(&LogEntry::Outbound(message))?,
         );
@@ -398,29 +395,27 @@ fn apply_commit(db: &sled::Db, commit: Commit) -> Result<Committed, StoreError> 
             finished_at: None,
             last_error: None,
         };
-        batch.insert(keys::effect(case.id, s.step), encode(&effect)?);
+        tx.insert(keys::effect(case.id, s.step), encode(&effect)?);
     }
     if case.is_closed() {
         let open_key = keys::open(&case.customer);
-        if db.get(&open_key)?.as_deref() == Some(case.id.0.as_bytes().as_slice()) {
-            batch.remove(open_key);
+        if tx.get(&open_key)?.as_deref() == Some(case.id.0.as_bytes().as_slice()) {
+            tx.remove(open_key);
         }
     }
     case.rev += 1;
     let rev = case.rev;
-    batch.insert(key, encode(&case)?);
-    db.apply_batch(batch)?;
+    tx.insert(key, encode(&case)?);
     Ok(Committed::Written { rev })
 }
 
 fn complete_effect(
-    db: &sled::Db,
-    batch: &mut sled::Batch,
+    tx: &mut Tx<'_>,
     case: &CaseRecord,
     done: EffectOutcome,
 ) -> Result<(), StoreError> {
     let fkey = keys::effect(case.id, done.step);
-    let Some(v) = db.get(&fkey)? else {
+    let Some(v) = tx.get(&fkey)? else {
         return Ok(());
     };
     let mut effect: EffectRecord = decode(&v)?;
@@ -434,28 +429,28 @@ fn complete_effect(
     }
     if let (Some(seq), Some(pid)) = (effect.log_seq, done.provider_id) {
         let lkey = keys::log(case.id, seq);
-        if let Some(lv) = db.get(&lkey)?
+        if let Some(lv) = tx.get(&lkey)?
             && let LogEntry::Outbound(mut m) = decode(&lv)?
         {
             m.provider_id = Some(pid);
-            batch.insert(lkey, encode(&LogEntry::Outbound(m))?);
+            tx.insert(lkey, encode(&LogEntry::Outbound(m))?);
         }
     }
-    batch.insert(fkey, encode(&effect)?);
+    tx.insert(fkey, encode(&effect)?);
     Ok(())
 }
 
 /// The next log sequence number. Starts at 1: 0 is the cursor of a case
 /// that has read nothing yet.
-fn next_seq(db: &sled::Db) -> Result<u64, StoreError> {
-    Ok(db.generate_id()? + 1)
+fn next_seq(tx: &Tx<'_>) -> Result<u64, StoreError> {
+    Ok(tx.generate_id()? + 1)
 }
 
-fn has_inbound_after(db: &sled::Db, id: CaseId, cursor: u64) -> Result<bool, StoreError> {
+fn has_inbound_after(tx: &Tx<'_>, id: CaseId, cursor: u64) -> Result<bool, StoreError> {
     let start = keys::log(id, cursor.saturating_add(1));
     let end = keys::log(id, u64::MAX);
-    for kv in db.range(start..=end) {
-        if let LogEntry::Inbound(_) = decode(&kv?.1)? {
+    for (_, v) in tx.range(&start, &end)? {
+        if let LogEntry::Inbound(_) = decode(&v)? {
             return Ok(true);
         }
     }

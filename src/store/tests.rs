@@ -193,3 +193,56 @@ async fn a_stale_write_is_refused_and_closing_waits_for_unread_messages() {
         Ingested::Accepted { opened: true, .. }
     ));
 }
+
+#[tokio::test]
+async fn ops_in_one_group_see_each_others_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { ingest(&store, customer(9), &format!("wamid.g{}", i % 32)).await },
+            )
+        })
+        .collect();
+    let mut cases = std::collections::HashSet::new();
+    let mut duplicates = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ingested::Accepted { case, .. } => {
+                cases.insert(case);
+            }
+            Ingested::Duplicate { case } => {
+                cases.insert(case);
+                duplicates += 1;
+            }
+        }
+    }
+    assert_eq!(cases.len(), 1, "one customer, one open case");
+    assert_eq!(duplicates, 32, "each message id taken once");
+    let case = *cases.iter().next().unwrap();
+    assert_eq!(store.inbound_after(case, 0).unwrap().len(), 32);
+}
+
+#[tokio::test]
+async fn a_failing_op_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let result = store
+        .committer()
+        .run(|tx| {
+            tx.insert(b"zpartial".to_vec(), b"x".to_vec());
+            Err::<(), _>(StoreError::Sled("refused on purpose".into()))
+        })
+        .await;
+    assert!(result.is_err());
+    // A later op in a later group sees nothing of it.
+    let seen = store
+        .committer()
+        .run(|tx| tx.get(b"zpartial"))
+        .await
+        .unwrap();
+    assert_eq!(seen, None);
+    assert_eq!(store.db.get(b"zpartial").unwrap(), None);
+}
