@@ -21,6 +21,8 @@ use super::StoreError;
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&mut Tx<'_>) -> Completion + Send>;
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// Key-value pairs read from a range.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Most ops taken into one group before flushing.
 const MAX_GROUP: usize = 4096;
@@ -60,8 +62,8 @@ impl Tx<'_> {
     }
 
     /// Key-value pairs in `start..=end`, pending writes included, in order.
-    pub fn range(&self, start: &[u8], end: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    pub fn range(&self, start: &[u8], end: &[u8]) -> Result<Pairs, StoreError> {
+        let mut merged = Writes::new();
         for kv in self.db.range(start..=end) {
             let (k, v) = kv?;
             merged.insert(k.to_vec(), Some(v.to_vec()));
