@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{Server, repo_file, run, write_config};
+use common::{Server, config_with_workflow, free_port, repo_file, run, write_config};
 
 fn shipped() -> String {
     std::fs::read_to_string(repo_file("workflows/support.toml")).unwrap()
@@ -84,44 +82,21 @@ async fn serve_refuses_an_invalid_workflow_with_the_same_error() {
     assert!(err.contains("state 'execute'"), "{err}");
 }
 
-/// Points the config in `dir` at `workflow` (a file in `dir`).
-fn use_workflow(dir: &std::path::Path, port: u16, source: &str) -> std::path::PathBuf {
-    let wf = dir.join("wf.toml");
-    std::fs::write(&wf, source).unwrap();
-    let config = write_config(dir, port, "", "");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace(&repo_file("workflows/support.toml"), wf.to_str().unwrap());
-    std::fs::write(&config, text).unwrap();
-    config
-}
-
-fn port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let p = port();
-    let config = use_workflow(dir.path(), p, &shipped());
+    let p = free_port();
+    let config = config_with_workflow(dir.path(), p, &shipped());
     let s = Server::start_with_config(dir.path(), &config, p).await;
     let (_, body) = s.message("+6287700000001", "wamid.v1", "hi").await;
     let old_case = body["case_id"].as_str().unwrap().to_string();
-    s.wait_for("the case to wait", Duration::from_secs(10), || async {
-        (s.case(&old_case).await["waiting_on"] == "operator").then_some(())
-    })
-    .await;
+    s.wait_case_waiting(&old_case, "operator").await;
     assert!(s.terminate().success());
 
     // Same version, different meaning: refused, naming the version.
-    let p = port();
+    let p = free_port();
     let changed = shipped().replace("after = \"24h\"", "after = \"12h\"");
-    let config = use_workflow(dir.path(), p, &changed);
+    let config = config_with_workflow(dir.path(), p, &changed);
     let out = run(&[
         "serve",
         "--config",
@@ -137,9 +112,9 @@ async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     );
 
     // Bumped: starts; the open case stays on v1, a new case opens on v2.
-    let p = port();
+    let p = free_port();
     let bumped = changed.replace("\nversion = 1\n", "\nversion = 2\n");
-    let config = use_workflow(dir.path(), p, &bumped);
+    let config = config_with_workflow(dir.path(), p, &bumped);
     let s = Server::start_with_config(dir.path(), &config, p).await;
     assert_eq!(s.case(&old_case).await["workflow_version"], 1);
     assert_eq!(s.case(&old_case).await["stuck"], false);
@@ -149,12 +124,12 @@ async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     assert!(s.terminate().success());
 
     // v3 declares a migration from v1: the open v1 case moves onto v3.
-    let p = port();
+    let p = free_port();
     let migrating = format!(
         "{}\n[[migrations]]\nfrom_version = 1\n",
         bumped.replace("\nversion = 2\n", "\nversion = 3\n")
     );
-    let config = use_workflow(dir.path(), p, &migrating);
+    let config = config_with_workflow(dir.path(), p, &migrating);
     let s = Server::start_with_config(dir.path(), &config, p).await;
     let case = s.case(&old_case).await;
     assert_eq!(case["workflow_version"], 3);

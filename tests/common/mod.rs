@@ -19,7 +19,7 @@ pub struct Server {
     client: reqwest::Client,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -42,6 +42,18 @@ pub fn write_config(dir: &Path, port: u16, engine_extra: &str, extra: &str) -> P
     );
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Writes a config for `dir` whose workflow is `source` (saved as `dir/wf.toml`).
+pub fn config_with_workflow(dir: &Path, port: u16, source: &str) -> PathBuf {
+    let wf = dir.join("wf.toml");
+    std::fs::write(&wf, source).unwrap();
+    let config = write_config(dir, port, "", "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&repo_file("workflows/support.toml"), wf.to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    config
 }
 
 impl Server {
@@ -178,6 +190,19 @@ impl Server {
             .await;
         assert_eq!(status, 200, "{v}");
         v["cases"].as_array().unwrap().clone()
+    }
+
+    /// Waits until case `id` waits on `on` (e.g. "operator") and returns it.
+    pub async fn wait_case_waiting(&self, id: &str, on: &str) -> Value {
+        self.wait_for(
+            &format!("case {id} to wait on {on}"),
+            Duration::from_secs(10),
+            || async {
+                let c = self.case(id).await;
+                (c["waiting_on"] == on).then_some(c)
+            },
+        )
+        .await
     }
 
     /// Polls `check` until it returns Some or the deadline passes.
