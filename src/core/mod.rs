@@ -6,6 +6,7 @@
 pub mod case;
 pub mod language;
 pub mod machine;
+pub mod records;
 pub mod stages;
 pub mod stuck;
 pub mod types;
