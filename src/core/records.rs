@@ -105,3 +105,99 @@ impl PaymentState {
         }
     }
 }
+
+/// A write the execute stage asks for: move a student's session to a slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    pub student: String,
+    pub session: String,
+    pub slot_at: Timestamp,
+    pub coach: String,
+}
+
+/// What a write tool did under one idempotency key. Kept so that the same
+/// key asked again answers the same without doing it twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolReceipt {
+    pub key: String,
+    pub tool: String,
+    pub ok: bool,
+    pub detail: String,
+    pub at: Timestamp,
+}
+
+/// Read access to the records, for the stages. Reads are synchronous and
+/// local (the store, or a test's memory); an error makes the case stuck.
+pub trait Records: Send + Sync {
+    fn student(&self, id: &str) -> Result<Option<Student>, String>;
+    fn student_by_phone(&self, phone: &str) -> Result<Option<Student>, String>;
+    fn student_by_invoice(&self, number: &str) -> Result<Option<Student>, String>;
+    /// Free slots starting after `after`, earliest first, at most `limit`.
+    fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, String>;
+    /// For each article, its highest published version.
+    fn published_articles(&self) -> Result<Vec<Article>, String>;
+}
+
+/// Records held in memory: for tests and simulations.
+#[derive(Debug, Clone, Default)]
+pub struct MemRecords {
+    pub students: Vec<Student>,
+    pub slots: Vec<Slot>,
+    pub articles: Vec<Article>,
+}
+
+impl Records for MemRecords {
+    fn student(&self, id: &str) -> Result<Option<Student>, String> {
+        Ok(self.students.iter().find(|s| s.id == id).cloned())
+    }
+
+    fn student_by_phone(&self, phone: &str) -> Result<Option<Student>, String> {
+        let wanted = crate::policy::identity::normalize_phone(phone);
+        Ok(self
+            .students
+            .iter()
+            .find(|s| crate::policy::identity::normalize_phone(&s.phone) == wanted)
+            .cloned())
+    }
+
+    fn student_by_invoice(&self, number: &str) -> Result<Option<Student>, String> {
+        let wanted = crate::policy::identity::invoice_key(number);
+        Ok(self
+            .students
+            .iter()
+            .find(|s| {
+                s.invoices
+                    .iter()
+                    .any(|i| crate::policy::identity::invoice_key(&i.number) == wanted)
+            })
+            .cloned())
+    }
+
+    fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, String> {
+        let mut free: Vec<Slot> = self
+            .slots
+            .iter()
+            .filter(|s| s.booked_by.is_none() && s.starts_at > after)
+            .cloned()
+            .collect();
+        free.sort_by_key(|s| s.starts_at);
+        free.truncate(limit);
+        Ok(free)
+    }
+
+    fn published_articles(&self) -> Result<Vec<Article>, String> {
+        let mut best: Vec<Article> = Vec::new();
+        for a in self
+            .articles
+            .iter()
+            .filter(|a| a.status == ArticleStatus::Published)
+        {
+            match best.iter_mut().find(|b| b.id == a.id) {
+                Some(b) if b.version < a.version => *b = a.clone(),
+                Some(_) => {}
+                None => best.push(a.clone()),
+            }
+        }
+        Ok(best)
+    }
+}

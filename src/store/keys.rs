@@ -10,6 +10,12 @@
 //! | `f`    | case id (16), step u32 BE | `EffectRecord`        |
 //! | `d`    | channel, 0, message id    | case id (16)          |
 //! | `o`    | channel, 0, address       | case id (16): open    |
+//! | `s`    | student id                | `Student`             |
+//! | `p`    | normalized phone          | student id            |
+//! | `i`    | invoice number            | student id            |
+//! | `t`    | start ms (ordered), coach | `Slot`                |
+//! | `a`    | article id, 0, version BE | `Article`             |
+//! | `k`    | idempotency key           | `ToolReceipt`         |
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -89,4 +95,53 @@ pub fn case_id_from_value(v: &[u8]) -> Option<CaseId> {
 
 pub fn case_id_from_case_key(k: &[u8]) -> Option<CaseId> {
     uuid::Uuid::from_slice(k.get(1..17)?).ok().map(CaseId)
+}
+
+pub const STUDENT: u8 = b's';
+pub const PHONE: u8 = b'p';
+pub const INVOICE: u8 = b'i';
+pub const SLOT: u8 = b't';
+pub const ARTICLE: u8 = b'a';
+pub const TOOL: u8 = b'k';
+
+fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(rest.len() + 1);
+    k.push(prefix);
+    k.extend_from_slice(rest);
+    k
+}
+
+pub fn student(id: &str) -> Vec<u8> {
+    prefixed(STUDENT, id.as_bytes())
+}
+
+pub fn phone_index(normalized: &str) -> Vec<u8> {
+    prefixed(PHONE, normalized.as_bytes())
+}
+
+pub fn invoice_index(key: &str) -> Vec<u8> {
+    prefixed(INVOICE, key.as_bytes())
+}
+
+/// Slot keys sort by start time: the i64 with its sign bit flipped, BE.
+pub fn slot_prefix_at(at: crate::core::types::Timestamp) -> Vec<u8> {
+    let ordered = (at.millis() as u64) ^ (1 << 63);
+    prefixed(SLOT, &ordered.to_be_bytes())
+}
+
+pub fn slot(at: crate::core::types::Timestamp, coach: &str) -> Vec<u8> {
+    let mut k = slot_prefix_at(at);
+    k.extend_from_slice(coach.as_bytes());
+    k
+}
+
+pub fn article(id: &str, version: u32) -> Vec<u8> {
+    let mut k = prefixed(ARTICLE, id.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+pub fn tool_receipt(key: &str) -> Vec<u8> {
+    prefixed(TOOL, key.as_bytes())
 }

@@ -8,6 +8,7 @@
 pub mod codec;
 pub mod committer;
 pub mod keys;
+pub mod records;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
