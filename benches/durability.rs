@@ -86,6 +86,7 @@ async fn transition_one(store: &Store, case: CaseId) {
             }],
             case: record,
             sends: Vec::new(),
+            tools: Vec::new(),
             done: None,
         };
         if let Committed::Written { .. } = store.commit(commit).await.unwrap() {

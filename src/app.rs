@@ -73,6 +73,7 @@ pub async fn open_desk(
         templates,
         settings,
         sender,
+        policy: config.policy.build()?,
     })
     .await?;
     let engine = Arc::new(engine);

@@ -17,6 +17,8 @@ pub enum ConfigError {
     Parse { path: String, reason: String },
     #[error("config: `mode` must be \"pilot\" or \"production\", not \"{0}\"")]
     Mode(String),
+    #[error("config: {0}")]
+    Policy(String),
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -139,6 +141,15 @@ pub struct PolicyConfig {
     pub timezone: String,
     pub reschedule_quota_per_month: u32,
     pub cutoff: Cutoff,
+    /// The tier decision table; empty means the one built into the binary.
+    pub tiers: Option<PathBuf>,
+    /// Lowest knowledge-base match score (0..1) that may answer R0.
+    pub kb_threshold: f64,
+    /// Failed identity attempts before the case escalates to the coach.
+    pub identity_attempts: u32,
+    /// Student records older than this are answered as pending verification.
+    #[serde(with = "humantime_serde")]
+    pub record_ttl: Duration,
 }
 
 impl Default for PolicyConfig {
@@ -147,7 +158,49 @@ impl Default for PolicyConfig {
             timezone: "Asia/Jakarta".into(),
             reschedule_quota_per_month: 2,
             cutoff: Cutoff::CalendarDays { days: 1 },
+            tiers: None,
+            kb_threshold: 0.5,
+            identity_attempts: 3,
+            record_ttl: Duration::from_secs(24 * 3600),
         }
+    }
+}
+
+impl PolicyConfig {
+    /// The policy the stages apply, with its tier table read and checked.
+    pub fn build(&self) -> Result<crate::policy::Policy, ConfigError> {
+        let bad = |reason: String| ConfigError::Policy(reason);
+        let timezone: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
+            bad(format!(
+                "policy.timezone: unknown timezone '{}'",
+                self.timezone
+            ))
+        })?;
+        if !(0.0..=1.0).contains(&self.kb_threshold) {
+            return Err(bad(format!(
+                "policy.kb_threshold: {} is not between 0 and 1",
+                self.kb_threshold
+            )));
+        }
+        if self.identity_attempts == 0 {
+            return Err(bad("policy.identity_attempts: must be at least 1".into()));
+        }
+        let source = match &self.tiers {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| bad(format!("policy.tiers: cannot read {}: {e}", p.display())))?,
+            None => crate::policy::tier::EMBEDDED.to_string(),
+        };
+        let tiers = crate::policy::tier::TierTable::parse(&source)
+            .map_err(|e| bad(format!("policy.tiers: {e}")))?;
+        Ok(crate::policy::Policy {
+            timezone,
+            reschedule_quota_per_month: self.reschedule_quota_per_month,
+            cutoff: self.cutoff,
+            kb_threshold: self.kb_threshold,
+            identity_attempts: self.identity_attempts,
+            record_ttl_ms: self.record_ttl.as_millis() as i64,
+            tiers,
+        })
     }
 }
 
@@ -177,6 +230,7 @@ impl Config {
             reason: e.to_string(),
         })?;
         config.mode()?;
+        config.policy.build()?;
         Ok(config)
     }
 

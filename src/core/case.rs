@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::desk::{DecisionKind, Desk};
 use crate::core::types::{
     CaseId, CustomerKey, IdempotencyKey, Identity, MessageId, Mode, State, Tier, Timestamp,
     WaitingOn,
@@ -33,6 +34,8 @@ pub enum SendPurpose {
     Ack,
     /// The turn's answer: the case goes to close.
     Reply,
+    /// A question the verify stage waits on (invoice and email).
+    Ask,
 }
 
 /// A message qa has cleared for the send stage.
@@ -101,6 +104,8 @@ pub struct CaseRecord {
     pub stuck: Option<String>,
     /// Bumped by every write; a write that expects another rev is refused.
     pub rev: u64,
+    /// Policy progress of the current turn.
+    pub desk: Desk,
 }
 
 impl CaseRecord {
@@ -139,6 +144,7 @@ impl CaseRecord {
             quarantined: None,
             stuck: None,
             rev: 0,
+            desk: Desk::default(),
         }
     }
 
@@ -195,6 +201,15 @@ pub enum Lane {
     Coach,
 }
 
+impl Lane {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Operator => "operator",
+            Lane::Coach => "coach",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalRecord {
     pub lane: Lane,
@@ -204,13 +219,29 @@ pub struct ApprovalRecord {
     pub text: Option<String>,
 }
 
-/// One entry of a case's history, in commit order.
+/// A human decision on a case, as audited: who, when, what, and under
+/// which tier and rule the case stood.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub lane: Lane,
+    pub decision: DecisionKind,
+    pub by: String,
+    pub at: Timestamp,
+    pub text: Option<String>,
+    pub tier: Option<Tier>,
+    pub rule: Option<String>,
+}
+
+/// One entry of a case's history, in commit order. New kinds are added at
+/// the end, so older entries keep decoding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LogEntry {
     Inbound(InboundMessage),
     Outbound(OutboundMessage),
     Transition(TransitionRecord),
+    /// Reserved by schema 1; decisions are written as [`LogEntry::Decision`].
     Approval(ApprovalRecord),
+    Decision(DecisionRecord),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

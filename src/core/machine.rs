@@ -7,11 +7,16 @@
 //! transition is checked against the declared workflow; one it does not
 //! declare is an error, never a silent move.
 
-use crate::core::case::{ArmedTimer, CaseRecord, Draft, SendPurpose, TransitionRecord, Turn};
+mod policy_stages;
+
+use crate::core::case::{ArmedTimer, CaseRecord, SendPurpose, TransitionRecord, Turn};
 use crate::core::language;
+use crate::core::records::Records;
 use crate::core::stages::Outcome;
+use crate::core::stages::execute::{self, ToolCall};
 use crate::core::stages::send::{self, Outbound};
 use crate::core::types::{State, Timestamp, WaitingOn};
+use crate::policy::Policy;
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::Workflow;
 
@@ -31,6 +36,8 @@ pub struct Facts<'a> {
     pub inbound: &'a [InboundFact],
     pub collect_window_ms: i64,
     pub templates: &'a Templates,
+    pub records: &'a dyn Records,
+    pub policy: &'a Policy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +58,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Send(Outbound),
+    /// A write tool call, from the execute stage.
+    Tool(ToolCall),
 }
 
 #[derive(Debug)]
@@ -80,6 +89,8 @@ pub enum MachineError {
     Template(#[from] TemplateError),
     #[error("no wait reached after {0} steps")]
     Runaway(usize),
+    #[error("records: {0}")]
+    Records(String),
 }
 
 const MAX_STEPS: usize = 32;
@@ -154,6 +165,8 @@ impl Run<'_> {
         let count = fresh.len() as u32;
         match (&self.case.state, &self.case.waiting_on, &mut self.case.turn) {
             (State::Close, WaitingOn::Customer, _) => {
+                self.case.desk.end_turn();
+                self.case.desk.push_text(&joined);
                 self.case.language = language::detect(&joined, self.case.language);
                 self.case.turn = Some(self.new_turn(count));
                 self.case.collect_until =
@@ -163,8 +176,15 @@ impl Run<'_> {
                     format!("customer wrote again ({count} message(s))"),
                 )?;
             }
-            (_, _, Some(turn)) => turn.messages += count,
+            (_, _, Some(turn)) => {
+                turn.messages += count;
+                self.case.desk.push_text(&joined);
+                if self.case.state == State::Verify && self.case.waiting_on == WaitingOn::Customer {
+                    self.case.waiting_on = WaitingOn::None;
+                }
+            }
             (_, _, turn @ None) => {
+                self.case.desk.push_text(&joined);
                 *turn = Some(Turn {
                     opened_at: self.facts.now,
                     messages: count,
@@ -190,6 +210,8 @@ impl Run<'_> {
             Event::ResumeEffect => {
                 if let Some(out) = send::reemit(&self.case) {
                     self.effects.push(Effect::Send(out));
+                } else if let Some(call) = execute::recall(&self.case) {
+                    self.effects.push(Effect::Tool(call));
                 }
                 Ok(())
             }
@@ -198,6 +220,15 @@ impl Run<'_> {
     }
 
     fn effect_done(&mut self, step: u32, result: Result<(), String>) -> Result<(), MachineError> {
+        if self
+            .case
+            .desk
+            .pending_tool
+            .as_ref()
+            .is_some_and(|p| p.step == step)
+        {
+            return self.tool_done(result);
+        }
         let Some(pending) = self.case.pending_send.clone().filter(|p| p.step == step) else {
             return Ok(());
         };
@@ -218,8 +249,16 @@ impl Run<'_> {
                 }
                 Outcome::Acknowledged
             }
+            SendPurpose::Ask => {
+                if let Some(turn) = &mut self.case.turn {
+                    turn.acked = true;
+                }
+                self.case.desk.asked_identity = true;
+                Outcome::Asked
+            }
             SendPurpose::Reply => {
                 self.case.turn = None;
+                self.case.desk.end_turn();
                 Outcome::Sent
             }
         };
@@ -240,7 +279,10 @@ impl Run<'_> {
                 self.case.waiting_on = WaitingOn::None;
             }
         }
-        if self.case.pending_send.is_some() || !self.effects.is_empty() {
+        if self.case.pending_send.is_some()
+            || self.case.desk.pending_tool.is_some()
+            || !self.effects.is_empty()
+        {
             return;
         }
         let due = self
@@ -272,9 +314,9 @@ impl Run<'_> {
             }
             let step = match self.case.state {
                 State::Intake => self.intake(),
-                State::Tier => self.tier(),
-                State::Verify => self.verify(),
-                State::Execute => self.execute(),
+                State::Tier => self.tier()?,
+                State::Verify => self.verify()?,
+                State::Execute => self.execute()?,
                 State::Qa => self.qa()?,
                 State::Send => self.send()?,
                 State::Close => Step::Wait(WaitingOn::Customer),
@@ -284,8 +326,12 @@ impl Run<'_> {
                 Step::Go(outcome, reason) => self.goto(outcome, reason)?,
                 Step::Wait(on) => self.wait(on)?,
                 Step::Emit(effect) => {
+                    let tool = match &effect {
+                        Effect::Send(_) => SEND_TOOL,
+                        Effect::Tool(_) => crate::core::records::BOOK_TOOL,
+                    };
                     self.effects.push(effect);
-                    self.wait(WaitingOn::Tool(SEND_TOOL.into()))?;
+                    self.wait(WaitingOn::Tool(tool.into()))?;
                 }
             }
         }
@@ -298,48 +344,6 @@ impl Run<'_> {
         }
         let n = self.case.turn.as_ref().map_or(0, |t| t.messages);
         Step::Go(Outcome::Ready, format!("turn of {n} message(s) collected"))
-    }
-
-    fn tier(&mut self) -> Step {
-        self.case.add_tag("unclassified");
-        Step::Go(
-            Outcome::Account,
-            "no tiering rule matched: treated as account-specific".into(),
-        )
-    }
-
-    fn verify(&self) -> Step {
-        Step::Go(
-            Outcome::Unverified,
-            format!(
-                "identity {}: an operator decides",
-                self.case.identity.as_str()
-            ),
-        )
-    }
-
-    fn execute(&self) -> Step {
-        Step::Go(Outcome::Done, "no action to run".into())
-    }
-
-    fn qa(&mut self) -> Result<Step, MachineError> {
-        let unacked = self.case.turn.as_ref().is_some_and(|t| !t.acked);
-        if unacked {
-            let text = self
-                .facts
-                .templates
-                .render("wa.ack", self.case.language, &[])?;
-            self.case.draft = Some(Draft {
-                purpose: SendPurpose::Ack,
-                template: Some("wa.ack".into()),
-                text,
-            });
-            return Ok(Step::Go(
-                Outcome::Acknowledge,
-                "an operator decides: acknowledge the customer first".into(),
-            ));
-        }
-        Ok(Step::Wait(WaitingOn::Operator))
     }
 
     fn send(&mut self) -> Result<Step, MachineError> {

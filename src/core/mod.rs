@@ -4,6 +4,7 @@
 //! engine feeds events and facts in and executes the effects that come out.
 
 pub mod case;
+pub mod desk;
 pub mod language;
 pub mod machine;
 pub mod records;

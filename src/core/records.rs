@@ -106,6 +106,9 @@ impl PaymentState {
     }
 }
 
+/// The name of the booking tool.
+pub const BOOK_TOOL: &str = "calendar.book";
+
 /// A write the execute stage asks for: move a student's session to a slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {

@@ -162,7 +162,7 @@ mod tests {
                 case(WaitingOn::Operator),
                 None,
                 0,
-                Some("workflow support v1 is not known to this binary"),
+                Some("workflow support v2 is not known to this binary"),
             ),
         ];
         for (name, c, w, now, want) in cases {

@@ -12,8 +12,9 @@ use super::supervisor::SupervisorMsg;
 use super::{Shared, clock};
 use crate::core::case::CaseRecord;
 use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
+use crate::core::records::BOOK_TOOL;
 use crate::core::types::CaseId;
-use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError};
+use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
 
 /// Reloads allowed when the case was written by someone else meanwhile.
 const MAX_CONFLICTS: usize = 16;
@@ -91,7 +92,9 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
         let (mut event, mut done) = match carried.take() {
             Some((outcome, event)) => (event, Some(outcome)),
             None if case.stuck.is_some() => return Ok(()),
-            None if case.pending_send.is_some() => (Event::ResumeEffect, None),
+            None if case.pending_send.is_some() || case.desk.pending_tool.is_some() => {
+                (Event::ResumeEffect, None)
+            }
             None => (Event::Wake, None),
         };
         loop {
@@ -107,6 +110,8 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 inbound: &inbound,
                 collect_window_ms: shared.settings.collect_window_ms,
                 templates: &shared.templates,
+                records: &*shared.store,
+                policy: &shared.policy,
             };
             let retry_event = event.clone();
             let advance = match machine::advance(&wf, &case, event, &facts) {
@@ -116,19 +121,26 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                     return Ok(());
                 }
             };
-            let sends: Vec<SendIntent> = advance
-                .effects
-                .iter()
-                .map(|Effect::Send(out)| SendIntent {
-                    step: out.step(),
-                    key: out.key().clone(),
-                    tool: SEND_TOOL.into(),
-                    template: out.template().map(str::to_string),
-                    text: out.text().to_string(),
-                })
-                .collect();
-            // A resumed send already has its intent record: run it, write nothing new.
-            let resumed_send = matches!(retry_event, Event::ResumeEffect);
+            let mut sends = Vec::new();
+            let mut tools = Vec::new();
+            for effect in &advance.effects {
+                match effect {
+                    Effect::Send(out) => sends.push(SendIntent {
+                        step: out.step(),
+                        key: out.key().clone(),
+                        tool: SEND_TOOL.into(),
+                        template: out.template().map(str::to_string),
+                        text: out.text().to_string(),
+                    }),
+                    Effect::Tool(call) => tools.push(ToolIntent {
+                        step: call.step(),
+                        key: call.key().clone(),
+                        tool: BOOK_TOOL.into(),
+                    }),
+                }
+            }
+            // A resumed effect already has its intent record: run it, write nothing new.
+            let resumed = matches!(retry_event, Event::ResumeEffect);
             let unchanged =
                 advance.case == case && advance.transitions.is_empty() && done.is_none();
             if !unchanged {
@@ -136,7 +148,8 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 let commit = Commit {
                     case: advance.case.clone(),
                     transitions: advance.transitions,
-                    sends: if resumed_send { Vec::new() } else { sends },
+                    sends: if resumed { Vec::new() } else { sends },
+                    tools: if resumed { Vec::new() } else { tools },
                     done: done.take(),
                 };
                 match shared.store.commit(commit).await? {
@@ -153,22 +166,52 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 }
                 shared.timers.set(id, case.next_deadline());
             }
-            let Some(Effect::Send(out)) = advance.effects.into_iter().next() else {
+            let Some(effect) = advance.effects.into_iter().next() else {
                 return Ok(());
             };
-            let result = shared.sender.send(&out).await;
-            done = Some(EffectOutcome {
-                step: out.step(),
-                provider_id: result.as_ref().ok().cloned(),
-                error: result.as_ref().err().map(|e| e.to_string()),
-            });
-            event = Event::EffectDone {
-                step: out.step(),
-                result: result.map(|_| ()).map_err(|e| e.to_string()),
-            };
+            let (outcome, next) = run_effect(shared, effect).await?;
+            done = Some(outcome);
+            event = next;
         }
     }
     Err(DriveError::Conflicts(id))
+}
+
+/// Runs one effect and says how it ended, for the store and the machine.
+async fn run_effect(shared: &Shared, effect: Effect) -> Result<(EffectOutcome, Event), StoreError> {
+    match effect {
+        Effect::Send(out) => {
+            let result = shared.sender.send(&out).await;
+            let outcome = EffectOutcome {
+                step: out.step(),
+                provider_id: result.as_ref().ok().cloned(),
+                error: result.as_ref().err().map(|e| e.to_string()),
+            };
+            let event = Event::EffectDone {
+                step: out.step(),
+                result: result.map(|_| ()).map_err(|e| e.to_string()),
+            };
+            Ok((outcome, event))
+        }
+        Effect::Tool(call) => {
+            let answer = shared.tools.book(&call).await?;
+            let receipt = answer.receipt();
+            let outcome = EffectOutcome {
+                step: call.step(),
+                provider_id: None,
+                error: (!receipt.ok).then(|| receipt.detail.clone()),
+            };
+            let event = Event::EffectDone {
+                step: call.step(),
+                result: if receipt.ok {
+                    Ok(())
+                } else {
+                    Err(receipt.detail.clone())
+                },
+            };
+            Ok((outcome, event))
+        }
+    }
 }
 
 async fn mark_stuck(shared: &Shared, id: CaseId, reason: String) -> Result<(), StoreError> {

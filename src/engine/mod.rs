@@ -9,6 +9,7 @@ pub mod clock;
 pub mod recovery;
 pub mod supervisor;
 pub mod timers;
+pub mod tools;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::channels::CustomerSender;
 use crate::core::case::{CaseRecord, InboundMessage};
 use crate::core::machine::InboundFact;
 use crate::core::types::{CaseId, CustomerKey, Mode};
+use crate::policy::Policy;
 use crate::store::{Ingest, Ingested, Store, StoreError};
 use crate::templates::Templates;
 use supervisor::{CaseSupervisor, SupervisorMsg, SupervisorStats};
@@ -46,6 +48,8 @@ pub struct Shared {
     pub settings: Settings,
     pub timers: TimerHandle,
     pub sender: Arc<dyn CustomerSender>,
+    pub tools: tools::WriteTools,
+    pub policy: Policy,
 }
 
 impl Shared {
@@ -82,6 +86,7 @@ pub struct Parts {
     pub templates: Templates,
     pub settings: Settings,
     pub sender: Arc<dyn CustomerSender>,
+    pub policy: Policy,
 }
 
 impl Engine {
@@ -89,12 +94,14 @@ impl Engine {
     pub async fn start(parts: Parts) -> Result<(Engine, recovery::Report), EngineError> {
         let (timer_handle, timer_task) = timers::channel();
         let shared = Arc::new(Shared {
-            store: parts.store,
+            store: parts.store.clone(),
             workflows: parts.workflows,
             templates: parts.templates,
             settings: parts.settings,
             timers: timer_handle,
             sender: parts.sender,
+            tools: tools::WriteTools::local(parts.store.clone()),
+            policy: parts.policy,
         });
         let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
             .await

@@ -103,6 +103,7 @@ async fn migrate(shared: &Shared, mut case: CaseRecord) -> Result<Option<CaseRec
             reason,
         }],
         sends: Vec::new(),
+        tools: Vec::new(),
         done: None,
     };
     match shared.store.commit(commit).await? {

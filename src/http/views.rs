@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::core::case::{CaseRecord, EffectRecord, Lane, LogEntry};
+use crate::core::case::{CaseRecord, EffectRecord, LogEntry};
 use crate::core::stuck::stuck_reason;
 use crate::core::types::Timestamp;
 use crate::workflow::Workflow;
@@ -59,11 +59,20 @@ pub fn full(
                 "reason": t.reason,
             })),
             LogEntry::Approval(a) => approvals.push(json!({
-                "lane": match a.lane { Lane::Operator => "operator", Lane::Coach => "coach" },
+                "lane": a.lane.as_str(),
                 "decision": a.decision,
                 "by": a.by,
                 "at": ts(a.at),
                 "text": a.text,
+            })),
+            LogEntry::Decision(d) => approvals.push(json!({
+                "lane": d.lane.as_str(),
+                "decision": d.decision.as_str(),
+                "by": d.by,
+                "at": ts(d.at),
+                "text": d.text,
+                "tier": d.tier.map(|t| t.as_str()),
+                "rule": d.rule,
             })),
         }
     }
@@ -95,6 +104,13 @@ pub fn full(
         "updated_at": ts(case.updated_at),
         "closed_at": case.closed_at.map(ts),
         "tags": case.tags,
+        "rule": case.desk.rule,
+        "intents": case.desk.intents.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        "pending_reply": case.desk.proposal.as_ref().map(|p| json!({
+            "template": p.template,
+            "text": p.text,
+        })),
+        "qa_block": case.desk.qa_block,
         "stuck": stuck.is_some(),
         "stuck_reason": stuck,
         "timers": case.timers.iter().map(|t| json!({"name": t.name, "due": ts(t.due)})).collect::<Vec<_>>(),

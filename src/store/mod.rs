@@ -8,6 +8,7 @@
 pub mod codec;
 pub mod committer;
 pub mod keys;
+mod legacy;
 pub mod records;
 
 use std::path::{Path, PathBuf};
@@ -60,7 +61,17 @@ impl From<sled::Error> for StoreError {
 impl Versioned for CaseRecord {
     const KIND: &'static str = "case";
     const TAG: u8 = 1;
-    const VERSION: u16 = 1;
+    const VERSION: u16 = 2;
+
+    fn upgrade(version: u16, payload: &[u8]) -> Result<Self, CodecError> {
+        match version {
+            1 => codec::decode_exact::<legacy::CaseRecordV1>(Self::KIND, payload).map(Into::into),
+            found => Err(CodecError::NoUpgrade {
+                kind: Self::KIND,
+                found,
+            }),
+        }
+    }
 }
 
 impl Versioned for LogEntry {
@@ -125,7 +136,17 @@ pub struct Commit {
     pub case: CaseRecord,
     pub transitions: Vec<TransitionRecord>,
     pub sends: Vec<SendIntent>,
+    /// Write tool calls about to run: their intent records.
+    pub tools: Vec<ToolIntent>,
     pub done: Option<EffectOutcome>,
+}
+
+/// A write tool call about to run.
+#[derive(Debug, Clone)]
+pub struct ToolIntent {
+    pub step: u32,
+    pub key: IdempotencyKey,
+    pub tool: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,6 +376,7 @@ fn apply_commit(tx: &mut Tx<'_>, commit: Commit) -> Result<Committed, StoreError
         mut case,
         transitions,
         sends,
+        tools,
         done,
     } = commit;
     let key = keys::case(case.id);
@@ -397,6 +419,20 @@ fn apply_commit(tx: &mut Tx<'_>, commit: Commit) -> Result<Committed, StoreError
             last_error: None,
         };
         tx.insert(keys::effect(case.id, s.step), encode(&effect)?);
+    }
+    for t in tools {
+        let effect = EffectRecord {
+            key: t.key,
+            step: t.step,
+            tool: t.tool,
+            status: EffectStatus::Intent,
+            attempts: 1,
+            log_seq: None,
+            started_at: case.updated_at,
+            finished_at: None,
+            last_error: None,
+        };
+        tx.insert(keys::effect(case.id, t.step), encode(&effect)?);
     }
     if case.is_closed() {
         let open_key = keys::open(&case.customer);

@@ -207,8 +207,7 @@ impl Store {
     }
 }
 
-/// The name of the local booking tool.
-pub const BOOK_TOOL: &str = "calendar.book";
+pub use crate::core::records::BOOK_TOOL;
 
 fn apply_booking(
     tx: &mut Tx<'_>,

@@ -162,6 +162,7 @@ async fn a_stale_write_is_refused_and_closing_waits_for_unread_messages() {
         case: c.clone(),
         transitions: Vec::new(),
         sends: Vec::new(),
+        tools: Vec::new(),
         done: None,
     };
     assert_eq!(

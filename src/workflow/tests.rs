@@ -9,7 +9,8 @@ fn with(edit: impl Fn(&str) -> String) -> Result<Workflow, WorkflowError> {
 #[test]
 fn the_shipped_workflow_is_valid() {
     let wf = Workflow::parse(SHIPPED).expect("workflows/support.toml validates");
-    assert_eq!(wf.reference().to_string(), "support v1");
+    assert_eq!(wf.reference().to_string(), "support v2");
+    assert!(wf.migration_from(1).is_some(), "v1 cases move onto v2");
     assert_eq!(wf.initial, State::Intake);
     assert_eq!(wf.next(State::Intake, Outcome::Ready), Some(State::Tier));
     assert_eq!(wf.timers().len(), 3);
@@ -73,16 +74,16 @@ waits = ["timer"]
 [states.tier]
 on = { account = "verify", general = "verify" }
 [states.verify]
-on = { verified = "execute", unverified = "execute" }
+on = { verified = "execute", unverified = "execute", ask = "qa" }
 waits = ["customer"]
 [states.execute]
 on = { done = "qa" }
 waits = ["tool"]
 [states.qa]
 on = { reply = "send", acknowledge = "send", act = "send", drop = "send" }
-waits = ["operator"]
+waits = ["operator", "coach"]
 [states.send]
-on = { sent = "close", acknowledged = "close" }
+on = { sent = "close", acknowledged = "close", asked = "close" }
 waits = ["tool"]
 [states.close]
 waits = ["customer"]
@@ -221,20 +222,20 @@ fn the_terminal_state_must_exist() {
 
 #[test]
 fn migrations_must_come_from_older_versions_and_known_states() {
-    let err = with(|s| format!("{s}\n[[migrations]]\nfrom_version = 1\n")).unwrap_err();
+    let err = with(|s| format!("{s}\n[[migrations]]\nfrom_version = 2\n")).unwrap_err();
     assert_eq!(
         err,
         WorkflowError::BadMigration {
-            from: 1,
-            current: 1
+            from: 2,
+            current: 2
         }
     );
     let wf = with(|s| {
-        let bumped = s.replace("\nversion = 1\n", "\nversion = 2\n");
-        format!("{bumped}\n[[migrations]]\nfrom_version = 1\nstates = {{ verify = \"qa\" }}\n")
+        let bumped = s.replace("\nversion = 2\n", "\nversion = 3\n");
+        format!("{bumped}\n[[migrations]]\nfrom_version = 2\nstates = {{ verify = \"qa\" }}\n")
     })
     .unwrap();
-    let m = wf.migration_from(1).unwrap();
+    let m = wf.migration_from(2).unwrap();
     assert_eq!(m.states.get(&State::Verify), Some(&State::Qa));
 }
 

@@ -5,6 +5,8 @@
 //! Only [`send`] can build an [`send::Outbound`], the one value the engine's
 //! customer sender accepts: no other stage can reach a customer.
 
+pub mod execute;
+pub mod qa;
 pub mod send;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,8 @@ pub enum Outcome {
     Verified,
     /// verify: identity could not be established.
     Unverified,
+    /// verify: the customer is asked for invoice number and email.
+    Ask,
     /// execute: actions finished.
     Done,
     /// qa: a checked reply goes out.
@@ -38,17 +42,20 @@ pub enum Outcome {
     Sent,
     /// send: the acknowledgement went out.
     Acknowledged,
+    /// send: the verify question went out.
+    Asked,
     /// close: the customer wrote again.
     Reopen,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 13] = [
+    const ALL: [Outcome; 15] = [
         Outcome::Ready,
         Outcome::Account,
         Outcome::General,
         Outcome::Verified,
         Outcome::Unverified,
+        Outcome::Ask,
         Outcome::Done,
         Outcome::Reply,
         Outcome::Acknowledge,
@@ -56,6 +63,7 @@ impl Outcome {
         Outcome::Drop,
         Outcome::Sent,
         Outcome::Acknowledged,
+        Outcome::Asked,
         Outcome::Reopen,
     ];
 
@@ -66,6 +74,7 @@ impl Outcome {
             Outcome::General => "general",
             Outcome::Verified => "verified",
             Outcome::Unverified => "unverified",
+            Outcome::Ask => "ask",
             Outcome::Done => "done",
             Outcome::Reply => "reply",
             Outcome::Acknowledge => "acknowledge",
@@ -73,6 +82,7 @@ impl Outcome {
             Outcome::Drop => "drop",
             Outcome::Sent => "sent",
             Outcome::Acknowledged => "acknowledged",
+            Outcome::Asked => "asked",
             Outcome::Reopen => "reopen",
         }
     }
@@ -87,7 +97,7 @@ pub fn outcomes_of(state: State) -> &'static [Outcome] {
     match state {
         State::Intake => &[Outcome::Ready],
         State::Tier => &[Outcome::Account, Outcome::General],
-        State::Verify => &[Outcome::Verified, Outcome::Unverified],
+        State::Verify => &[Outcome::Verified, Outcome::Unverified, Outcome::Ask],
         State::Execute => &[Outcome::Done],
         State::Qa => &[
             Outcome::Reply,
@@ -95,7 +105,7 @@ pub fn outcomes_of(state: State) -> &'static [Outcome] {
             Outcome::Act,
             Outcome::Drop,
         ],
-        State::Send => &[Outcome::Sent, Outcome::Acknowledged],
+        State::Send => &[Outcome::Sent, Outcome::Acknowledged, Outcome::Asked],
         State::Close => &[Outcome::Reopen],
         State::Closed => &[],
     }
@@ -107,7 +117,7 @@ pub fn engine_waits(state: State) -> &'static [WaitKind] {
         State::Intake => &[WaitKind::Timer],
         State::Verify => &[WaitKind::Customer],
         State::Execute | State::Send => &[WaitKind::Tool],
-        State::Qa => &[WaitKind::Operator],
+        State::Qa => &[WaitKind::Operator, WaitKind::Coach],
         State::Close => &[WaitKind::Customer],
         State::Tier | State::Closed => &[],
     }

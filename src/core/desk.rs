@@ -1,0 +1,190 @@
+//! What the policy stages remember on a case between wakes: the turn's text
+//! and intents, the rule that fired, identity progress, the slot offer, the
+//! reply a stage proposed, a human's decision and the write in flight.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::case::Lane;
+use crate::core::records::Booking;
+use crate::core::types::Timestamp;
+use crate::policy::identity::Claims;
+use crate::policy::intent::Intent;
+
+/// Longest turn text kept on the case; what is beyond is still in the log.
+pub const TURN_TEXT_CAP: usize = 4096;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Desk {
+    /// The current turn's messages, joined (untrusted data).
+    pub turn_text: String,
+    /// How much of `turn_text` identity has already read claims from.
+    pub claims_read: usize,
+    /// Intents of the current turn, strongest first.
+    pub intents: Vec<Intent>,
+    /// The tier rule that fired last.
+    pub rule: Option<String>,
+    /// The tier came from trigger words that facts may still lower.
+    pub lowerable: bool,
+    /// No rule classified the turn: a human answers it.
+    pub unclassified: bool,
+    /// The student this case is verified as.
+    pub student: Option<String>,
+    pub claims: Claims,
+    pub verify_attempts: u32,
+    /// The customer was asked for invoice and email and has not answered.
+    pub asked_identity: bool,
+    /// Slots offered to the customer, by number.
+    pub offer: Option<Offer>,
+    /// What the execute stage is to do this turn.
+    pub task: Option<Task>,
+    /// A reply drafted by a stage, not yet cleared by qa.
+    pub proposal: Option<Proposal>,
+    /// A human decision not yet applied.
+    pub decision: Option<HumanDecision>,
+    /// A human approved this turn's reply or action.
+    pub approved: bool,
+    /// The coach decided on this turn (R3 may then send more than an ack).
+    pub coach_decided: bool,
+    /// The case was escalated to the coach lane.
+    pub escalated: bool,
+    /// The customer was told this turn waits for the coach.
+    pub coach_acked: bool,
+    /// A write tool reported success this turn.
+    pub booked: bool,
+    /// The write in flight: its effect step and what it does.
+    pub pending_tool: Option<PendingTool>,
+    /// Why qa blocked the last proposal.
+    pub qa_block: Option<String>,
+}
+
+impl Desk {
+    /// Forgets the finished turn; identity, the offer and the student stay.
+    pub fn end_turn(&mut self) {
+        self.turn_text.clear();
+        self.claims_read = 0;
+        self.intents.clear();
+        self.unclassified = false;
+        self.task = None;
+        self.proposal = None;
+        self.decision = None;
+        self.approved = false;
+        self.coach_decided = false;
+        self.escalated = false;
+        self.coach_acked = false;
+        self.booked = false;
+        self.qa_block = None;
+    }
+
+    pub fn push_text(&mut self, text: &str) {
+        if !self.turn_text.is_empty() {
+            self.turn_text.push('\n');
+        }
+        let room = TURN_TEXT_CAP.saturating_sub(self.turn_text.len());
+        let mut end = text.len().min(room);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.turn_text.push_str(&text[..end]);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedSlot {
+    pub starts_at: Timestamp,
+    pub coach: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub session: String,
+    pub slots: Vec<OfferedSlot>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Task {
+    NextSession,
+    PaymentStatus,
+    InvoiceResend,
+    OfferSlots,
+    /// Book the offered slot with this index.
+    Book(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProposalKind {
+    /// An R0 answer from a published article.
+    Faq {
+        article: String,
+        version: u32,
+    },
+    AskIdentity,
+    Schedule,
+    Payment {
+        confirmed: bool,
+    },
+    Invoice,
+    Offer,
+    /// The booking tool reported success.
+    Booked,
+    /// Records too old (or a tool down): "pending verification" wording.
+    Pending,
+    /// A human's text.
+    Edited {
+        by: String,
+    },
+}
+
+/// A reply a stage drafted, with the facts it was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub kind: ProposalKind,
+    pub template: Option<String>,
+    pub text: String,
+    /// Tool results and article text the reply may state.
+    pub facts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DecisionKind {
+    Approve,
+    Edit,
+    Deny,
+    Escalate,
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Approve => "approve",
+            DecisionKind::Edit => "edit",
+            DecisionKind::Deny => "deny",
+            DecisionKind::Escalate => "escalate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DecisionKind> {
+        [
+            DecisionKind::Approve,
+            DecisionKind::Edit,
+            DecisionKind::Deny,
+            DecisionKind::Escalate,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HumanDecision {
+    pub lane: Lane,
+    pub kind: DecisionKind,
+    pub by: String,
+    pub text: Option<String>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingTool {
+    pub step: u32,
+    pub booking: Booking,
+}

@@ -1,0 +1,68 @@
+//! The execute stage's capability: a [`ToolCall`] is the only value the
+//! engine's write tools accept, and only this module can build one. No other
+//! stage can change a record outside the case.
+//!
+//! ```compile_fail
+//! // Outside this module a ToolCall cannot be built:
+//! use caseflow::core::stages::execute::ToolCall;
+//! let c = ToolCall { step: 0, key: todo!(), booking: todo!() };
+//! ```
+//!
+//! ```compile_fail
+//! // ...nor can another stage mint one through the module's functions:
+//! let mut case: caseflow::core::case::CaseRecord = todo!();
+//! let c = caseflow::core::stages::execute::call(&mut case, todo!());
+//! ```
+
+use crate::core::case::CaseRecord;
+use crate::core::desk::PendingTool;
+use crate::core::records::Booking;
+use crate::core::types::IdempotencyKey;
+
+/// A write, ready for its tool. Built only by [`call`] and [`recall`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    step: u32,
+    key: IdempotencyKey,
+    booking: Booking,
+}
+
+impl ToolCall {
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
+    /// Stable across retries and restarts: the tool dedupes by it.
+    pub fn key(&self) -> &IdempotencyKey {
+        &self.key
+    }
+
+    pub fn booking(&self) -> &Booking {
+        &self.booking
+    }
+}
+
+/// A new write under a fresh idempotency key, marked pending on the case.
+pub(in crate::core) fn call(case: &mut CaseRecord, booking: Booking) -> ToolCall {
+    let step = case.effect_seq;
+    case.effect_seq += 1;
+    case.desk.pending_tool = Some(PendingTool {
+        step,
+        booking: booking.clone(),
+    });
+    ToolCall {
+        step,
+        key: IdempotencyKey::for_step(case.id, step),
+        booking,
+    }
+}
+
+/// The pending write again, under its original key.
+pub(in crate::core) fn recall(case: &CaseRecord) -> Option<ToolCall> {
+    let pending = case.desk.pending_tool.as_ref()?;
+    Some(ToolCall {
+        step: pending.step,
+        key: IdempotencyKey::for_step(case.id, pending.step),
+        booking: pending.booking.clone(),
+    })
+}

@@ -1,0 +1,73 @@
+//! Frozen record schemas that older stores hold, and their upgrades.
+//! Never change a struct here: it is what version N wrote.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::case::Language;
+use crate::core::case::{ArmedTimer, CaseRecord, Draft, PendingSend, Turn};
+use crate::core::desk::Desk;
+use crate::core::types::{CaseId, CustomerKey, Identity, Mode, State, Tier, Timestamp, WaitingOn};
+use crate::workflow::WorkflowRef;
+
+/// `CaseRecord` schema 1: before the policy stages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseRecordV1 {
+    pub id: CaseId,
+    pub customer: CustomerKey,
+    pub workflow: WorkflowRef,
+    pub mode: Mode,
+    pub state: State,
+    pub waiting_on: WaitingOn,
+    pub wait_since: Timestamp,
+    pub tier: Option<Tier>,
+    pub identity: Identity,
+    pub language: Language,
+    pub tags: Vec<String>,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub turn: Option<Turn>,
+    pub collect_until: Option<Timestamp>,
+    pub draft: Option<Draft>,
+    pub pending_send: Option<PendingSend>,
+    pub timers: Vec<ArmedTimer>,
+    pub first_response_at: Option<Timestamp>,
+    pub effect_seq: u32,
+    pub inbound_cursor: u64,
+    pub quarantined: Option<String>,
+    pub stuck: Option<String>,
+    pub rev: u64,
+}
+
+impl From<CaseRecordV1> for CaseRecord {
+    fn from(v: CaseRecordV1) -> CaseRecord {
+        CaseRecord {
+            id: v.id,
+            customer: v.customer,
+            workflow: v.workflow,
+            mode: v.mode,
+            state: v.state,
+            waiting_on: v.waiting_on,
+            wait_since: v.wait_since,
+            tier: v.tier,
+            identity: v.identity,
+            language: v.language,
+            tags: v.tags,
+            opened_at: v.opened_at,
+            updated_at: v.updated_at,
+            closed_at: v.closed_at,
+            turn: v.turn,
+            collect_until: v.collect_until,
+            draft: v.draft,
+            pending_send: v.pending_send,
+            timers: v.timers,
+            first_response_at: v.first_response_at,
+            effect_seq: v.effect_seq,
+            inbound_cursor: v.inbound_cursor,
+            quarantined: v.quarantined,
+            stuck: v.stuck,
+            rev: v.rev,
+            desk: Desk::default(),
+        }
+    }
+}
