@@ -120,3 +120,67 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     f.sync_all()?;
     Ok(())
 }
+
+/// The demo records under `config/demo/`, built into the binary.
+const DEMO_STUDENTS: &str = include_str!("../config/demo/students.json");
+const DEMO_SLOTS: &str = include_str!("../config/demo/slots.json");
+const DEMO_KB: &str = include_str!("../config/demo/kb.json");
+
+/// What `--demo` loaded.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DemoLoaded {
+    pub students: usize,
+    pub slots: usize,
+    pub articles: usize,
+}
+
+/// Loads the demo records into an empty store; a store that already holds
+/// students or cases is left as it is (`None`).
+pub async fn load_demo(
+    engine: &Engine,
+    timezone: chrono_tz::Tz,
+) -> anyhow::Result<Option<DemoLoaded>> {
+    let store = engine.store();
+    let mut busy = false;
+    store.scan_cases(|_| {
+        busy = true;
+        false
+    })?;
+    if busy || store.has_students()? {
+        return Ok(None);
+    }
+    let today = chrono::Utc::now().with_timezone(&timezone).date_naive();
+    let students =
+        crate::http::records::parse_students(relative_dates(DEMO_STUDENTS, today).as_bytes())
+            .map_err(|e| anyhow::anyhow!("config/demo/students.json: {}", e.message()))?;
+    let slots = crate::http::records::parse_slots(relative_dates(DEMO_SLOTS, today).as_bytes())
+        .map_err(|e| anyhow::anyhow!("config/demo/slots.json: {}", e.message()))?;
+    let articles = crate::http::records::parse_articles(DEMO_KB.as_bytes())
+        .map_err(|e| anyhow::anyhow!("config/demo/kb.json: {}", e.message()))?;
+    let loaded = DemoLoaded {
+        students: students.len(),
+        slots: slots.len(),
+        articles: articles.len(),
+    };
+    store
+        .upsert_students(students, crate::engine::clock::now())
+        .await?;
+    store.add_slots(slots).await?;
+    store.put_articles(articles).await?;
+    Ok(Some(loaded))
+}
+
+/// Replaces `@D+n` / `@D-n` with the date n days from `today`.
+fn relative_dates(text: &str, today: chrono::NaiveDate) -> String {
+    let mut out = text.to_string();
+    for n in (0..=60i64).rev() {
+        for (sign, days) in [('+', n), ('-', -n)] {
+            let token = format!("@D{sign}{n}");
+            if out.contains(&token) {
+                let date = today + chrono::Duration::days(days);
+                out = out.replace(&token, &date.format("%Y-%m-%d").to_string());
+            }
+        }
+    }
+    out
+}

@@ -128,9 +128,16 @@ async fn serve(
         "open cases resumed"
     );
     if demo {
-        tracing::info!(
-            "demo mode: try  curl -s -X POST localhost:8080/v1/messages -d '{{\"channel\":\"whatsapp\",\"from\":\"+6281234567890\",\"message_id\":\"wamid.demo1\",\"text\":\"halo kak\"}}'"
-        );
+        let tz = config.policy.build()?.timezone;
+        match app::load_demo(&desk.engine, tz).await? {
+            Some(l) => tracing::info!(
+                students = l.students,
+                slots = l.slots,
+                articles = l.articles,
+                "demo records loaded; README.md has a walk-through"
+            ),
+            None => tracing::info!("store already holds data: demo records not loaded"),
+        }
     }
     let addr = listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -17,7 +17,7 @@ fn check_accepts_the_shipped_workflow() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("support v1 is valid"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("support v2 is valid"));
 }
 
 #[test]
@@ -107,43 +107,43 @@ async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("support v1 differs") && err.contains("bump `version`"),
+        err.contains("support v2 differs") && err.contains("bump `version`"),
         "{err}"
     );
 
-    // Bumped: starts; the open case stays on v1, a new case opens on v2.
+    // Bumped: starts; the open case stays on v2, a new case opens on v3.
     let p = free_port();
-    let bumped = changed.replace("\nversion = 1\n", "\nversion = 2\n");
+    let bumped = changed.replace("\nversion = 2\n", "\nversion = 3\n");
     let config = config_with_workflow(dir.path(), p, &bumped);
     let s = Server::start_with_config(dir.path(), &config, p).await;
-    assert_eq!(s.case(&old_case).await["workflow_version"], 1);
+    assert_eq!(s.case(&old_case).await["workflow_version"], 2);
     assert_eq!(s.case(&old_case).await["stuck"], false);
     let (_, body) = s.message("+6287700000002", "wamid.v2", "hi").await;
     let new_case = body["case_id"].as_str().unwrap().to_string();
-    assert_eq!(s.case(&new_case).await["workflow_version"], 2);
+    assert_eq!(s.case(&new_case).await["workflow_version"], 3);
     assert!(s.terminate().success());
 
-    // v3 declares a migration from v1: the open v1 case moves onto v3.
+    // v4 declares a migration from v2: the open v2 case moves onto v4.
     let p = free_port();
     let migrating = format!(
-        "{}\n[[migrations]]\nfrom_version = 1\n",
-        bumped.replace("\nversion = 2\n", "\nversion = 3\n")
+        "{}\n[[migrations]]\nfrom_version = 2\n",
+        bumped.replace("\nversion = 3\n", "\nversion = 4\n")
     );
     let config = config_with_workflow(dir.path(), p, &migrating);
     let s = Server::start_with_config(dir.path(), &config, p).await;
     let case = s.case(&old_case).await;
-    assert_eq!(case["workflow_version"], 3);
+    assert_eq!(case["workflow_version"], 4);
     let last = case["transitions"]
         .as_array()
         .unwrap()
         .last()
         .unwrap()
         .clone();
-    assert_eq!(last["reason"], "migrated from support v1 to support v3");
+    assert_eq!(last["reason"], "migrated from support v2 to support v4");
     assert_eq!(
         s.case(&new_case).await["workflow_version"],
-        2,
-        "no migration from v2 declared"
+        3,
+        "no migration from v3 declared"
     );
     s.terminate();
 }

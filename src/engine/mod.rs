@@ -19,9 +19,11 @@ use ractor::{Actor, ActorRef};
 
 use crate::channels::CustomerSender;
 use crate::core::case::{CaseRecord, InboundMessage};
+use crate::core::desk::DecisionKind;
 use crate::core::machine::InboundFact;
 use crate::core::types::{CaseId, CustomerKey, Mode};
 use crate::policy::Policy;
+use crate::store::decisions::Refusal;
 use crate::store::{Ingest, Ingested, Store, StoreError};
 use crate::templates::Templates;
 use supervisor::{CaseSupervisor, SupervisorMsg, SupervisorStats};
@@ -164,6 +166,24 @@ impl Engine {
             .await?;
         let _ = self.supervisor.cast(SupervisorMsg::Retry(id));
         Ok(case)
+    }
+
+    /// Records a human decision and wakes the case to apply it.
+    pub async fn decide(
+        &self,
+        id: CaseId,
+        kind: DecisionKind,
+        by: String,
+        text: Option<String>,
+    ) -> Result<Result<CaseRecord, Refusal>, StoreError> {
+        let out = self
+            .store()
+            .decide(id, kind, by, text, clock::now())
+            .await?;
+        if out.is_ok() {
+            let _ = self.supervisor.cast(SupervisorMsg::Deliver(id));
+        }
+        Ok(out)
     }
 
     pub async fn stats(&self) -> SupervisorStats {

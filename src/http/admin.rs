@@ -12,8 +12,10 @@ use serde_json::json;
 use super::views;
 use super::{ApiError, AppState};
 use crate::core::case::CaseRecord;
+use crate::core::desk::DecisionKind;
 use crate::core::types::{CaseId, State as CaseState, Tier};
 use crate::engine::{EngineError, clock};
+use crate::store::decisions::Refusal;
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
@@ -177,6 +179,94 @@ pub async fn retry_case(State(state): State<AppState>, Path(id): Path<String>) -
         Err(EngineError::Closed(_)) => {
             ApiError::conflict(format!("case {id} is closed: nothing to retry")).into_response()
         }
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// A validated `POST /admin/cases/{id}/decision` body.
+#[derive(Debug, PartialEq)]
+pub struct DecisionIn {
+    pub kind: DecisionKind,
+    pub by: String,
+    pub text: Option<String>,
+}
+
+pub fn parse_decision(body: &[u8]) -> Result<DecisionIn, ApiError> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["decision", "by", "text"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_request(format!("unknown field `{k}`")));
+    }
+    let kind = obj
+        .get("decision")
+        .and_then(|d| d.as_str())
+        .and_then(DecisionKind::parse)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "`decision` must be \"approve\", \"edit\", \"deny\" or \"escalate\"",
+            )
+        })?;
+    let by = obj
+        .get("by")
+        .and_then(|b| b.as_str())
+        .map(str::trim)
+        .filter(|b| !b.is_empty() && b.chars().count() <= 128)
+        .ok_or_else(|| ApiError::bad_request("`by` must name who decides (1 to 128 characters)"))?
+        .to_string();
+    let text = match obj.get("text") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(t)) => Some(t.trim().to_string()),
+        Some(_) => return Err(ApiError::bad_request("`text` must be a string")),
+    };
+    match (kind, &text) {
+        (DecisionKind::Edit, None) => {
+            return Err(ApiError::bad_request("`text` is required for \"edit\""));
+        }
+        (DecisionKind::Edit, Some(t)) if t.is_empty() || t.chars().count() > 4096 => {
+            return Err(ApiError::bad_request("`text` must be 1 to 4096 characters"));
+        }
+        (DecisionKind::Edit, _) => {}
+        (_, Some(_)) => {
+            return Err(ApiError::bad_request("`text` is only for \"edit\""));
+        }
+        (_, None) => {}
+    }
+    Ok(DecisionIn { kind, by, text })
+}
+
+pub async fn decide_case(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let d = match parse_decision(&body) {
+        Ok(d) => d,
+        Err(e) => return e.into_response(),
+    };
+    match state.engine.decide(id, d.kind, d.by, d.text).await {
+        Ok(Ok(case)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "case_id": id.to_string(),
+                "decision": d.kind.as_str(),
+                "tier": case.tier.map(|t| t.as_str()),
+            })),
+        )
+            .into_response(),
+        Ok(Err(Refusal::NoCase(_))) => {
+            ApiError::not_found(format!("case {id} not found")).into_response()
+        }
+        Ok(Err(r)) => ApiError::conflict(format!("case {id}: {r}")).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }

@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod ingest;
+pub mod records;
 mod views;
 
 use std::sync::Arc;
@@ -30,6 +31,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/admin/cases", get(admin::list_cases))
         .route("/admin/cases/{id}", get(admin::get_case))
         .route("/admin/cases/{id}/retry", post(admin::retry_case))
+        .route("/admin/cases/{id}/decision", post(admin::decide_case))
+        .route("/admin/records/students", post(records::post_students))
+        .route("/admin/records/slots", post(records::post_slots))
+        .route("/admin/kb", post(records::post_articles))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,
@@ -85,6 +90,10 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: "internal error; see the server log".into(),
         }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
     }
 
     pub fn unauthorized() -> ApiError {

@@ -71,3 +71,56 @@ impl From<CaseRecordV1> for CaseRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::types::Channel;
+    use crate::store::codec::{Versioned, decode};
+
+    #[test]
+    fn a_schema_1_case_reads_as_the_current_schema_with_an_empty_desk() {
+        let v1 = CaseRecordV1 {
+            id: CaseId(uuid::Uuid::nil()),
+            customer: CustomerKey {
+                channel: Channel::Whatsapp,
+                address: "+62811".into(),
+            },
+            workflow: WorkflowRef {
+                name: "support".into(),
+                version: 1,
+            },
+            mode: Mode::Pilot,
+            state: State::Qa,
+            waiting_on: WaitingOn::Operator,
+            wait_since: Timestamp(5),
+            tier: None,
+            identity: Identity::Unverified,
+            language: Language::Id,
+            tags: vec!["unclassified".into()],
+            opened_at: Timestamp(1),
+            updated_at: Timestamp(5),
+            closed_at: None,
+            turn: None,
+            collect_until: None,
+            draft: None,
+            pending_send: None,
+            timers: Vec::new(),
+            first_response_at: Some(Timestamp(3)),
+            effect_seq: 1,
+            inbound_cursor: 1,
+            quarantined: None,
+            stuck: None,
+            rev: 4,
+        };
+        // Exactly what the schema-1 binary wrote: tag, version 1, payload.
+        let mut bytes = vec![CaseRecord::TAG];
+        bytes.extend_from_slice(&1u16.to_be_bytes());
+        bytes.extend(bincode::serde::encode_to_vec(&v1, bincode::config::standard()).unwrap());
+        let case: CaseRecord = decode(&bytes).unwrap();
+        assert_eq!(case.rev, 4);
+        assert_eq!(case.state, State::Qa);
+        assert_eq!(case.language, Language::Id);
+        assert_eq!(case.desk, Desk::default());
+    }
+}

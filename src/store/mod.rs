@@ -7,6 +7,7 @@
 
 pub mod codec;
 pub mod committer;
+pub mod decisions;
 pub mod keys;
 mod legacy;
 pub mod records;

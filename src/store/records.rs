@@ -109,6 +109,15 @@ impl Store {
             .collect()
     }
 
+    pub fn has_students(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .scan_prefix([keys::STUDENT])
+            .next()
+            .transpose()?
+            .is_some())
+    }
+
     pub fn tool_receipt(&self, key: &str) -> Result<Option<ToolReceipt>, StoreError> {
         self.get_decoded(&keys::tool_receipt(key))
     }

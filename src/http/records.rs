@@ -1,0 +1,340 @@
+//! `POST /admin/records/students`, `/admin/records/slots` and `/admin/kb`:
+//! the records the desk answers from. A body is taken whole or not at all:
+//! the first bad item answers 400 naming its path (`[2].sessions[0].starts_at`)
+//! and nothing is stored.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::{ApiError, AppState};
+use crate::core::records::{Article, ArticleStatus, Invoice, PaymentState, Session, Slot, Student};
+use crate::core::types::Timestamp;
+use crate::engine::clock;
+use crate::policy::identity::normalize_phone;
+
+const MAX_ITEMS: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StudentIn {
+    id: String,
+    name: String,
+    phone: String,
+    email: String,
+    rev: u64,
+    #[serde(default)]
+    invoices: Vec<InvoiceIn>,
+    #[serde(default)]
+    sessions: Vec<SessionIn>,
+    #[serde(default)]
+    reschedule_history: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvoiceIn {
+    number: String,
+    order_id: String,
+    amount: i64,
+    status: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionIn {
+    id: String,
+    starts_at: String,
+    coach: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotIn {
+    starts_at: String,
+    coach: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArticleIn {
+    id: String,
+    title: String,
+    status: String,
+    body: String,
+    questions: Vec<String>,
+    version: u32,
+}
+
+/// Parses a JSON array, naming the path of the first bad value.
+fn parse_array<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let items: Vec<T> = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            ApiError::bad_request(format!("body must be a JSON array: {inner}"))
+        } else {
+            ApiError::bad_request(format!("{path}: {inner}"))
+        }
+    })?;
+    if items.len() > MAX_ITEMS {
+        return Err(ApiError::bad_request(format!(
+            "body: at most {MAX_ITEMS} items per request"
+        )));
+    }
+    Ok(items)
+}
+
+fn time(path: &str, value: &str) -> Result<Timestamp, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| Timestamp(t.timestamp_millis()))
+        .map_err(|_| ApiError::bad_request(format!("{path}: '{value}' is not an RFC 3339 time")))
+}
+
+fn text(path: &str, value: String, max: usize) -> Result<String, ApiError> {
+    let v = value.trim().to_string();
+    if v.is_empty() {
+        return Err(ApiError::bad_request(format!("{path}: must not be empty")));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::bad_request(format!(
+            "{path}: longer than {max} characters"
+        )));
+    }
+    Ok(v)
+}
+
+fn student(i: usize, s: StudentIn) -> Result<Student, ApiError> {
+    let at = |field: &str| format!("[{i}].{field}");
+    let phone = text(&at("phone"), s.phone, 32)?;
+    if normalize_phone(&phone).len() < 6 {
+        return Err(ApiError::bad_request(format!(
+            "{}: '{}' is not a phone number",
+            at("phone"),
+            crate::core::types::mask_address(&phone)
+        )));
+    }
+    let email = text(&at("email"), s.email, 254)?.to_lowercase();
+    if !email.contains('@') || email.contains(char::is_whitespace) {
+        return Err(ApiError::bad_request(format!(
+            "{}: not an email address",
+            at("email")
+        )));
+    }
+    let mut invoices = Vec::new();
+    for (j, inv) in s.invoices.into_iter().enumerate() {
+        let at = |field: &str| format!("[{i}].invoices[{j}].{field}");
+        if inv.amount < 0 {
+            return Err(ApiError::bad_request(format!(
+                "{}: must not be negative",
+                at("amount")
+            )));
+        }
+        if PaymentState::parse(&inv.status).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "{}: unknown payment status '{}'",
+                at("status"),
+                inv.status
+            )));
+        }
+        invoices.push(Invoice {
+            number: text(&at("number"), inv.number, 64)?,
+            order_id: text(&at("order_id"), inv.order_id, 64)?,
+            amount: inv.amount,
+            status: inv.status,
+        });
+    }
+    let mut sessions = Vec::new();
+    for (j, se) in s.sessions.into_iter().enumerate() {
+        let at = |field: &str| format!("[{i}].sessions[{j}].{field}");
+        sessions.push(Session {
+            id: text(&at("id"), se.id, 64)?,
+            starts_at: time(&at("starts_at"), &se.starts_at)?,
+            coach: text(&at("coach"), se.coach, 128)?,
+        });
+    }
+    let history = s
+        .reschedule_history
+        .iter()
+        .enumerate()
+        .map(|(j, t)| time(&format!("[{i}].reschedule_history[{j}]"), t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Student {
+        id: text(&at("id"), s.id, 64)?,
+        name: text(&at("name"), s.name, 128)?,
+        phone,
+        email,
+        rev: s.rev,
+        invoices,
+        sessions,
+        reschedule_history: history,
+        synced_at: Timestamp(0),
+    })
+}
+
+pub fn parse_students(body: &[u8]) -> Result<Vec<Student>, ApiError> {
+    let items: Vec<StudentIn> = parse_array(body)?;
+    let students = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| student(i, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, s) in students.iter().enumerate() {
+        if students[..i].iter().any(|o| o.id == s.id) {
+            return Err(ApiError::bad_request(format!(
+                "[{i}].id: '{}' appears twice in this request",
+                s.id
+            )));
+        }
+    }
+    Ok(students)
+}
+
+pub fn parse_slots(body: &[u8]) -> Result<Vec<Slot>, ApiError> {
+    let items: Vec<SlotIn> = parse_array(body)?;
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Ok(Slot {
+                starts_at: time(&format!("[{i}].starts_at"), &s.starts_at)?,
+                coach: text(&format!("[{i}].coach"), s.coach, 128)?,
+                booked_by: None,
+            })
+        })
+        .collect()
+}
+
+pub fn parse_articles(body: &[u8]) -> Result<Vec<Article>, ApiError> {
+    let items: Vec<ArticleIn> = parse_array(body)?;
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let at = |field: &str| format!("[{i}].{field}");
+            let status = match a.status.as_str() {
+                "published" => ArticleStatus::Published,
+                "draft" => ArticleStatus::Draft,
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "{}: must be \"published\" or \"draft\", not \"{other}\"",
+                        at("status")
+                    )));
+                }
+            };
+            if a.questions.is_empty() {
+                return Err(ApiError::bad_request(format!(
+                    "{}: at least one question is needed to match messages",
+                    at("questions")
+                )));
+            }
+            let questions = a
+                .questions
+                .into_iter()
+                .enumerate()
+                .map(|(j, q)| text(&format!("[{i}].questions[{j}]"), q, 512))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Article {
+                id: text(&at("id"), a.id, 64)?,
+                title: text(&at("title"), a.title, 256)?,
+                status,
+                body: text(&at("body"), a.body, 4096)?,
+                questions,
+                version: a.version,
+            })
+        })
+        .collect()
+}
+
+pub async fn post_students(State(state): State<AppState>, body: Bytes) -> Response {
+    let students = match parse_students(&body) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    match state
+        .engine
+        .store()
+        .upsert_students(students, clock::now())
+        .await
+    {
+        Ok(out) => Json(json!({
+            "stored": out.stored.len(),
+            "ignored": out.ignored,
+        }))
+        .into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+pub async fn post_slots(State(state): State<AppState>, body: Bytes) -> Response {
+    let slots = match parse_slots(&body) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let n = slots.len();
+    match state.engine.store().add_slots(slots).await {
+        Ok(added) => Json(json!({ "stored": added, "already_known": n - added })).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+pub async fn post_articles(State(state): State<AppState>, body: Bytes) -> Response {
+    let articles = match parse_articles(&body) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    match state.engine.store().put_articles(articles).await {
+        Ok(n) => Json(json!({ "stored": n })).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(r: Result<impl Sized, ApiError>) -> String {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.message().to_string(),
+        }
+    }
+
+    #[test]
+    fn bad_items_are_named_by_path() {
+        let ok = r#"{"id":"s1","name":"Sari","phone":"+62 812 3456 7890","email":"s@x.id","rev":1,
+            "invoices":[{"number":"INV-1","order_id":"O1","amount":1,"status":"settlement"}],
+            "sessions":[{"id":"S1","starts_at":"2026-11-27T19:00:00+07:00","coach":"Dewi"}]}"#;
+        assert_eq!(
+            parse_students(format!("[{ok}]").as_bytes()).unwrap().len(),
+            1
+        );
+        let bad_time = ok.replace("2026-11-27T19:00:00+07:00", "tomorrow");
+        assert!(
+            err(parse_students(format!("[{ok},{bad_time}]").as_bytes()))
+                .starts_with("[1].sessions[0].starts_at")
+        );
+        let no_rev = ok.replace(r#""rev":1,"#, "");
+        assert!(err(parse_students(format!("[{no_rev}]").as_bytes())).contains("rev"));
+        let status = ok.replace("settlement", "maybe");
+        assert!(
+            err(parse_students(format!("[{status}]").as_bytes()))
+                .starts_with("[0].invoices[0].status")
+        );
+        assert!(err(parse_students(b"{}")).contains("array"));
+        assert!(err(parse_students(format!("[{ok},{ok}]").as_bytes())).contains("twice"));
+        assert!(err(parse_articles(
+            br#"[{"id":"a","title":"t","status":"live","body":"b","questions":["q"],"version":1}]"#
+        ))
+        .starts_with("[0].status"));
+        assert!(
+            err(parse_slots(br#"[{"starts_at":"2026-11-27","coach":"D"}]"#))
+                .starts_with("[0].starts_at")
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! Human decisions on a case: checked and recorded in one write, with the
+//! audit entry, so a decision is either taken and audited or refused.
+
+use super::codec::{decode, encode};
+use super::{Store, StoreError, keys, next_seq};
+use crate::core::case::{CaseRecord, DecisionRecord, Lane, LogEntry};
+use crate::core::desk::{DecisionKind, HumanDecision};
+use crate::core::types::{CaseId, Timestamp, WaitingOn};
+
+/// Why a decision was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("case {0} not found")]
+    NoCase(CaseId),
+    #[error("case is closed")]
+    Closed,
+    #[error("case is not waiting on an operator or coach (waiting_on: {0})")]
+    NotWaitingOnHuman(String),
+    #[error("nothing is drafted to approve: use \"edit\" with the reply text")]
+    NothingToApprove,
+    #[error("the case is already with the coach")]
+    AlreadyWithCoach,
+}
+
+impl Store {
+    /// Records `kind` by `by` on a case waiting on a human: the lane is the
+    /// one the case waits on; the case is set running so its actor applies
+    /// the decision.
+    pub async fn decide(
+        &self,
+        id: CaseId,
+        kind: DecisionKind,
+        by: String,
+        text: Option<String>,
+        now: Timestamp,
+    ) -> Result<Result<CaseRecord, Refusal>, StoreError> {
+        self.committer
+            .run(move |tx| {
+                let key = keys::case(id);
+                let Some(v) = tx.get(&key)? else {
+                    return Ok(Err(Refusal::NoCase(id)));
+                };
+                let mut case: CaseRecord = decode(&v)?;
+                if case.is_closed() {
+                    return Ok(Err(Refusal::Closed));
+                }
+                let lane = match case.waiting_on {
+                    WaitingOn::Operator => Lane::Operator,
+                    WaitingOn::Coach => Lane::Coach,
+                    ref other => return Ok(Err(Refusal::NotWaitingOnHuman(other.label()))),
+                };
+                let desk = &case.desk;
+                if kind == DecisionKind::Approve && desk.proposal.is_none() && desk.task.is_none() {
+                    return Ok(Err(Refusal::NothingToApprove));
+                }
+                if kind == DecisionKind::Escalate && lane == Lane::Coach {
+                    return Ok(Err(Refusal::AlreadyWithCoach));
+                }
+                let record = DecisionRecord {
+                    lane,
+                    decision: kind,
+                    by: by.clone(),
+                    at: now,
+                    text: text.clone(),
+                    tier: case.tier,
+                    rule: case.desk.rule.clone(),
+                };
+                let seq = next_seq(tx)?;
+                tx.insert(keys::log(id, seq), encode(&LogEntry::Decision(record))?);
+                case.desk.decision = Some(HumanDecision {
+                    lane,
+                    kind,
+                    by,
+                    text,
+                    at: now,
+                });
+                case.waiting_on = WaitingOn::None;
+                case.wait_since = now;
+                case.updated_at = now;
+                case.rev += 1;
+                tx.insert(key, encode(&case)?);
+                Ok(Ok(case))
+            })
+            .await
+    }
+}
