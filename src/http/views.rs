@@ -36,7 +36,11 @@ pub fn full(
     let mut messages = Vec::new();
     let mut transitions = Vec::new();
     let mut approvals = Vec::new();
-    for (_, entry) in history {
+    let mut unread = 0;
+    for (seq, entry) in history {
+        if matches!(entry, LogEntry::Inbound(_)) && *seq > case.inbound_cursor {
+            unread += 1;
+        }
         match entry {
             LogEntry::Inbound(m) => messages.push(json!({
                 "direction": "in",
@@ -111,6 +115,8 @@ pub fn full(
             "text": p.text,
         })),
         "qa_block": case.desk.qa_block,
+        "unread": unread,
+        "decision_pending": case.desk.decision.is_some(),
         "stuck": stuck.is_some(),
         "stuck_reason": stuck,
         "timers": case.timers.iter().map(|t| json!({"name": t.name, "due": ts(t.due)})).collect::<Vec<_>>(),

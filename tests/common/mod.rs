@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 pub const TOKEN: &str = "test-admin-token-0123456789abcdef0123456789";
 
 pub struct Server {
+    said: std::sync::atomic::AtomicU64,
     child: Child,
     pub base: String,
     pub dir: PathBuf,
@@ -65,9 +66,25 @@ impl Server {
     }
 
     pub async fn start_with_config(dir: &Path, config: &Path, port: u16) -> Server {
+        Self::start_with_args(dir, config, port, &[]).await
+    }
+
+    /// Starts a server in `mode` on the demo records (`serve --demo`).
+    pub async fn start_demo(dir: &Path, mode: &str) -> Server {
+        let port = free_port();
+        let config = write_config(dir, port, "collect_window = \"50ms\"", "");
+        let text = std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("mode = \"pilot\"", &format!("mode = \"{mode}\""));
+        std::fs::write(&config, text).unwrap();
+        Self::start_with_args(dir, &config, port, &["--demo"]).await
+    }
+
+    pub async fn start_with_args(dir: &Path, config: &Path, port: u16, args: &[&str]) -> Server {
         let log = dir.join(format!("server-{port}.log"));
-        let child = spawn(dir, config, &log);
+        let child = spawn(dir, config, &log, args);
         let server = Server {
+            said: Default::default(),
             child,
             base: format!("http://127.0.0.1:{port}"),
             dir: dir.to_path_buf(),
@@ -205,6 +222,41 @@ impl Server {
         .await
     }
 
+    /// Waits until case `id` rests: every message read, no decision
+    /// pending, and waiting on the customer or a human; returns it.
+    pub async fn settle(&self, id: &str) -> Value {
+        self.wait_for(
+            &format!("case {id} to settle"),
+            Duration::from_secs(10),
+            || async {
+                let c = self.case(id).await;
+                let resting = matches!(
+                    c["waiting_on"].as_str(),
+                    Some("customer" | "operator" | "coach")
+                ) || c["state"] == "closed";
+                (resting && c["unread"] == 0 && c["decision_pending"] == false).then_some(c)
+            },
+        )
+        .await
+    }
+
+    /// Posts a customer message and waits for its case to settle.
+    pub async fn say(&self, from: &str, text: &str) -> Value {
+        let n = self.said.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (status, body) = self.message(from, &format!("wamid.say.{n}"), text).await;
+        assert_eq!(status, 202, "{body}");
+        self.settle(body["case_id"].as_str().unwrap()).await
+    }
+
+    /// Posts a decision on case `id` and waits for the case to settle.
+    pub async fn decide(&self, id: &str, body: Value) -> Value {
+        let (status, v) = self
+            .admin_post(&format!("/admin/cases/{id}/decision"), body)
+            .await;
+        assert_eq!(status, 202, "{v}");
+        self.settle(id).await
+    }
+
     /// Polls `check` until it returns Some or the deadline passes.
     pub async fn wait_for<T, F, Fut>(&self, what: &str, timeout: Duration, mut check: F) -> T
     where
@@ -226,7 +278,7 @@ impl Server {
     }
 }
 
-fn spawn(dir: &Path, config: &Path, log: &Path) -> Child {
+fn spawn(dir: &Path, config: &Path, log: &Path, args: &[&str]) -> Child {
     let log_file = std::fs::File::create(log).unwrap();
     Command::new(env!("CARGO_BIN_EXE_caseflow"))
         .arg("serve")
@@ -234,6 +286,7 @@ fn spawn(dir: &Path, config: &Path, log: &Path) -> Child {
         .arg(config)
         .arg("--data-dir")
         .arg(dir.join("data"))
+        .args(args)
         .env("CASEFLOW_ADMIN_TOKEN", TOKEN)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
