@@ -55,6 +55,8 @@ pub struct Desk {
     pub pending_tool: Option<PendingTool>,
     /// Why qa blocked the last proposal.
     pub qa_block: Option<String>,
+    /// When the customer last wrote: free-form replies only within 24 h.
+    pub last_inbound_at: Option<Timestamp>,
 }
 
 impl Desk {

@@ -157,6 +157,7 @@ impl Run<'_> {
             return Ok(());
         };
         self.case.inbound_cursor = last.seq;
+        self.case.desk.last_inbound_at = Some(self.facts.now);
         let joined: String = fresh
             .iter()
             .map(|m| m.text.as_str())

@@ -600,6 +600,7 @@ impl Run<'_> {
                 identity: self.case.identity,
                 coach_decided: self.case.desk.coach_decided,
                 booked: self.case.desk.booked,
+                since_customer_ms: self.case.desk.last_inbound_at.map(|t| self.now().since(t)),
             };
             match qa::check(&gate) {
                 Err(reason) => {

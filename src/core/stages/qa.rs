@@ -27,7 +27,12 @@ pub struct Gate<'a> {
     pub coach_decided: bool,
     /// The write tool reported success this turn.
     pub booked: bool,
+    /// Time since the customer's last message, if known.
+    pub since_customer_ms: Option<i64>,
 }
+
+/// WhatsApp's customer-service window: free-form text only within it.
+pub const SERVICE_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
 const EXCEPTION_WORDS: &[&str] = &[
     "refund",
@@ -102,6 +107,15 @@ pub fn check(gate: &Gate<'_>) -> Result<(), String> {
     let text = normalize(&p.text);
     let plain = plain(&p.text);
     let edited = matches!(p.kind, ProposalKind::Edited { .. });
+    if p.template.is_none()
+        && gate
+            .since_customer_ms
+            .is_some_and(|ms| ms > SERVICE_WINDOW_MS)
+    {
+        return Err(
+            "outside the 24-hour customer-service window: only a template may be sent".into(),
+        );
+    }
     let Some(tier) = gate.tier else {
         if edited {
             return facts_sourced(p, &plain);
@@ -269,6 +283,7 @@ mod tests {
             identity,
             coach_decided: false,
             booked: false,
+            since_customer_ms: Some(60_000),
         }
     }
 
@@ -371,6 +386,21 @@ mod tests {
             &["Lessons are 60 minutes."],
         );
         assert!(check(&gate(&p, None, Identity::Unverified)).is_err());
+    }
+
+    #[test]
+    fn free_text_after_the_24_hour_window_is_blocked() {
+        let p = proposal(
+            ProposalKind::Edited { by: "coach".into() },
+            None,
+            "Sorry for the wait.",
+            &[],
+        );
+        let mut g = gate(&p, Some(Tier::R3), Identity::WaMatch);
+        g.coach_decided = true;
+        assert_eq!(check(&g), Ok(()));
+        g.since_customer_ms = Some(SERVICE_WINDOW_MS + 1);
+        assert!(check(&g).unwrap_err().contains("24-hour"));
     }
 
     #[test]
