@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::channels::whatsapp::WhatsappSender;
 use crate::channels::{CustomerSender, RecordOnly};
 use crate::config::Config;
 use crate::engine::workflows::{EMBEDDED, Workflows};
@@ -66,7 +67,23 @@ pub async fn open_desk(
             .clone()
             .filter(|s| !s.is_empty()),
     };
-    let sender: Arc<dyn CustomerSender> = Arc::new(RecordOnly);
+    let wa = &config.channels.whatsapp;
+    let sender: Arc<dyn CustomerSender> = if wa.api_base.trim().is_empty() {
+        Arc::new(RecordOnly)
+    } else {
+        let timeout = config
+            .tools
+            .get(crate::core::machine::SEND_TOOL)
+            .copied()
+            .unwrap_or_default()
+            .timeout;
+        Arc::new(WhatsappSender::new(
+            &wa.api_base,
+            &wa.phone_number_id,
+            &wa.access_token,
+            timeout,
+        )?)
+    };
     let (engine, recovery) = Engine::start(Parts {
         store,
         workflows,
@@ -74,12 +91,17 @@ pub async fn open_desk(
         settings,
         sender,
         policy: config.policy.build()?,
+        tool_configs: config.tools.clone(),
     })
     .await?;
     let engine = Arc::new(engine);
     let state = AppState {
         engine: engine.clone(),
         admin_token: Arc::from(admin_token),
+        webhooks: Arc::new(crate::http::webhooks::WebhookSecrets {
+            whatsapp_app_secret: wa.app_secret.clone(),
+            whatsapp_verify_token: wa.verify_token.clone(),
+        }),
     };
     Ok(Desk {
         router: router(state, config.server.body_limit),

@@ -31,6 +31,8 @@ pub struct Config {
     pub channels: ChannelsConfig,
     pub midtrans: MidtransConfig,
     pub policy: PolicyConfig,
+    /// Per tool: timeout, retry budget and circuit breaker (`[tools.whatsapp]`).
+    pub tools: std::collections::BTreeMap<String, ToolConfig>,
     pub faults: FaultsConfig,
 }
 
@@ -209,6 +211,58 @@ impl PolicyConfig {
 pub enum Cutoff {
     CalendarDays { days: u32 },
     Minutes { minutes: u32 },
+}
+
+/// How one tool is called: timeout, retry with backoff, circuit breaker.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToolConfig {
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_max_interval: Duration,
+    pub retry_multiplier: f64,
+    /// Total retry time from the first attempt; then the case pauses as stuck.
+    #[serde(with = "humantime_serde")]
+    pub max_elapsed: Duration,
+    /// Consecutive transient failures that open the breaker.
+    pub failure_threshold: u32,
+    #[serde(with = "humantime_serde")]
+    pub open_for: Duration,
+}
+
+impl Default for ToolConfig {
+    fn default() -> Self {
+        ToolConfig {
+            timeout: Duration::from_secs(10),
+            retry_initial: Duration::from_millis(200),
+            retry_max_interval: Duration::from_secs(10),
+            retry_multiplier: 2.0,
+            max_elapsed: Duration::from_secs(120),
+            failure_threshold: 5,
+            open_for: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ToolConfig {
+    pub fn retry(&self) -> crate::engine::retry::RetryPolicy {
+        crate::engine::retry::RetryPolicy {
+            initial: self.retry_initial,
+            max_interval: self.retry_max_interval,
+            multiplier: self.retry_multiplier,
+            max_elapsed: self.max_elapsed,
+        }
+    }
+
+    pub fn breaker(&self) -> crate::engine::breaker::BreakerConfig {
+        crate::engine::breaker::BreakerConfig {
+            failure_threshold: self.failure_threshold.max(1),
+            open_for: self.open_for,
+        }
+    }
 }
 
 /// Deliberate faults for chaos drills; all off by default.

@@ -8,11 +8,16 @@ use std::pin::Pin;
 
 use crate::core::stages::send::Outbound;
 
+pub mod whatsapp;
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SendError {
-    /// Worth trying again (timeouts, 5xx, 429).
-    #[error("{0} (transient)")]
-    Transient(String),
+    /// Worth trying again (timeouts, 5xx, 429), not before `retry_after`.
+    #[error("{reason} (transient)")]
+    Transient {
+        reason: String,
+        retry_after: Option<std::time::Duration>,
+    },
     /// Will fail again as it is (4xx, bad recipient).
     #[error("{0}")]
     Permanent(String),

@@ -242,6 +242,18 @@ pub enum LogEntry {
     /// Reserved by schema 1; decisions are written as [`LogEntry::Decision`].
     Approval(ApprovalRecord),
     Decision(DecisionRecord),
+    /// A provider's status callback for an outbound message.
+    Delivery(DeliveryRecord),
+}
+
+/// What the provider reported about an outbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    pub provider_id: String,
+    /// sent, delivered, read or failed.
+    pub status: String,
+    pub at: Timestamp,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

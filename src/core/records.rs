@@ -204,3 +204,32 @@ impl Records for MemRecords {
         Ok(best)
     }
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// A tool's circuit breaker state as stored and shown (`GET /admin/tools`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerRecord {
+    pub tool: String,
+    pub state: BreakerState,
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub changed_at: Timestamp,
+    /// How many times it has opened.
+    pub opened: u64,
+}

@@ -12,8 +12,13 @@ use super::supervisor::SupervisorMsg;
 use super::{Shared, clock};
 use crate::core::case::CaseRecord;
 use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
+use std::time::Duration;
+
+use crate::channels::SendError;
 use crate::core::records::BOOK_TOOL;
+use crate::core::stages::send::Outbound;
 use crate::core::types::CaseId;
+use crate::engine::retry;
 use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
 
 /// Reloads allowed when the case was written by someone else meanwhile.
@@ -169,7 +174,9 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
             let Some(effect) = advance.effects.into_iter().next() else {
                 return Ok(());
             };
-            let (outcome, next) = run_effect(shared, effect).await?;
+            let Some((outcome, next)) = run_effect(shared, id, effect).await? else {
+                return Ok(());
+            };
             done = Some(outcome);
             event = next;
         }
@@ -177,27 +184,58 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
     Err(DriveError::Conflicts(id))
 }
 
-/// Runs one effect and says how it ended, for the store and the machine.
-async fn run_effect(shared: &Shared, effect: Effect) -> Result<(EffectOutcome, Event), StoreError> {
+/// Runs one effect and says how it ended, for the store and the machine;
+/// `None` when the tool is unavailable (breaker open) and the case pauses.
+async fn run_effect(
+    shared: &Shared,
+    id: CaseId,
+    effect: Effect,
+) -> Result<Option<(EffectOutcome, Event)>, StoreError> {
     match effect {
         Effect::Send(out) => {
-            let result = shared.sender.send(&out).await;
-            let outcome = EffectOutcome {
-                step: out.step(),
-                provider_id: result.as_ref().ok().cloned(),
-                error: result.as_ref().err().map(|e| e.to_string()),
-            };
-            let event = Event::EffectDone {
-                step: out.step(),
-                result: result.map(|_| ()).map_err(|e| e.to_string()),
-            };
-            Ok((outcome, event))
+            let step = out.step();
+            match send_with_retry(shared, id, &out).await? {
+                retry::Outcome::Done { value, attempts } => Ok(Some((
+                    EffectOutcome {
+                        step,
+                        attempts,
+                        provider_id: Some(value),
+                        error: None,
+                    },
+                    Event::EffectDone {
+                        step,
+                        result: Ok(()),
+                    },
+                ))),
+                retry::Outcome::Failed { error, attempts } => {
+                    let error = format!("{error} (after {attempts} attempt(s))");
+                    Ok(Some((
+                        EffectOutcome {
+                            step,
+                            attempts,
+                            provider_id: None,
+                            error: Some(error.clone()),
+                        },
+                        Event::EffectDone {
+                            step,
+                            result: Err(error),
+                        },
+                    )))
+                }
+                retry::Outcome::Paused { error, until } => {
+                    tracing::info!(case = %id, %error, wait_ms = until.as_millis() as u64, "send paused");
+                    let due = clock::now().plus_millis(until.as_millis() as i64);
+                    shared.timers.set(id, Some(due));
+                    Ok(None)
+                }
+            }
         }
         Effect::Tool(call) => {
             let answer = shared.tools.book(&call).await?;
             let receipt = answer.receipt();
             let outcome = EffectOutcome {
                 step: call.step(),
+                attempts: 1,
                 provider_id: None,
                 error: (!receipt.ok).then(|| receipt.detail.clone()),
             };
@@ -209,8 +247,82 @@ async fn run_effect(shared: &Shared, effect: Effect) -> Result<(EffectOutcome, E
                     Err(receipt.detail.clone())
                 },
             };
-            Ok((outcome, event))
+            Ok(Some((outcome, event)))
         }
+    }
+}
+
+/// One send through the circuit breaker, retried with backoff within the
+/// tool's budget counted from the effect's first attempt.
+async fn send_with_retry(
+    shared: &Shared,
+    id: CaseId,
+    out: &Outbound,
+) -> Result<retry::Outcome<String, String>, StoreError> {
+    let tool = SEND_TOOL;
+    let cfg = shared.tool_config(tool);
+    let step = out.step();
+    let (spent_ms, before) = match shared.store.effect(id, step)? {
+        Some(r) => (clock::now().since(r.started_at).max(0), r.attempts),
+        None => (0, 0),
+    };
+    let outcome = retry::run(
+        cfg.retry(),
+        Duration::from_millis(spent_ms as u64),
+        before,
+        || async {
+            let now = clock::now();
+            match shared.breakers.check(tool, now) {
+                Err(wait) => {
+                    return Err(retry::Failure::Unavailable {
+                        error: format!("{tool}: circuit breaker open"),
+                        until: wait,
+                    });
+                }
+                Ok(Some(changed)) => persist_breaker(shared, changed).await,
+                Ok(None) => {}
+            }
+            match shared.sender.send(out).await {
+                Ok(provider_id) => {
+                    if let Some(changed) = shared.breakers.success(tool, clock::now()) {
+                        persist_breaker(shared, changed).await;
+                    }
+                    Ok(provider_id)
+                }
+                Err(SendError::Transient {
+                    reason,
+                    retry_after,
+                }) => {
+                    if let Some(changed) = shared.breakers.failure(tool, &reason, clock::now()) {
+                        persist_breaker(shared, changed).await;
+                    }
+                    Err(retry::Failure::Transient {
+                        error: reason,
+                        retry_after,
+                    })
+                }
+                Err(SendError::Permanent(reason)) => {
+                    // The tool answered: it is up, the request was wrong.
+                    if let Some(changed) = shared.breakers.success(tool, clock::now()) {
+                        persist_breaker(shared, changed).await;
+                    }
+                    Err(retry::Failure::Permanent(reason))
+                }
+            }
+        },
+        |attempt, error| async move {
+            if let Err(e) = shared.store.record_attempt(id, step, attempt, error).await {
+                tracing::error!(case = %id, error = %e, "cannot record a failed attempt");
+            }
+        },
+    )
+    .await;
+    Ok(outcome)
+}
+
+async fn persist_breaker(shared: &Shared, record: crate::core::records::BreakerRecord) {
+    if let Err(e) = shared.store.put_breaker(record).await {
+        tracing::error!(error = %e, "cannot store a breaker state");
     }
 }
 

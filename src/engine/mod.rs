@@ -5,8 +5,10 @@
 //! the send effect of a case actor.
 
 pub mod actor;
+pub mod breaker;
 pub mod clock;
 pub mod recovery;
+pub mod retry;
 pub mod supervisor;
 pub mod timers;
 pub mod tools;
@@ -18,6 +20,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorRef};
 
 use crate::channels::CustomerSender;
+use crate::config::ToolConfig;
 use crate::core::case::{CaseRecord, InboundMessage};
 use crate::core::desk::DecisionKind;
 use crate::core::machine::InboundFact;
@@ -52,9 +55,16 @@ pub struct Shared {
     pub sender: Arc<dyn CustomerSender>,
     pub tools: tools::WriteTools,
     pub policy: Policy,
+    pub breakers: breaker::Breakers,
+    pub tool_configs: std::collections::BTreeMap<String, ToolConfig>,
 }
 
 impl Shared {
+    /// The call settings of `tool` (defaults when not configured).
+    pub fn tool_config(&self, tool: &str) -> ToolConfig {
+        self.tool_configs.get(tool).copied().unwrap_or_default()
+    }
+
     fn inject_faults(&self, inbound: &[InboundFact]) {
         if let Some(marker) = self.settings.panic_on_text.as_deref()
             && inbound.iter().any(|m| m.text.contains(marker))
@@ -89,12 +99,23 @@ pub struct Parts {
     pub settings: Settings,
     pub sender: Arc<dyn CustomerSender>,
     pub policy: Policy,
+    pub tool_configs: std::collections::BTreeMap<String, ToolConfig>,
 }
 
 impl Engine {
     /// Starts the supervisor and timers, then resumes every open case.
     pub async fn start(parts: Parts) -> Result<(Engine, recovery::Report), EngineError> {
         let (timer_handle, timer_task) = timers::channel();
+        let breakers = breaker::Breakers::new(
+            parts
+                .tool_configs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.breaker()))
+                .collect(),
+            parts.store.breakers()?,
+        );
+        breakers.register(crate::core::machine::SEND_TOOL, clock::now());
+        breakers.register(crate::core::records::BOOK_TOOL, clock::now());
         let shared = Arc::new(Shared {
             store: parts.store.clone(),
             workflows: parts.workflows,
@@ -104,6 +125,8 @@ impl Engine {
             sender: parts.sender,
             tools: tools::WriteTools::local(parts.store.clone()),
             policy: parts.policy,
+            breakers,
+            tool_configs: parts.tool_configs,
         });
         let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
             .await
@@ -164,6 +187,16 @@ impl Engine {
                 c.stuck = None;
             })
             .await?;
+        let pending = case.pending_send.as_ref().map(|p| p.step).or(case
+            .desk
+            .pending_tool
+            .as_ref()
+            .map(|p| p.step));
+        if let Some(step) = pending {
+            self.store()
+                .restart_effect_budget(id, step, clock::now())
+                .await?;
+        }
         let _ = self.supervisor.cast(SupervisorMsg::Retry(id));
         Ok(case)
     }
@@ -184,6 +217,11 @@ impl Engine {
             let _ = self.supervisor.cast(SupervisorMsg::Deliver(id));
         }
         Ok(out)
+    }
+
+    /// Every tool's breaker state.
+    pub fn tools(&self) -> Vec<crate::core::records::BreakerRecord> {
+        self.shared.breakers.snapshot()
     }
 
     pub async fn stats(&self) -> SupervisorStats {

@@ -270,3 +270,23 @@ pub async fn decide_case(
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
+
+/// `GET /admin/tools`: each tool's breaker state, failures, last error.
+pub async fn list_tools(State(state): State<AppState>) -> Response {
+    let tools: Vec<serde_json::Value> = state
+        .engine
+        .tools()
+        .into_iter()
+        .map(|t| {
+            json!({
+                "tool": t.tool,
+                "state": t.state.as_str(),
+                "failures": t.failures,
+                "last_error": t.last_error,
+                "changed_at": t.changed_at.to_rfc3339(),
+                "opened": t.opened,
+            })
+        })
+        .collect();
+    Json(json!({ "tools": tools })).into_response()
+}

@@ -7,6 +7,7 @@ mod auth;
 mod ingest;
 pub mod records;
 mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use crate::engine::Engine;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub admin_token: Arc<str>,
+    pub webhooks: Arc<webhooks::WebhookSecrets>,
 }
 
 pub fn router(state: AppState, body_limit: usize) -> Router {
@@ -35,6 +37,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/admin/records/students", post(records::post_students))
         .route("/admin/records/slots", post(records::post_slots))
         .route("/admin/kb", post(records::post_articles))
+        .route("/admin/tools", get(admin::list_tools))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,
@@ -42,6 +45,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .route("/v1/messages", post(ingest::post_message))
         .route("/healthz", get(healthz))
+        .route(
+            "/webhooks/whatsapp",
+            get(webhooks::whatsapp_verify).post(webhooks::whatsapp_event),
+        )
         .merge(admin)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -37,6 +37,8 @@ pub fn full(
     let mut transitions = Vec::new();
     let mut approvals = Vec::new();
     let mut unread = 0;
+    let mut deliveries: std::collections::HashMap<String, (String, Option<String>)> =
+        std::collections::HashMap::new();
     for (seq, entry) in history {
         if matches!(entry, LogEntry::Inbound(_)) && *seq > case.inbound_cursor {
             unread += 1;
@@ -69,6 +71,9 @@ pub fn full(
                 "at": ts(a.at),
                 "text": a.text,
             })),
+            LogEntry::Delivery(d) => {
+                deliveries.insert(d.provider_id.clone(), (d.status.clone(), d.error.clone()));
+            }
             LogEntry::Decision(d) => approvals.push(json!({
                 "lane": d.lane.as_str(),
                 "decision": d.decision.as_str(),
@@ -78,6 +83,21 @@ pub fn full(
                 "tier": d.tier.map(|t| t.as_str()),
                 "rule": d.rule,
             })),
+        }
+    }
+    for m in &mut messages {
+        let status = m["provider_id"]
+            .as_str()
+            .and_then(|pid| deliveries.get(pid))
+            .cloned();
+        if m["direction"] == "out" {
+            let (status, error) = match status {
+                Some((s, e)) => (Value::from(s), e.map_or(Value::Null, Value::from)),
+                None if m["provider_id"].is_null() => (Value::from("pending"), Value::Null),
+                None => (Value::from("accepted"), Value::Null),
+            };
+            m["status"] = status;
+            m["error"] = error;
         }
     }
     let tool_calls: Vec<Value> = effects

@@ -16,6 +16,8 @@
 //! | `t`    | start ms (ordered), coach | `Slot`                |
 //! | `a`    | article id, 0, version BE | `Article`             |
 //! | `k`    | idempotency key           | `ToolReceipt`         |
+//! | `b`    | tool name                 | `BreakerRecord`       |
+//! | `v`    | provider message id       | case id (16), seq BE  |
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -144,4 +146,17 @@ pub fn article(id: &str, version: u32) -> Vec<u8> {
 
 pub fn tool_receipt(key: &str) -> Vec<u8> {
     prefixed(TOOL, key.as_bytes())
+}
+
+pub const BREAKER: u8 = b'b';
+
+pub fn breaker(tool: &str) -> Vec<u8> {
+    prefixed(BREAKER, tool.as_bytes())
+}
+
+pub const PROVIDER: u8 = b'v';
+
+/// An outbound message by the id its provider gave it: case id and log seq.
+pub fn provider_message(provider_id: &str) -> Vec<u8> {
+    prefixed(PROVIDER, provider_id.as_bytes())
 }

@@ -21,6 +21,7 @@ use crate::core::case::{
     CaseRecord, EffectRecord, EffectStatus, InboundMessage, LogEntry, OutboundMessage,
     TransitionRecord,
 };
+use crate::core::records::BreakerRecord;
 use crate::core::types::{CaseId, CustomerKey, IdempotencyKey};
 use codec::{CodecError, Versioned, decode, encode};
 use committer::{Committer, Tx};
@@ -87,6 +88,12 @@ impl Versioned for EffectRecord {
     const VERSION: u16 = 1;
 }
 
+impl Versioned for BreakerRecord {
+    const KIND: &'static str = "breaker";
+    const TAG: u8 = 9;
+    const VERSION: u16 = 1;
+}
+
 /// A remembered workflow definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowSource {
@@ -126,6 +133,8 @@ pub struct SendIntent {
 #[derive(Debug, Clone)]
 pub struct EffectOutcome {
     pub step: u32,
+    /// Attempts made in all (at least 1).
+    pub attempts: u32,
     pub provider_id: Option<String>,
     pub error: Option<String>,
 }
@@ -353,6 +362,116 @@ impl Store {
         self.committer.run(move |tx| apply_commit(tx, commit)).await
     }
 
+    /// Records a failed attempt of an effect that will be retried (or has
+    /// used up its budget), so the count survives a restart.
+    pub async fn record_attempt(
+        &self,
+        id: CaseId,
+        step: u32,
+        attempts: u32,
+        error: String,
+    ) -> Result<(), StoreError> {
+        self.committer
+            .run(move |tx| {
+                let key = keys::effect(id, step);
+                if let Some(v) = tx.get(&key)? {
+                    let mut effect: EffectRecord = decode(&v)?;
+                    effect.attempts = attempts;
+                    effect.last_error = Some(error);
+                    tx.insert(key, encode(&effect)?);
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Appends a provider status callback to the case of the outbound
+    /// message it is about; a failed delivery marks the case stuck so an
+    /// operator sees it. `None` when the message is not known here.
+    pub async fn record_delivery(
+        &self,
+        delivery: crate::core::case::DeliveryRecord,
+    ) -> Result<Option<CaseId>, StoreError> {
+        self.committer
+            .run(move |tx| {
+                let Some(v) = tx.get(&keys::provider_message(&delivery.provider_id))? else {
+                    return Ok(None);
+                };
+                let Some(id) = v.get(..16).and_then(keys::case_id_from_value) else {
+                    return Err(StoreError::Sled(
+                        "provider index holds a bad case id".into(),
+                    ));
+                };
+                let ckey = keys::case(id);
+                let Some(cv) = tx.get(&ckey)? else {
+                    return Ok(None);
+                };
+                let mut case: CaseRecord = decode(&cv)?;
+                let already = tx
+                    .range(&keys::log(id, 0), &keys::log(id, u64::MAX))?
+                    .into_iter()
+                    .any(|(_, v)| {
+                        matches!(decode::<LogEntry>(&v), Ok(LogEntry::Delivery(d))
+                            if d.provider_id == delivery.provider_id && d.status == delivery.status)
+                    });
+                if already {
+                    return Ok(Some(id));
+                }
+                if delivery.status == "failed" {
+                    case.add_tag("delivery_failed");
+                    case.stuck = Some(format!(
+                        "delivery of message {} failed: {}",
+                        delivery.provider_id,
+                        delivery.error.as_deref().unwrap_or("no reason given")
+                    ));
+                    case.rev += 1;
+                    tx.insert(ckey, encode(&case)?);
+                }
+                let seq = next_seq(tx)?;
+                tx.insert(keys::log(id, seq), encode(&LogEntry::Delivery(delivery))?);
+                Ok(Some(id))
+            })
+            .await
+    }
+
+    /// Gives an interrupted effect a fresh retry budget (an operator's retry).
+    pub async fn restart_effect_budget(
+        &self,
+        id: CaseId,
+        step: u32,
+        now: crate::core::types::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.committer
+            .run(move |tx| {
+                let key = keys::effect(id, step);
+                if let Some(v) = tx.get(&key)? {
+                    let mut effect: EffectRecord = decode(&v)?;
+                    effect.started_at = now;
+                    tx.insert(key, encode(&effect)?);
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Stores a circuit breaker's state.
+    pub async fn put_breaker(&self, record: BreakerRecord) -> Result<(), StoreError> {
+        let value = encode(&record)?;
+        self.committer
+            .run(move |tx| {
+                tx.insert(keys::breaker(&record.tool), value);
+                Ok(())
+            })
+            .await
+    }
+
+    pub fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError> {
+        self.db
+            .scan_prefix([keys::BREAKER])
+            .map(|kv| Ok(decode(&kv?.1)?))
+            .collect()
+    }
+
     /// Changes a case record outside its actor (quarantine, retry). Bumps the
     /// rev, so a concurrent actor write is refused and re-read.
     pub async fn update_case<F>(&self, id: CaseId, change: F) -> Result<CaseRecord, StoreError>
@@ -413,7 +532,7 @@ fn apply_commit(tx: &mut Tx<'_>, commit: Commit) -> Result<Committed, StoreError
             step: s.step,
             tool: s.tool,
             status: EffectStatus::Intent,
-            attempts: 1,
+            attempts: 0,
             log_seq: Some(seq),
             started_at: case.updated_at,
             finished_at: None,
@@ -427,7 +546,7 @@ fn apply_commit(tx: &mut Tx<'_>, commit: Commit) -> Result<Committed, StoreError
             step: t.step,
             tool: t.tool,
             status: EffectStatus::Intent,
-            attempts: 1,
+            attempts: 0,
             log_seq: None,
             started_at: case.updated_at,
             finished_at: None,
@@ -458,6 +577,7 @@ fn complete_effect(
     };
     let mut effect: EffectRecord = decode(&v)?;
     effect.finished_at = Some(case.updated_at);
+    effect.attempts = effect.attempts.max(done.attempts);
     match done.error {
         Some(e) => {
             effect.status = EffectStatus::Failed;
@@ -466,6 +586,9 @@ fn complete_effect(
         None => effect.status = EffectStatus::Done,
     }
     if let (Some(seq), Some(pid)) = (effect.log_seq, done.provider_id) {
+        let mut index = case.id.0.as_bytes().to_vec();
+        index.extend_from_slice(&seq.to_be_bytes());
+        tx.insert(keys::provider_message(&pid), index);
         let lkey = keys::log(case.id, seq);
         if let Some(lv) = tx.get(&lkey)?
             && let LogEntry::Outbound(mut m) = decode(&lv)?
