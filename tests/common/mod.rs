@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod fake;
+
 pub const TOKEN: &str = "test-admin-token-0123456789abcdef0123456789";
 
 pub struct Server {
