@@ -66,6 +66,7 @@ pub async fn open_desk(
             .panic_on_text
             .clone()
             .filter(|s| !s.is_empty()),
+        abort_after_tool_call: config.faults.abort_after_tool_call,
     };
     let wa = &config.channels.whatsapp;
     let sender: Arc<dyn CustomerSender> = if wa.api_base.trim().is_empty() {

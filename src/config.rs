@@ -271,6 +271,9 @@ impl ToolConfig {
 pub struct FaultsConfig {
     /// A case whose inbound text contains this marker panics in its actor.
     pub panic_on_text: Option<String>,
+    /// The process aborts right after a write tool call returns, before its
+    /// completion is recorded: the crash window idempotency keys cover.
+    pub abort_after_tool_call: bool,
 }
 
 impl Config {

@@ -345,3 +345,56 @@ async fn records_follow_monotonic_revisions_and_only_published_articles_answer()
             .contains("Coach A")
     );
 }
+
+#[tokio::test]
+async fn a_crash_between_the_booking_and_its_record_never_books_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_demo(dir.path(), "production").await;
+    let c = s.say(SARI, "I need to reschedule my lesson").await;
+    assert_eq!(templates_out(&c).last().unwrap(), "wa.r2.reschedule.offer");
+    let case = id(&c);
+    assert!(s.terminate().success());
+
+    // The drill: the process aborts right after the booking call returns.
+    let s = Server::start_demo_with(
+        dir.path(),
+        "production",
+        "[faults]\nabort_after_tool_call = true\n",
+    )
+    .await;
+    let (status, _) = s.message(SARI, "wamid.crash.choice", "2").await;
+    assert_eq!(status, 202);
+    assert!(!s.wait_exit().await.success(), "aborted by the drill");
+
+    // Restarted normally: the booking is resumed under its key, not redone.
+    let s = Server::start_demo(dir.path(), "production").await;
+    let c = s.settle(&case).await;
+    assert_eq!(
+        templates_out(&c).last().unwrap(),
+        "wa.r2.reschedule.done",
+        "{c}"
+    );
+    let bookings: Vec<&Value> = c["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["tool"] == "calendar.book")
+        .collect();
+    assert_eq!(bookings.len(), 1);
+    assert_eq!(bookings[0]["status"], "done");
+    let (_, student) = s.admin_get("/admin/records/students/st-sari").await;
+    assert_eq!(
+        student["reschedule_history"].as_array().unwrap().len(),
+        1,
+        "one reschedule counted: {student}"
+    );
+    let dones = templates_out(&c)
+        .iter()
+        .filter(|t| *t == "wa.r2.reschedule.done")
+        .count();
+    assert_eq!(dones, 1);
+    assert!(
+        s.log_text().contains("booking already done under this key"),
+        "the resumed call was answered from the receipt"
+    );
+}

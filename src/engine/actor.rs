@@ -232,6 +232,10 @@ async fn run_effect(
         }
         Effect::Tool(call) => {
             let answer = shared.tools.book(&call).await?;
+            if shared.settings.abort_after_tool_call {
+                tracing::error!(case = %id, "fault injection: aborting after the tool call");
+                std::process::abort();
+            }
             let receipt = answer.receipt();
             let outcome = EffectOutcome {
                 step: call.step(),

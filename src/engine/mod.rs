@@ -43,6 +43,8 @@ pub struct Settings {
     pub restart_window: Duration,
     /// Chaos drill: inbound text containing this makes the case's actor panic.
     pub panic_on_text: Option<String>,
+    /// Chaos drill: abort the process right after a write tool call.
+    pub abort_after_tool_call: bool,
 }
 
 /// What every case actor shares.

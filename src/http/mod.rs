@@ -35,6 +35,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/admin/cases/{id}/retry", post(admin::retry_case))
         .route("/admin/cases/{id}/decision", post(admin::decide_case))
         .route("/admin/records/students", post(records::post_students))
+        .route("/admin/records/students/{id}", get(records::get_student))
         .route("/admin/records/slots", post(records::post_slots))
         .route("/admin/kb", post(records::post_articles))
         .route("/admin/tools", get(admin::list_tools))

@@ -73,8 +73,13 @@ impl Server {
 
     /// Starts a server in `mode` on the demo records (`serve --demo`).
     pub async fn start_demo(dir: &Path, mode: &str) -> Server {
+        Self::start_demo_with(dir, mode, "").await
+    }
+
+    /// As [`Server::start_demo`], with `extra` TOML sections in the config.
+    pub async fn start_demo_with(dir: &Path, mode: &str, extra: &str) -> Server {
         let port = free_port();
-        let config = write_config(dir, port, "collect_window = \"50ms\"", "");
+        let config = write_config(dir, port, "collect_window = \"50ms\"", extra);
         let text = std::fs::read_to_string(&config)
             .unwrap()
             .replace("mode = \"pilot\"", &format!("mode = \"{mode}\""));
@@ -123,6 +128,18 @@ impl Server {
 
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
+    }
+
+    /// Waits for the process to exit by itself (e.g. a fault drill abort).
+    pub async fn wait_exit(mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// SIGKILL: no chance to flush or drain.
