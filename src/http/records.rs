@@ -294,6 +294,33 @@ pub async fn post_articles(State(state): State<AppState>, body: Bytes) -> Respon
     }
 }
 
+/// `GET /admin/records/students/{id}`: the stored record, with its sync time.
+pub async fn get_student(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match state.engine.store().student(&id) {
+        Ok(Some(s)) => Json(json!({
+            "id": s.id,
+            "name": s.name,
+            "phone": s.phone,
+            "email": s.email,
+            "rev": s.rev,
+            "invoices": s.invoices.iter().map(|i| json!({
+                "number": i.number, "order_id": i.order_id, "amount": i.amount, "status": i.status,
+            })).collect::<Vec<_>>(),
+            "sessions": s.sessions.iter().map(|x| json!({
+                "id": x.id, "starts_at": x.starts_at.to_rfc3339(), "coach": x.coach,
+            })).collect::<Vec<_>>(),
+            "reschedule_history": s.reschedule_history.iter().map(|t| t.to_rfc3339()).collect::<Vec<_>>(),
+            "synced_at": s.synced_at.to_rfc3339(),
+        }))
+        .into_response(),
+        Ok(None) => ApiError::not_found(format!("student {id} not found")).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,32 +363,5 @@ mod tests {
             err(parse_slots(br#"[{"starts_at":"2026-11-27","coach":"D"}]"#))
                 .starts_with("[0].starts_at")
         );
-    }
-}
-
-/// `GET /admin/records/students/{id}`: the stored record, with its sync time.
-pub async fn get_student(
-    State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Response {
-    match state.engine.store().student(&id) {
-        Ok(Some(s)) => Json(json!({
-            "id": s.id,
-            "name": s.name,
-            "phone": s.phone,
-            "email": s.email,
-            "rev": s.rev,
-            "invoices": s.invoices.iter().map(|i| json!({
-                "number": i.number, "order_id": i.order_id, "amount": i.amount, "status": i.status,
-            })).collect::<Vec<_>>(),
-            "sessions": s.sessions.iter().map(|x| json!({
-                "id": x.id, "starts_at": x.starts_at.to_rfc3339(), "coach": x.coach,
-            })).collect::<Vec<_>>(),
-            "reschedule_history": s.reschedule_history.iter().map(|t| t.to_rfc3339()).collect::<Vec<_>>(),
-            "synced_at": s.synced_at.to_rfc3339(),
-        }))
-        .into_response(),
-        Ok(None) => ApiError::not_found(format!("student {id} not found")).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
     }
 }
