@@ -102,6 +102,7 @@ pub async fn open_desk(
         webhooks: Arc::new(crate::http::webhooks::WebhookSecrets {
             whatsapp_app_secret: wa.app_secret.clone(),
             whatsapp_verify_token: wa.verify_token.clone(),
+            midtrans_server_key: config.midtrans.server_key.clone(),
         }),
     };
     Ok(Desk {

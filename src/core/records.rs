@@ -139,6 +139,8 @@ pub trait Records: Send + Sync {
     fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, String>;
     /// For each article, its highest published version.
     fn published_articles(&self) -> Result<Vec<Article>, String>;
+    /// The payment state of an order, from the payment provider.
+    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, String>;
 }
 
 /// Records held in memory: for tests and simulations.
@@ -147,9 +149,18 @@ pub struct MemRecords {
     pub students: Vec<Student>,
     pub slots: Vec<Slot>,
     pub articles: Vec<Article>,
+    pub payments: Vec<(String, PaymentState)>,
 }
 
 impl Records for MemRecords {
+    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, String> {
+        Ok(self
+            .payments
+            .iter()
+            .find(|(o, _)| o == order_id)
+            .map(|(_, s)| *s))
+    }
+
     fn student(&self, id: &str) -> Result<Option<Student>, String> {
         Ok(self.students.iter().find(|s| s.id == id).cloned())
     }
@@ -232,4 +243,25 @@ pub struct BreakerRecord {
     pub changed_at: Timestamp,
     /// How many times it has opened.
     pub opened: u64,
+}
+
+/// One notification (or status answer) as received for an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentEvent {
+    pub transaction_status: String,
+    pub status_code: String,
+    pub fraud_status: Option<String>,
+    pub at: Timestamp,
+    /// Whether it moved the state (false: a duplicate or a late one).
+    pub applied: bool,
+}
+
+/// An order's payment state and every notification seen for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    pub order_id: String,
+    pub state: PaymentState,
+    pub gross_amount: String,
+    pub history: Vec<PaymentEvent>,
+    pub updated_at: Timestamp,
 }

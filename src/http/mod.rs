@@ -39,6 +39,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/admin/records/slots", post(records::post_slots))
         .route("/admin/kb", post(records::post_articles))
         .route("/admin/tools", get(admin::list_tools))
+        .route("/admin/payments/{order_id}", get(admin::get_payment))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,
@@ -46,6 +47,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .route("/v1/messages", post(ingest::post_message))
         .route("/healthz", get(healthz))
+        .route("/webhooks/midtrans", post(webhooks::midtrans_event))
         .route(
             "/webhooks/whatsapp",
             get(webhooks::whatsapp_verify).post(webhooks::whatsapp_event),

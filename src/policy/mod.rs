@@ -9,6 +9,7 @@
 pub mod identity;
 pub mod intent;
 pub mod kb;
+pub mod payments;
 pub mod reschedule;
 pub mod tier;
 

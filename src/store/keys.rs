@@ -18,6 +18,7 @@
 //! | `k`    | idempotency key           | `ToolReceipt`         |
 //! | `b`    | tool name                 | `BreakerRecord`       |
 //! | `v`    | provider message id       | case id (16), seq BE  |
+//! | `y`    | order id                  | `PaymentRecord`       |
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -159,4 +160,10 @@ pub const PROVIDER: u8 = b'v';
 /// An outbound message by the id its provider gave it: case id and log seq.
 pub fn provider_message(provider_id: &str) -> Vec<u8> {
     prefixed(PROVIDER, provider_id.as_bytes())
+}
+
+pub const PAYMENT: u8 = b'y';
+
+pub fn payment(order_id: &str) -> Vec<u8> {
+    prefixed(PAYMENT, order_id.as_bytes())
 }

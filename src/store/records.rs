@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::codec::{Versioned, decode, encode};
 use super::committer::Tx;
 use super::{Store, StoreError, keys};
-use crate::core::records::{Article, ArticleStatus, Booking, Records, Slot, Student, ToolReceipt};
+use crate::core::records::{
+    Article, ArticleStatus, Booking, PaymentEvent, PaymentRecord, PaymentState, Records, Slot,
+    Student, ToolReceipt,
+};
 use crate::core::types::Timestamp;
 use crate::policy::identity::{invoice_key, normalize_phone};
 
@@ -30,6 +33,12 @@ impl Versioned for Slot {
 impl Versioned for Article {
     const KIND: &'static str = "article";
     const TAG: u8 = 7;
+    const VERSION: u16 = 1;
+}
+
+impl Versioned for PaymentRecord {
+    const KIND: &'static str = "payment";
+    const TAG: u8 = 10;
     const VERSION: u16 = 1;
 }
 
@@ -107,6 +116,58 @@ impl Store {
             .scan_prefix([keys::ARTICLE])
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
+    }
+
+    pub fn payment(&self, order_id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        self.get_decoded(&keys::payment(order_id))
+    }
+
+    /// Applies a payment notification: recorded always (once per status and
+    /// code), applied only when the state may move that way. Returns the
+    /// record and whether the state changed.
+    pub async fn apply_payment(
+        &self,
+        order_id: String,
+        gross_amount: String,
+        to: PaymentState,
+        event: PaymentEvent,
+    ) -> Result<(PaymentRecord, bool), StoreError> {
+        self.committer
+            .run(move |tx| {
+                let key = keys::payment(&order_id);
+                let mut record: PaymentRecord = match tx.get(&key)? {
+                    Some(v) => decode(&v)?,
+                    None => PaymentRecord {
+                        order_id: order_id.clone(),
+                        state: to,
+                        gross_amount: gross_amount.clone(),
+                        history: Vec::new(),
+                        updated_at: event.at,
+                    },
+                };
+                let fresh = record.history.is_empty();
+                let moved = fresh || crate::policy::payments::may_move(record.state, to);
+                let duplicate = record.history.iter().any(|h| {
+                    h.transaction_status == event.transaction_status
+                        && h.status_code == event.status_code
+                        && h.fraud_status == event.fraud_status
+                });
+                if !duplicate {
+                    record.history.push(PaymentEvent {
+                        applied: moved,
+                        ..event.clone()
+                    });
+                }
+                if moved {
+                    record.state = to;
+                    record.updated_at = event.at;
+                }
+                if moved || !duplicate {
+                    tx.insert(key, encode(&record)?);
+                }
+                Ok((record, moved))
+            })
+            .await
     }
 
     pub fn has_students(&self) -> Result<bool, StoreError> {
@@ -302,6 +363,12 @@ impl Records for Store {
             }
         }
         Ok(free)
+    }
+
+    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, String> {
+        Store::payment(self, order_id)
+            .map(|p| p.map(|p| p.state))
+            .map_err(|e| e.to_string())
     }
 
     fn published_articles(&self) -> Result<Vec<Article>, String> {

@@ -419,7 +419,16 @@ impl Run<'_> {
         let Some(inv) = self.invoice(student).cloned() else {
             return Ok(self.block("no invoice on record"));
         };
-        let state = PaymentState::parse(&inv.status);
+        // The provider's state for the order wins over the record's status.
+        let state = match self
+            .facts
+            .records
+            .payment(&inv.order_id)
+            .map_err(Self::records_err)?
+        {
+            Some(s) => Some(s),
+            None => PaymentState::parse(&inv.status),
+        };
         match state {
             None | Some(PaymentState::Pending) => self.propose(
                 ProposalKind::Payment { confirmed: false },
