@@ -85,6 +85,24 @@ pub async fn open_desk(
             timeout,
         )?)
     };
+    let tg = &config.channels.telegram;
+    let approvals = if tg.api_base.trim().is_empty() || tg.bot_token.is_empty() {
+        None
+    } else {
+        let timeout = config
+            .tools
+            .get(crate::engine::actor::TELEGRAM_TOOL)
+            .copied()
+            .unwrap_or_default()
+            .timeout;
+        Some(Arc::new(crate::channels::telegram::TelegramNotifier::new(
+            &tg.api_base,
+            &tg.bot_token,
+            &tg.operator_chat_id,
+            &tg.coach_chat_id,
+            timeout,
+        )?))
+    };
     let (engine, recovery) = Engine::start(Parts {
         store,
         workflows,
@@ -93,6 +111,7 @@ pub async fn open_desk(
         sender,
         policy: config.policy.build()?,
         tool_configs: config.tools.clone(),
+        approvals,
     })
     .await?;
     let engine = Arc::new(engine);
@@ -103,6 +122,7 @@ pub async fn open_desk(
             whatsapp_app_secret: wa.app_secret.clone(),
             whatsapp_verify_token: wa.verify_token.clone(),
             midtrans_server_key: config.midtrans.server_key.clone(),
+            telegram_secret_token: config.channels.telegram.secret_token.clone(),
         }),
     };
     Ok(Desk {

@@ -8,6 +8,7 @@ use std::pin::Pin;
 
 use crate::core::stages::send::Outbound;
 
+pub mod telegram;
 pub mod whatsapp;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

@@ -159,10 +159,14 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 };
                 match shared.store.commit(commit).await? {
                     Committed::Written { rev } => {
+                        let before = case.waiting_on.clone();
                         case = CaseRecord {
                             rev,
                             ..advance.case
                         };
+                        if case.waiting_on.is_human() && case.waiting_on != before {
+                            notify_lane(shared, &case);
+                        }
                     }
                     Committed::Conflict => {
                         carried = carry;
@@ -323,6 +327,43 @@ async fn send_with_retry(
     .await;
     Ok(outcome)
 }
+
+/// Posts a case that now waits on a human to the lane's chat, retried
+/// with backoff in the background; the case does not wait for it.
+fn notify_lane(shared: &Shared, case: &CaseRecord) {
+    let Some(notifier) = shared.approvals.clone() else {
+        return;
+    };
+    let lane = match case.waiting_on {
+        crate::core::types::WaitingOn::Coach => crate::core::case::Lane::Coach,
+        _ => crate::core::case::Lane::Operator,
+    };
+    let policy = shared.tool_config(TELEGRAM_TOOL).retry();
+    let case = case.clone();
+    tokio::spawn(async move {
+        let out = retry::run(
+            policy,
+            Duration::ZERO,
+            0,
+            || async {
+                notifier.post_approval(&case, lane).await.map_err(|error| {
+                    retry::Failure::Transient {
+                        error,
+                        retry_after: None,
+                    }
+                })
+            },
+            |_, _| async {},
+        )
+        .await;
+        if let retry::Outcome::Failed { error, attempts } = out {
+            tracing::error!(case = %case.id, %error, attempts, "approval post failed; the case is still listed at /admin/cases");
+        }
+    });
+}
+
+/// The tool name of the approval lanes' chat.
+pub const TELEGRAM_TOOL: &str = "telegram";
 
 async fn persist_breaker(shared: &Shared, record: crate::core::records::BreakerRecord) {
     if let Err(e) = shared.store.put_breaker(record).await {

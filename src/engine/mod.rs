@@ -20,6 +20,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorRef};
 
 use crate::channels::CustomerSender;
+use crate::channels::telegram::TelegramNotifier;
 use crate::config::ToolConfig;
 use crate::core::case::{CaseRecord, InboundMessage};
 use crate::core::desk::DecisionKind;
@@ -59,6 +60,8 @@ pub struct Shared {
     pub policy: Policy,
     pub breakers: breaker::Breakers,
     pub tool_configs: std::collections::BTreeMap<String, ToolConfig>,
+    /// Posts cases waiting on a human to the lanes' chats, when configured.
+    pub approvals: Option<Arc<TelegramNotifier>>,
 }
 
 impl Shared {
@@ -102,6 +105,7 @@ pub struct Parts {
     pub sender: Arc<dyn CustomerSender>,
     pub policy: Policy,
     pub tool_configs: std::collections::BTreeMap<String, ToolConfig>,
+    pub approvals: Option<Arc<TelegramNotifier>>,
 }
 
 impl Engine {
@@ -129,6 +133,7 @@ impl Engine {
             policy: parts.policy,
             breakers,
             tool_configs: parts.tool_configs,
+            approvals: parts.approvals,
         });
         let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
             .await
@@ -210,15 +215,20 @@ impl Engine {
         kind: DecisionKind,
         by: String,
         text: Option<String>,
+        asked_at: Option<crate::core::types::Timestamp>,
     ) -> Result<Result<CaseRecord, Refusal>, StoreError> {
         let out = self
             .store()
-            .decide(id, kind, by, text, clock::now())
+            .decide(id, kind, by, text, clock::now(), asked_at)
             .await?;
         if out.is_ok() {
             let _ = self.supervisor.cast(SupervisorMsg::Deliver(id));
         }
         Ok(out)
+    }
+
+    pub fn approvals(&self) -> Option<&Arc<TelegramNotifier>> {
+        self.shared.approvals.as_ref()
     }
 
     /// Every tool's breaker state.

@@ -253,7 +253,7 @@ pub async fn decide_case(
         Ok(d) => d,
         Err(e) => return e.into_response(),
     };
-    match state.engine.decide(id, d.kind, d.by, d.text).await {
+    match state.engine.decide(id, d.kind, d.by, d.text, None).await {
         Ok(Ok(case)) => (
             StatusCode::ACCEPTED,
             Json(json!({

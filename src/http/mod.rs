@@ -48,6 +48,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/messages", post(ingest::post_message))
         .route("/healthz", get(healthz))
         .route("/webhooks/midtrans", post(webhooks::midtrans_event))
+        .route("/webhooks/telegram", post(webhooks::telegram_event))
         .route(
             "/webhooks/whatsapp",
             get(webhooks::whatsapp_verify).post(webhooks::whatsapp_event),

@@ -26,6 +26,76 @@ pub struct WebhookSecrets {
     pub whatsapp_app_secret: String,
     pub whatsapp_verify_token: String,
     pub midtrans_server_key: String,
+    pub telegram_secret_token: String,
+}
+
+/// `POST /webhooks/telegram`: a button press on an approval post. Checked
+/// with `X-Telegram-Bot-Api-Secret-Token`; the decision takes the same path
+/// as the admin endpoint. A repeated or stale press changes nothing.
+pub async fn telegram_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let expected = &state.webhooks.telegram_secret_token;
+    let given = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ok = !expected.is_empty()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            given.as_bytes(),
+            expected.as_bytes(),
+        ));
+    if !ok {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(
+                serde_json::json!({"error": "missing or wrong X-Telegram-Bot-Api-Secret-Token"}),
+            ),
+        )
+            .into_response();
+    }
+    let update: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return ApiError::bad_request(format!("body is not JSON: {e}")).into_response(),
+    };
+    let cq = &update["callback_query"];
+    if cq.is_null() {
+        // Other updates (plain chat messages) are not decisions.
+        return axum::Json(serde_json::json!({"taken": false})).into_response();
+    }
+    let Some(press) = cq["data"]
+        .as_str()
+        .and_then(crate::channels::telegram::parse_button)
+    else {
+        return ApiError::bad_request("callback_query.data is not a caseflow button")
+            .into_response();
+    };
+    let who = cq["from"]["username"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| cq["from"]["id"].as_i64().map(|i| i.to_string()))
+        .unwrap_or_else(|| "unknown".into());
+    let by = format!("telegram:{who}");
+    let outcome = state
+        .engine
+        .decide(press.case, press.kind, by, None, Some(press.wait_since))
+        .await;
+    let (taken, answer) = match outcome {
+        Ok(Ok(_)) => (true, format!("{} recorded", press.kind.as_str())),
+        Ok(Err(refusal)) => (false, format!("not applied: {refusal}")),
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    if let (Some(n), Some(id)) = (state.engine.approvals(), cq["id"].as_str()) {
+        let (n, id, answer) = (n.clone(), id.to_string(), answer.clone());
+        tokio::spawn(async move {
+            if let Err(e) = n.answer_callback(&id, &answer).await {
+                tracing::warn!(error = %e, "cannot answer the button press");
+            }
+        });
+    }
+    axum::Json(serde_json::json!({"taken": taken, "answer": answer})).into_response()
 }
 
 /// A validated Midtrans HTTP notification.

@@ -20,6 +20,8 @@ pub enum Refusal {
     NothingToApprove,
     #[error("the case is already with the coach")]
     AlreadyWithCoach,
+    #[error("the case has moved on since this was asked")]
+    Stale,
 }
 
 impl Store {
@@ -33,6 +35,7 @@ impl Store {
         by: String,
         text: Option<String>,
         now: Timestamp,
+        asked_at: Option<Timestamp>,
     ) -> Result<Result<CaseRecord, Refusal>, StoreError> {
         self.committer
             .run(move |tx| {
@@ -49,6 +52,9 @@ impl Store {
                     WaitingOn::Coach => Lane::Coach,
                     ref other => return Ok(Err(Refusal::NotWaitingOnHuman(other.label()))),
                 };
+                if asked_at.is_some_and(|t| t != case.wait_since) {
+                    return Ok(Err(Refusal::Stale));
+                }
                 let desk = &case.desk;
                 if kind == DecisionKind::Approve && desk.proposal.is_none() && desk.task.is_none() {
                     return Ok(Err(Refusal::NothingToApprove));

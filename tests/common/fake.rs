@@ -24,6 +24,7 @@ pub enum Behaviour {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub at: Instant,
+    pub path: String,
     pub body: Value,
     pub idempotency_key: Option<String>,
 }
@@ -69,11 +70,17 @@ impl Fake {
     }
 }
 
-async fn handle(State(fake): State<Fake>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn handle(
+    State(fake): State<Fake>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let (behaviour, n) = {
         let mut inner = fake.inner.lock().unwrap();
         inner.requests.push(Request {
             at: Instant::now(),
+            path: uri.path().to_string(),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
             idempotency_key: headers
                 .get("idempotency-key")
