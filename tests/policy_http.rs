@@ -398,3 +398,59 @@ async fn a_crash_between_the_booking_and_its_record_never_books_twice() {
         "the resumed call was answered from the receipt"
     );
 }
+
+#[tokio::test]
+async fn declared_degraded_mode_pauses_account_actions_and_resumes_them_when_lifted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_demo(dir.path(), "production").await;
+    let (status, v) = s.admin_post("/admin/degraded", json!({"on": true})).await;
+    assert_eq!(status, 400, "a reason is required: {v}");
+    let (status, v) = s
+        .admin_post(
+            "/admin/degraded",
+            json!({"on": true, "reason": "calendar sync broken", "by": "ops-andi"}),
+        )
+        .await;
+    assert_eq!((status, v["changed"].as_bool()), (200, Some(true)), "{v}");
+
+    let r0 = s.say("+6287700005555", "berapa harga les?").await;
+    assert_eq!(templates_out(&r0), ["wa.r0.faq"], "R0 goes on");
+    let c = s.say(SARI, "I need to reschedule my lesson").await;
+    assert_eq!(templates_out(&c), ["wa.degraded.pending"]);
+    assert_eq!(
+        (c["state"].as_str(), c["waiting_on"].as_str()),
+        (Some("degraded"), Some("tool:manual"))
+    );
+    assert_eq!(c["stuck"], false, "paused on purpose, not stuck");
+
+    // Survives a restart, then lifting it resumes the paused case.
+    assert!(s.terminate().success());
+    let s = Server::start_demo(dir.path(), "production").await;
+    let (_, d) = s.admin_get("/admin/degraded").await;
+    assert_eq!(d["on"], true);
+    s.admin_post(
+        "/admin/degraded",
+        json!({"on": false, "reason": "sync fixed", "by": "ops-andi"}),
+    )
+    .await;
+    let case = id(&c);
+    let c = s
+        .wait_for(
+            "the paused case to resume",
+            std::time::Duration::from_secs(10),
+            || async {
+                let c = s.case(&case).await;
+                (templates_out(&c).len() == 2).then_some(c)
+            },
+        )
+        .await;
+    assert_eq!(
+        templates_out(&c),
+        ["wa.degraded.pending", "wa.r2.reschedule.offer"]
+    );
+    let (_, d) = s.admin_get("/admin/degraded").await;
+    let history = d["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["reason"], "calendar sync broken");
+    assert_eq!(history[1]["by"], "ops-andi");
+}

@@ -42,7 +42,8 @@ fn check_names_the_offending_state() {
         (
             shipped()
                 .replace(r#"verified = "execute""#, r#"verified = "qa""#)
-                .replace(r#"act = "execute""#, r#"act = "send""#),
+                .replace(r#"act = "execute""#, r#"act = "send""#)
+                .replace(r#"recovered = "execute""#, r#"recovered = "qa""#),
             "state 'execute' is unreachable",
         ),
     ];

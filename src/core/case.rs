@@ -36,6 +36,8 @@ pub enum SendPurpose {
     Reply,
     /// A question the verify stage waits on (invoice and email).
     Ask,
+    /// A "pending verification" notice while a tool is unavailable.
+    Notice,
 }
 
 /// A message qa has cleared for the send stage.

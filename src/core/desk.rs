@@ -128,8 +128,11 @@ pub enum ProposalKind {
     Offer,
     /// The booking tool reported success.
     Booked,
-    /// Records too old (or a tool down): "pending verification" wording.
+    /// Records too old: "pending verification" wording, ends the turn.
     Pending,
+    /// A tool is unavailable: "pending verification" with a follow-up
+    /// window; the case pauses and resumes when the tool is back.
+    DegradedNotice,
     /// A human's text.
     Edited {
         by: String,

@@ -38,6 +38,9 @@ pub struct Facts<'a> {
     pub templates: &'a Templates,
     pub records: &'a dyn Records,
     pub policy: &'a Policy,
+    /// The tool that is unavailable (breaker open, or declared by an
+    /// operator); account answers and actions pause while it is set.
+    pub degraded: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +253,12 @@ impl Run<'_> {
                 }
                 Outcome::Acknowledged
             }
+            SendPurpose::Notice => {
+                if let Some(turn) = &mut self.case.turn {
+                    turn.acked = true;
+                }
+                Outcome::Paused
+            }
             SendPurpose::Ask => {
                 if let Some(turn) = &mut self.case.turn {
                     turn.acked = true;
@@ -306,6 +315,12 @@ impl Run<'_> {
     }
 
     fn run_stages(&mut self) -> Result<(), MachineError> {
+        if self.case.state == State::Degraded
+            && let WaitingOn::Tool(tool) = &self.case.waiting_on
+            && self.facts.degraded != Some(tool.as_str())
+        {
+            self.case.waiting_on = WaitingOn::None;
+        }
         for _ in 0..MAX_STEPS {
             if self.case.waiting_on != WaitingOn::None
                 || !self.effects.is_empty()
@@ -321,6 +336,7 @@ impl Run<'_> {
                 State::Qa => self.qa()?,
                 State::Send => self.send()?,
                 State::Close => Step::Wait(WaitingOn::Customer),
+                State::Degraded => self.degraded(),
                 State::Closed => return Ok(()),
             };
             match step {

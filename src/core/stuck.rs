@@ -32,6 +32,13 @@ pub fn stuck_reason(
         return Some(s.clone());
     }
     match &case.waiting_on {
+        // Paused on purpose until the tool is back; its follow-up timer
+        // hands it to a human if that takes too long.
+        WaitingOn::Tool(_) if case.state == crate::core::types::State::Degraded => {
+            let due = case.next_deadline()?;
+            let late = now.since(due);
+            (late > stuck_after_ms).then(|| format!("timer overdue by {}", human(late)))
+        }
         WaitingOn::None | WaitingOn::Tool(_) => {
             let idle = now.since(case.updated_at);
             (idle > stuck_after_ms).then(|| {

@@ -135,10 +135,12 @@ pub enum State {
     Send,
     Close,
     Closed,
+    /// Waiting for an unavailable tool after a "pending verification" notice.
+    Degraded,
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 9] = [
         State::Intake,
         State::Tier,
         State::Verify,
@@ -147,6 +149,7 @@ impl State {
         State::Send,
         State::Close,
         State::Closed,
+        State::Degraded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +162,7 @@ impl State {
             State::Send => "send",
             State::Close => "close",
             State::Closed => "closed",
+            State::Degraded => "degraded",
         }
     }
 

@@ -110,6 +110,7 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 .map(|(seq, m)| InboundFact { seq, text: m.text })
                 .collect();
             shared.inject_faults(&inbound);
+            let degraded_tool = shared.degraded.tool();
             let facts = Facts {
                 now: clock::now(),
                 inbound: &inbound,
@@ -117,6 +118,7 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 templates: &shared.templates,
                 records: &*shared.store,
                 policy: &shared.policy,
+                degraded: degraded_tool.as_deref(),
             };
             let retry_event = event.clone();
             let advance = match machine::advance(&wf, &case, event, &facts) {
@@ -365,7 +367,33 @@ fn notify_lane(shared: &Shared, case: &CaseRecord) {
 /// The tool name of the approval lanes' chat.
 pub const TELEGRAM_TOOL: &str = "telegram";
 
+/// Tools whose outage does not degrade answers: the customer channel itself
+/// (cases pause on it directly) and the lanes' chat.
+const NOT_DEGRADING: [&str; 2] = [SEND_TOOL, TELEGRAM_TOOL];
+
 async fn persist_breaker(shared: &Shared, record: crate::core::records::BreakerRecord) {
+    use crate::core::records::BreakerState;
+    if !NOT_DEGRADING.contains(&record.tool.as_str()) {
+        let on = match record.state {
+            BreakerState::Open => Some(true),
+            BreakerState::Closed => Some(false),
+            BreakerState::HalfOpen => None,
+        };
+        if let Some(on) = on {
+            let reason = format!("circuit breaker {}", record.state.as_str());
+            if let Err(e) = crate::engine::set_degraded(
+                shared,
+                on,
+                record.tool.clone(),
+                reason,
+                "breaker".into(),
+            )
+            .await
+            {
+                tracing::error!(error = %e, "cannot switch degraded mode");
+            }
+        }
+    }
     if let Err(e) = shared.store.put_breaker(record).await {
         tracing::error!(error = %e, "cannot store a breaker state");
     }

@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod breaker;
 pub mod clock;
+pub mod degraded;
 pub mod recovery;
 pub mod retry;
 pub mod supervisor;
@@ -62,6 +63,7 @@ pub struct Shared {
     pub tool_configs: std::collections::BTreeMap<String, ToolConfig>,
     /// Posts cases waiting on a human to the lanes' chats, when configured.
     pub approvals: Option<Arc<TelegramNotifier>>,
+    pub degraded: degraded::Degraded,
 }
 
 impl Shared {
@@ -134,6 +136,7 @@ impl Engine {
             breakers,
             tool_configs: parts.tool_configs,
             approvals: parts.approvals,
+            degraded: degraded::Degraded::load(&parts.store)?,
         });
         let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
             .await
@@ -231,6 +234,21 @@ impl Engine {
         self.shared.approvals.as_ref()
     }
 
+    /// Switches degraded mode by hand; switching it off wakes the paused
+    /// cases. Returns false when it was already so.
+    pub async fn set_degraded(
+        &self,
+        on: bool,
+        reason: String,
+        by: String,
+    ) -> Result<bool, StoreError> {
+        set_degraded(&self.shared, on, "manual".into(), reason, by).await
+    }
+
+    pub fn degraded(&self) -> degraded::DegradedRecord {
+        self.shared.degraded.snapshot()
+    }
+
     /// Every tool's breaker state.
     pub fn tools(&self) -> Vec<crate::core::records::BreakerRecord> {
         self.shared.breakers.snapshot()
@@ -255,4 +273,32 @@ impl Engine {
         self.supervisor.stop(None);
         drained
     }
+}
+
+/// Switches degraded mode and, when it ends, wakes every paused case.
+pub async fn set_degraded(
+    shared: &Shared,
+    on: bool,
+    tool: String,
+    reason: String,
+    by: String,
+) -> Result<bool, StoreError> {
+    let switch = degraded::DegradedSwitch {
+        on,
+        tool,
+        reason,
+        by,
+        at: clock::now(),
+    };
+    let changed = shared.degraded.switch(&shared.store, switch).await?;
+    if changed {
+        tracing::warn!(on, "degraded mode switched");
+    }
+    if changed && !on {
+        let now = clock::now();
+        for id in degraded::paused_cases(&shared.store)? {
+            shared.timers.set(id, Some(now));
+        }
+    }
+    Ok(changed)
 }

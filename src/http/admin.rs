@@ -312,3 +312,45 @@ pub async fn get_payment(State(state): State<AppState>, Path(order_id): Path<Str
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
+
+/// `POST /admin/degraded`: `{"on": bool, "reason": "...", "by": "..."}`.
+pub async fn set_degraded(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let v: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return ApiError::bad_request(format!("body is not JSON: {e}")).into_response(),
+    };
+    let Some(on) = v["on"].as_bool() else {
+        return ApiError::bad_request("`on` must be true or false").into_response();
+    };
+    let reason = match v["reason"].as_str().map(str::trim) {
+        Some(r) if !r.is_empty() && r.chars().count() <= 512 => r.to_string(),
+        _ => {
+            return ApiError::bad_request("`reason` must say why (1 to 512 characters)")
+                .into_response();
+        }
+    };
+    let by = v["by"].as_str().unwrap_or("admin").trim().to_string();
+    match state.engine.set_degraded(on, reason, by).await {
+        Ok(changed) => Json(json!({
+            "on": on,
+            "changed": changed,
+            "degraded": degraded_view(&state.engine.degraded()),
+        }))
+        .into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// `GET /admin/degraded`: the mode in force and its audit.
+pub async fn get_degraded(State(state): State<AppState>) -> Response {
+    Json(degraded_view(&state.engine.degraded())).into_response()
+}
+
+fn degraded_view(r: &crate::engine::degraded::DegradedRecord) -> serde_json::Value {
+    let switch = |s: &crate::engine::degraded::DegradedSwitch| json!({"on": s.on, "tool": s.tool, "reason": s.reason, "by": s.by, "at": s.at.to_rfc3339()});
+    json!({
+        "on": r.current.is_some(),
+        "current": r.current.as_ref().map(switch),
+        "history": r.history.iter().map(switch).collect::<Vec<_>>(),
+    })
+}

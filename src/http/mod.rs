@@ -39,6 +39,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/admin/records/slots", post(records::post_slots))
         .route("/admin/kb", post(records::post_articles))
         .route("/admin/tools", get(admin::list_tools))
+        .route(
+            "/admin/degraded",
+            get(admin::get_degraded).post(admin::set_degraded),
+        )
         .route("/admin/payments/{order_id}", get(admin::get_payment))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -4,6 +4,7 @@
 //! | prefix | key rest                  | value                 |
 //! |--------|---------------------------|-----------------------|
 //! | `m`    | `format`                  | store format, u32 BE  |
+//! | `m`    | `degraded`                | `DegradedRecord`      |
 //! | `w`    | name, 0, version u32 BE   | workflow source       |
 //! | `c`    | case id (16)              | `CaseRecord`          |
 //! | `l`    | case id (16), seq u64 BE  | `LogEntry`            |
@@ -23,6 +24,7 @@
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
 pub const FORMAT: &[u8] = b"mformat";
+pub const DEGRADED: &[u8] = b"mdegraded";
 pub const CASE: u8 = b'c';
 pub const LOG: u8 = b'l';
 pub const EFFECT: u8 = b'f';

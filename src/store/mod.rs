@@ -454,6 +454,26 @@ impl Store {
             .await
     }
 
+    pub fn degraded(&self) -> Result<Option<crate::engine::degraded::DegradedRecord>, StoreError> {
+        match self.db.get(keys::DEGRADED)? {
+            Some(v) => Ok(Some(decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn put_degraded(
+        &self,
+        record: crate::engine::degraded::DegradedRecord,
+    ) -> Result<(), StoreError> {
+        let value = encode(&record)?;
+        self.committer
+            .run(move |tx| {
+                tx.insert(keys::DEGRADED.to_vec(), value);
+                Ok(())
+            })
+            .await
+    }
+
     /// Stores a circuit breaker's state.
     pub async fn put_breaker(&self, record: BreakerRecord) -> Result<(), StoreError> {
         let value = encode(&record)?;

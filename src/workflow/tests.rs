@@ -13,7 +13,7 @@ fn the_shipped_workflow_is_valid() {
     assert!(wf.migration_from(1).is_some(), "v1 cases move onto v2");
     assert_eq!(wf.initial, State::Intake);
     assert_eq!(wf.next(State::Intake, Outcome::Ready), Some(State::Tier));
-    assert_eq!(wf.timers().len(), 3);
+    assert_eq!(wf.timers().len(), 4);
     assert_eq!(wf.timer("idle_close").unwrap().target, State::Closed);
     assert!(wf.timer("first_response").unwrap().until_outbound);
 }
@@ -51,6 +51,7 @@ fn an_unreachable_state_is_named() {
     let err = with(|s| {
         s.replace(r#"verified = "execute""#, r#"verified = "qa""#)
             .replace(r#"act = "execute""#, r#"act = "send""#)
+            .replace(r#"recovered = "execute""#, r#"recovered = "qa""#)
     })
     .unwrap_err();
     assert_eq!(
@@ -83,7 +84,7 @@ waits = ["tool"]
 on = { reply = "send", acknowledge = "send", act = "send", drop = "send" }
 waits = ["operator", "coach"]
 [states.send]
-on = { sent = "close", acknowledged = "close", asked = "close" }
+on = { sent = "close", acknowledged = "close", asked = "close", paused = "close" }
 waits = ["tool"]
 [states.close]
 waits = ["customer"]

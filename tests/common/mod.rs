@@ -252,7 +252,8 @@ impl Server {
                 let resting = matches!(
                     c["waiting_on"].as_str(),
                     Some("customer" | "operator" | "coach")
-                ) || c["state"] == "closed";
+                ) || c["state"] == "closed"
+                    || c["state"] == "degraded";
                 (resting && c["unread"] == 0 && c["decision_pending"] == false).then_some(c)
             },
         )

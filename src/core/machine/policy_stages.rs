@@ -305,6 +305,9 @@ impl Run<'_> {
         let Some(task) = self.case.desk.task else {
             return Ok(Step::Go(Outcome::Done, "no action to run".into()));
         };
+        if let Some(tool) = self.facts.degraded {
+            return self.degraded_notice(tool);
+        }
         let Some(student) = self.student_record()? else {
             return Ok(self.block("the verified student is no longer on record"));
         };
@@ -366,6 +369,41 @@ impl Run<'_> {
             vec![window.to_string()],
             "records older than their TTL: pending verification, not fact".into(),
         )
+    }
+
+    /// A tool is down: tell the customer it is being verified, with the
+    /// follow-up window; the task stays for when it is back.
+    fn degraded_notice(&mut self, tool: &str) -> Result<Step, MachineError> {
+        let window = match self.case.language {
+            Language::En => "2 hours",
+            Language::Id => "2 jam",
+        };
+        let text = self.facts.templates.render(
+            "wa.degraded.pending",
+            self.case.language,
+            &[("window", window)],
+        )?;
+        self.case.desk.proposal = Some(Proposal {
+            kind: ProposalKind::DegradedNotice,
+            template: Some("wa.degraded.pending".into()),
+            text,
+            facts: vec![window.to_string()],
+        });
+        Ok(Step::Go(
+            Outcome::Done,
+            format!("degraded ({tool} unavailable): pending-verification notice, action paused"),
+        ))
+    }
+
+    /// Waits while degraded; resumes the paused task when the tool is back.
+    pub(super) fn degraded(&self) -> Step {
+        match self.facts.degraded {
+            Some(tool) => Step::Wait(WaitingOn::Tool(tool.to_string())),
+            None => Step::Go(
+                Outcome::Recovered,
+                "the tool is back: the paused action resumes".into(),
+            ),
+        }
     }
 
     fn propose_schedule(&mut self, student: &Student) -> Result<Step, MachineError> {
@@ -619,6 +657,7 @@ impl Run<'_> {
                 Ok(()) if self.auto_send(&p) => {
                     let purpose = match p.kind {
                         ProposalKind::AskIdentity => SendPurpose::Ask,
+                        ProposalKind::DegradedNotice => SendPurpose::Notice,
                         _ => SendPurpose::Reply,
                     };
                     self.case.desk.proposal = None;
@@ -649,7 +688,7 @@ impl Run<'_> {
         }
         let production = self.case.mode == Mode::Production;
         match p.kind {
-            ProposalKind::AskIdentity => true,
+            ProposalKind::AskIdentity | ProposalKind::DegradedNotice => true,
             ProposalKind::Faq { .. } => self.case.tier == Some(Tier::R0),
             ProposalKind::Schedule
             | ProposalKind::Payment { .. }

@@ -22,6 +22,7 @@ struct Sim {
     tool_in_flight: Option<crate::core::stages::execute::ToolCall>,
     records: crate::core::records::MemRecords,
     policy: crate::policy::Policy,
+    degraded: Option<String>,
 }
 
 impl Sim {
@@ -52,6 +53,7 @@ impl Sim {
             tool_in_flight: None,
             records: Default::default(),
             policy: crate::policy::Policy::defaults(),
+            degraded: None,
         }
     }
 
@@ -63,6 +65,7 @@ impl Sim {
             templates: &self.templates,
             records: &self.records,
             policy: &self.policy,
+            degraded: self.degraded.as_deref(),
         };
         let adv = advance(&self.wf, &self.case, event, &facts).expect("machine advances");
         for t in &adv.transitions {
@@ -300,6 +303,7 @@ fn an_undeclared_wait_is_an_error_not_a_silent_move() {
             templates: &sim.templates,
             records: &sim.records,
             policy: &sim.policy,
+            degraded: None,
         },
         case: sim.case.clone(),
         transitions: Vec::new(),

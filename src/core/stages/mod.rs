@@ -44,12 +44,16 @@ pub enum Outcome {
     Acknowledged,
     /// send: the verify question went out.
     Asked,
+    /// send: a "pending verification" notice went out; the case pauses.
+    Paused,
+    /// degraded: the tools are back.
+    Recovered,
     /// close: the customer wrote again.
     Reopen,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 15] = [
+    const ALL: [Outcome; 17] = [
         Outcome::Ready,
         Outcome::Account,
         Outcome::General,
@@ -64,6 +68,8 @@ impl Outcome {
         Outcome::Sent,
         Outcome::Acknowledged,
         Outcome::Asked,
+        Outcome::Paused,
+        Outcome::Recovered,
         Outcome::Reopen,
     ];
 
@@ -83,6 +89,8 @@ impl Outcome {
             Outcome::Sent => "sent",
             Outcome::Acknowledged => "acknowledged",
             Outcome::Asked => "asked",
+            Outcome::Paused => "paused",
+            Outcome::Recovered => "recovered",
             Outcome::Reopen => "reopen",
         }
     }
@@ -105,7 +113,13 @@ pub fn outcomes_of(state: State) -> &'static [Outcome] {
             Outcome::Act,
             Outcome::Drop,
         ],
-        State::Send => &[Outcome::Sent, Outcome::Acknowledged, Outcome::Asked],
+        State::Send => &[
+            Outcome::Sent,
+            Outcome::Acknowledged,
+            Outcome::Asked,
+            Outcome::Paused,
+        ],
+        State::Degraded => &[Outcome::Recovered],
         State::Close => &[Outcome::Reopen],
         State::Closed => &[],
     }
@@ -116,7 +130,7 @@ pub fn engine_waits(state: State) -> &'static [WaitKind] {
     match state {
         State::Intake => &[WaitKind::Timer],
         State::Verify => &[WaitKind::Customer],
-        State::Execute | State::Send => &[WaitKind::Tool],
+        State::Execute | State::Send | State::Degraded => &[WaitKind::Tool],
         State::Qa => &[WaitKind::Operator, WaitKind::Coach],
         State::Close => &[WaitKind::Customer],
         State::Tier | State::Closed => &[],

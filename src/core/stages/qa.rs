@@ -135,7 +135,8 @@ pub fn check(gate: &Gate<'_>) -> Result<(), String> {
         ProposalKind::Schedule
         | ProposalKind::Payment { .. }
         | ProposalKind::Invoice
-        | ProposalKind::Pending => Some(Tier::R1),
+        | ProposalKind::Pending
+        | ProposalKind::DegradedNotice => Some(Tier::R1),
         ProposalKind::Offer | ProposalKind::Booked => Some(Tier::R2),
         ProposalKind::AskIdentity | ProposalKind::Edited { .. } => None,
     };
@@ -192,6 +193,7 @@ fn kind_name(kind: &ProposalKind) -> &'static str {
         ProposalKind::Offer => "slot offer",
         ProposalKind::Booked => "booking",
         ProposalKind::Pending => "pending-verification",
+        ProposalKind::DegradedNotice => "degraded notice",
         ProposalKind::Edited { .. } => "edited",
     }
 }

@@ -401,3 +401,42 @@ fn cancel_with_a_reschedule_in_policy_is_lowered_by_facts_to_r2() {
     assert_eq!(sim.case.tier, Some(Tier::R2));
     assert_eq!(sim.templates_sent(), ["wa.r2.reschedule.offer"]);
 }
+
+#[test]
+fn degraded_mode_answers_r0_pauses_account_actions_and_resumes_when_the_tool_is_back() {
+    let mut sim = desk(Mode::Production, PHONE);
+    sim.degraded = Some("manual".into());
+    sim.say("how much is a lesson?");
+    assert_eq!(sim.templates_sent(), ["wa.r0.faq"], "R0 goes on");
+
+    let mut sim = desk(Mode::Production, PHONE);
+    sim.degraded = Some("notion".into());
+    sim.say("mau ganti jadwal les dong");
+    assert_eq!(sim.templates_sent(), ["wa.degraded.pending"]);
+    assert!(sim.sent[0].0.contains("2 jam"));
+    assert_eq!(sim.case.state, State::Degraded);
+    assert_eq!(sim.case.waiting_on, WaitingOn::Tool("notion".into()));
+    assert!(
+        sim.case
+            .timers
+            .iter()
+            .any(|t| t.name == "degraded_follow_up")
+    );
+    assert!(sim.case.desk.offer.is_none(), "no action while degraded");
+    sim.degraded = None;
+    sim.step(Event::Wake);
+    sim.send_all();
+    assert_eq!(
+        sim.templates_sent(),
+        ["wa.degraded.pending", "wa.r2.reschedule.offer"],
+        "resumed by itself"
+    );
+
+    // Still down after the window: the promised follow-up goes to a human.
+    let mut sim = desk(Mode::Production, PHONE);
+    sim.degraded = Some("notion".into());
+    sim.say("kapan jadwal les saya?");
+    sim.advance_time(2 * 3600 * 1000 + 1);
+    assert_eq!(sim.case.state, State::Qa);
+    assert_eq!(sim.case.waiting_on, WaitingOn::Operator);
+}
