@@ -112,6 +112,9 @@ pub async fn open_desk(
         policy: config.policy.build()?,
         tool_configs: config.tools.clone(),
         approvals,
+        limits: config.limits,
+        pace: (!wa.api_base.trim().is_empty())
+            .then(|| crate::engine::limits::OutboundLimiter::new(&config.limits)),
     })
     .await?;
     let engine = Arc::new(engine);

@@ -33,6 +33,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// Per tool: timeout, retry budget and circuit breaker (`[tools.whatsapp]`).
     pub tools: std::collections::BTreeMap<String, ToolConfig>,
+    pub limits: crate::engine::limits::LimitsConfig,
     pub faults: FaultsConfig,
 }
 

@@ -15,7 +15,7 @@ const SECRET: &str = "app-secret-for-tests";
 
 fn extra(base: &str, tools: &str) -> String {
     format!(
-        "[channels.whatsapp]\napi_base = \"{base}\"\nphone_number_id = \"1234\"\naccess_token = \"tok\"\napp_secret = \"{SECRET}\"\nverify_token = \"verify-me\"\n[tools.whatsapp]\ntimeout = \"300ms\"\nretry_initial = \"20ms\"\nretry_max_interval = \"100ms\"\n{tools}\n"
+        "[channels.whatsapp]\napi_base = \"{base}\"\nphone_number_id = \"1234\"\naccess_token = \"tok\"\napp_secret = \"{SECRET}\"\nverify_token = \"verify-me\"\n[tools.whatsapp]\ntimeout = \"300ms\"\nretry_initial = \"20ms\"\nretry_max_interval = \"100ms\"\n{tools}\n[limits]\noutbound_per_recipient = \"100ms\"\n"
     )
 }
 
@@ -337,4 +337,59 @@ async fn the_webhook_checks_its_signature_and_takes_messages_and_statuses() {
             .iter()
             .any(|t| t == "delivery_failed")
     );
+}
+
+#[tokio::test]
+async fn a_flooding_sender_is_stored_in_full_and_flagged_without_extra_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fake, base) = Fake::start().await;
+    let extra = extra(&base, "").replace(
+        "[limits]\n",
+        "[limits]\ninbound_per_sender_per_minute = 1\ninbound_burst = 3\n",
+    );
+    let s = Server::start(dir.path(), "collect_window = \"50ms\"", &extra).await;
+    let mut id = String::new();
+    for i in 0..12 {
+        let (status, body) = s
+            .message("+6281999000111", &format!("wamid.flood.{i}"), "halo halo")
+            .await;
+        assert_eq!(status, 202);
+        id = body["case_id"].as_str().unwrap().to_string();
+    }
+    let c = s
+        .wait_for(
+            "the first turn to rest",
+            Duration::from_secs(10),
+            || async {
+                let c = s.case(&id).await;
+                (c["waiting_on"] == "operator").then_some(c)
+            },
+        )
+        .await;
+    assert!(
+        c["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "rate_limited"),
+        "{c}"
+    );
+    // Flagged messages wake nothing: whatever the first wake did not read
+    // waits, stored, for the next turn.
+    assert!(c["unread"].as_u64().unwrap() <= 9);
+    let stored = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "in")
+        .count();
+    assert_eq!(stored, 12, "nothing dropped");
+    let outs = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "out")
+        .count();
+    assert_eq!(outs, 1, "one acknowledgement, no reply per flooded message");
+    assert_eq!(fake.requests().len(), 1);
 }

@@ -276,6 +276,11 @@ async fn send_with_retry(
         Some(r) => (clock::now().since(r.started_at).max(0), r.attempts),
         None => (0, 0),
     };
+    // Paced once per message (not per attempt): the number's throughput and
+    // the per-recipient interval.
+    if let Some(pace) = &shared.pace {
+        pace.until_ready(&out.to().address).await;
+    }
     let outcome = retry::run(
         cfg.retry(),
         Duration::from_millis(spent_ms as u64),

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod breaker;
 pub mod clock;
 pub mod degraded;
+pub mod limits;
 pub mod recovery;
 pub mod retry;
 pub mod supervisor;
@@ -64,6 +65,7 @@ pub struct Shared {
     /// Posts cases waiting on a human to the lanes' chats, when configured.
     pub approvals: Option<Arc<TelegramNotifier>>,
     pub degraded: degraded::Degraded,
+    pub pace: Option<limits::OutboundLimiter>,
 }
 
 impl Shared {
@@ -96,6 +98,7 @@ pub enum EngineError {
 pub struct Engine {
     shared: Arc<Shared>,
     supervisor: ActorRef<SupervisorMsg>,
+    inbound: limits::InboundLimiter,
 }
 
 /// The parts the engine is built from.
@@ -108,6 +111,9 @@ pub struct Parts {
     pub policy: Policy,
     pub tool_configs: std::collections::BTreeMap<String, ToolConfig>,
     pub approvals: Option<Arc<TelegramNotifier>>,
+    pub limits: limits::LimitsConfig,
+    /// Outbound pacing, for a real provider (not for record-only sends).
+    pub pace: Option<limits::OutboundLimiter>,
 }
 
 impl Engine {
@@ -137,12 +143,17 @@ impl Engine {
             tool_configs: parts.tool_configs,
             approvals: parts.approvals,
             degraded: degraded::Degraded::load(&parts.store)?,
+            pace: parts.pace,
         });
         let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
             .await
             .map_err(|e| EngineError::Supervisor(e.to_string()))?;
         timer_task.spawn(supervisor.clone());
-        let engine = Engine { shared, supervisor };
+        let engine = Engine {
+            shared,
+            supervisor,
+            inbound: limits::InboundLimiter::new(&parts.limits),
+        };
         let report = recovery::resume_open_cases(&engine.shared, &engine.supervisor).await?;
         Ok((engine, report))
     }
@@ -165,6 +176,7 @@ impl Engine {
         customer: CustomerKey,
         message: InboundMessage,
     ) -> Result<Ingested, StoreError> {
+        let address = customer.address.clone();
         let wf = self.shared.workflows.current().clone();
         let mode = self.shared.settings.mode;
         let now = clock::now();
@@ -178,7 +190,16 @@ impl Engine {
             .ingest(Ingest { customer, message }, open)
             .await?;
         if let Ingested::Accepted { case, .. } = outcome {
-            let _ = self.supervisor.cast(SupervisorMsg::Deliver(case));
+            if self.inbound.allow(&address) {
+                let _ = self.supervisor.cast(SupervisorMsg::Deliver(case));
+            } else {
+                // Stored, flagged, and read with the sender's next turn: no
+                // extra replies for a flood.
+                tracing::warn!(case = %case, "sender past the inbound rate limit: message stored without a wake");
+                self.store()
+                    .update_case(case, |c| c.add_tag("rate_limited"))
+                    .await?;
+            }
         }
         Ok(outcome)
     }
