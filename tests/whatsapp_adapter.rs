@@ -393,3 +393,67 @@ async fn a_flooding_sender_is_stored_in_full_and_flagged_without_extra_replies()
     assert_eq!(outs, 1, "one acknowledgement, no reply per flooded message");
     assert_eq!(fake.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn a_slot_offer_goes_as_a_list_and_a_tapped_row_books_that_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fake, base) = Fake::start().await;
+    let s = Server::start_demo_with(dir.path(), "production", &extra(&base, "")).await;
+    let c = s
+        .say("+6281234567890", "I need to reschedule my lesson")
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let offer = fake.requests().last().unwrap().body.clone();
+    assert_eq!(offer["type"], "interactive", "{offer}");
+    let rows = offer["interactive"]["action"]["sections"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter()
+            .all(|r| r["title"].as_str().unwrap().chars().count() <= 24)
+    );
+    let tapped = rows[1]["id"].as_str().unwrap().to_string();
+
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "messages": [{"from": "6281234567890", "id": "wamid.tap.1",
+          "timestamp": "1764000000", "type": "interactive",
+          "interactive": {"type": "list_reply", "list_reply": {"id": tapped, "title": rows[1]["title"]}}}]}}]}]})
+    .to_string();
+    let r = s
+        .client()
+        .post(format!("{}/webhooks/whatsapp", s.base))
+        .header(
+            "x-hub-signature-256",
+            caseflow::channels::whatsapp::sign(SECRET, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c = s
+        .wait_for("the booking reply", Duration::from_secs(10), || async {
+            let c = s.case(&id).await;
+            let last = c["messages"].as_array()?.last()?.clone();
+            (last["template"] == "wa.r2.reschedule.done" && last["provider_id"].is_string())
+                .then_some(c)
+        })
+        .await;
+    assert_eq!(c["rule"], "slot-choice");
+    let all: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| format!("{}:{}", r.body["type"], r.body["text"]["body"]))
+        .collect();
+    let done = fake.requests().last().unwrap().body.clone();
+    assert_eq!(done["type"], "text", "{all:?}");
+    assert_eq!(done["type"], "text");
+    let label = rows[1]["title"].as_str().unwrap();
+    let time = label.rsplit(' ').next().unwrap();
+    assert!(
+        done["text"]["body"].as_str().unwrap().contains(time),
+        "{done} vs {label}"
+    );
+}

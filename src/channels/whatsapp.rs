@@ -36,6 +36,32 @@ impl WhatsappSender {
     }
 }
 
+/// The Cloud API body of an interactive list message: the text and one
+/// row per option; a tap comes back as a `list_reply` with the row's id.
+pub fn list_body(to: &str, text: &str, options: &[crate::core::stages::send::ListOption]) -> Value {
+    let rows: Vec<Value> = options
+        .iter()
+        .map(|o| {
+            json!({
+                "id": format!("option-{}", o.id),
+                "title": o.title.chars().take(24).collect::<String>(),
+                "description": o.description.chars().take(72).collect::<String>(),
+            })
+        })
+        .collect();
+    json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to.trim_start_matches('+'),
+        "type": "interactive",
+        "interactive": {
+            "type": "list",
+            "body": { "text": text.chars().take(1024).collect::<String>() },
+            "action": { "button": "Slots", "sections": [{ "title": "Slots", "rows": rows }] },
+        },
+    })
+}
+
 /// The Cloud API body of a text message to `to` (E.164 without the plus).
 pub fn text_body(to: &str, text: &str) -> Value {
     json!({
@@ -55,7 +81,11 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 impl CustomerSender for WhatsappSender {
     fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a> {
         Box::pin(async move {
-            let body = text_body(&message.to().address, message.text());
+            let body = if message.options().is_empty() {
+                text_body(&message.to().address, message.text())
+            } else {
+                list_body(&message.to().address, message.text(), message.options())
+            };
             let response = self
                 .client
                 .post(&self.url)

@@ -94,6 +94,8 @@ impl Desk {
 pub struct OfferedSlot {
     pub starts_at: Timestamp,
     pub coach: String,
+    /// Short label for a list row ("27/11 19:00").
+    pub label: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

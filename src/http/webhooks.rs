@@ -250,8 +250,12 @@ pub fn parse_whatsapp(body: &[u8]) -> Result<Vec<WaEvent>, String> {
                     "text" => m["text"]["body"].as_str().unwrap_or("").to_string(),
                     "interactive" => {
                         let i = &m["interactive"];
-                        i["list_reply"]["title"]
+                        // A tapped option answers with its number.
+                        let option = i["list_reply"]["id"]
                             .as_str()
+                            .and_then(|id| id.strip_prefix("option-"));
+                        option
+                            .or(i["list_reply"]["title"].as_str())
                             .or(i["button_reply"]["title"].as_str())
                             .unwrap_or("")
                             .to_string()
@@ -372,7 +376,7 @@ mod tests {
             "messages":[
               {"from":"6281234567890","id":"wamid.A","timestamp":"1764000000","type":"text","text":{"body":"halo kak"}},
               {"from":"6281234567890","id":"wamid.B","timestamp":"1764000001","type":"interactive",
-               "interactive":{"type":"list_reply","list_reply":{"id":"slot-2","title":"2"}}},
+               "interactive":{"type":"list_reply","list_reply":{"id":"option-2","title":"2) 27/11 19:00"}}},
               {"from":"6281234567890","id":"wamid.C","timestamp":"1764000002","type":"image","image":{"id":"x"}}],
             "statuses":[{"id":"wamid.OUT","status":"failed","timestamp":"1764000003","recipient_id":"6281234567890",
               "errors":[{"code":131047,"title":"Re-engagement message"}]}]}}]}]}"#;

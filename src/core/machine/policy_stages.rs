@@ -521,6 +521,7 @@ impl Run<'_> {
             .filter(|s| reschedule::before_cutoff(s.starts_at, now, p.timezone, p.cutoff))
             .take(MAX_OFFER)
             .map(|s| OfferedSlot {
+                label: short_label(s.starts_at, p.timezone),
                 starts_at: s.starts_at,
                 coach: s.coach,
             })
@@ -893,6 +894,15 @@ pub fn when(t: Timestamp, tz: chrono_tz::Tz, lang: Language) -> (String, String)
         }
     };
     (date, time)
+}
+
+/// A slot's short label in the business timezone: "27/11 19:00".
+pub fn short_label(t: Timestamp, tz: chrono_tz::Tz) -> String {
+    tz.timestamp_millis_opt(t.millis())
+        .single()
+        .expect("a UTC instant has one local time")
+        .format("%d/%m %H:%M")
+        .to_string()
 }
 
 /// An amount in rupiah: "Rp 450.000".

@@ -5,7 +5,7 @@
 //! ```compile_fail
 //! // Outside this module an Outbound cannot be built:
 //! use caseflow::core::stages::send::Outbound;
-//! let o = Outbound { step: 0, text: String::new(), template: None };
+//! let o = Outbound { step: 0, text: String::new(), template: None, options: vec![] };
 //! ```
 
 use crate::core::case::{CaseRecord, Draft, PendingSend};
@@ -19,6 +19,16 @@ pub struct Outbound {
     to: CustomerKey,
     template: Option<String>,
     text: String,
+    options: Vec<ListOption>,
+}
+
+/// A choice the customer can tap (a slot offer as a list message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOption {
+    /// What comes back when tapped: the option's number.
+    pub id: String,
+    pub title: String,
+    pub description: String,
 }
 
 impl Outbound {
@@ -40,6 +50,11 @@ impl Outbound {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Tappable options (empty for a plain text message).
+    pub fn options(&self) -> &[ListOption] {
+        &self.options
     }
 }
 
@@ -64,7 +79,21 @@ pub(in crate::core) fn reemit(case: &CaseRecord) -> Option<Outbound> {
 }
 
 fn build(case: &CaseRecord, step: u32, draft: Draft) -> Outbound {
+    let options = match (&case.desk.offer, draft.template.as_deref()) {
+        (Some(offer), Some("wa.r2.reschedule.offer")) => offer
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ListOption {
+                id: format!("{}", i + 1),
+                title: format!("{}) {}", i + 1, s.label),
+                description: s.coach.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Outbound {
+        options,
         step,
         key: IdempotencyKey::for_step(case.id, step),
         to: case.customer.clone(),
