@@ -103,18 +103,37 @@ pub async fn open_desk(
             timeout,
         )?))
     };
+    let mt = &config.midtrans;
+    let payments = if mt.api_base.trim().is_empty() || mt.server_key.is_empty() {
+        None
+    } else {
+        let timeout = config
+            .tools
+            .get(crate::core::records::PAYMENT_STATUS_TOOL)
+            .copied()
+            .unwrap_or_default()
+            .timeout;
+        Some(crate::engine::tools::MidtransClient::new(
+            &mt.api_base,
+            &mt.server_key,
+            timeout,
+        )?)
+    };
+    let mut policy = config.policy.build()?;
+    policy.provider_lookup = payments.is_some();
     let (engine, recovery) = Engine::start(Parts {
         store,
         workflows,
         templates,
         settings,
         sender,
-        policy: config.policy.build()?,
+        policy,
         tool_configs: config.tools.clone(),
         approvals,
         limits: config.limits,
         pace: (!wa.api_base.trim().is_empty())
             .then(|| crate::engine::limits::OutboundLimiter::new(&config.limits)),
+        payments,
     })
     .await?;
     let engine = Arc::new(engine);

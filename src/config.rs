@@ -203,6 +203,7 @@ impl PolicyConfig {
             identity_attempts: self.identity_attempts,
             record_ttl_ms: self.record_ttl.as_millis() as i64,
             tiers,
+            provider_lookup: false,
         })
     }
 }

@@ -139,3 +139,115 @@ async fn the_desk_says_confirmed_only_once_the_provider_confirms() {
     assert_eq!(last["template"], "wa.r1.payment", "{c}");
     assert!(last["text"].as_str().unwrap().contains("lunas"));
 }
+
+mod status_api {
+    use super::*;
+    use common::fake::{Behaviour, Fake};
+
+    async fn start_with_provider(dir: &std::path::Path, tools: &str) -> (Server, Fake) {
+        let (fake, base) = Fake::start().await;
+        let extra = format!(
+            "[midtrans]\napi_base = \"{base}\"\nserver_key = \"{KEY}\"\n[tools.midtrans]\ntimeout = \"300ms\"\nretry_initial = \"20ms\"\nretry_max_interval = \"50ms\"\n{tools}\n"
+        );
+        (
+            Server::start_demo_with(dir, "production", &extra).await,
+            fake,
+        )
+    }
+
+    fn last(c: &Value) -> Value {
+        c["messages"].as_array().unwrap().last().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn without_a_notification_the_status_api_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, fake) = start_with_provider(dir.path(), "").await;
+        fake.set_default(Behaviour::Json(json!({
+            "status_code": "200", "transaction_status": "settlement", "fraud_status": "accept",
+            "order_id": "ORDER-002", "gross_amount": "450000.00"
+        })));
+        let c = s
+            .say("+6281298765432", "sudah lunas belum pembayaran saya?")
+            .await;
+        assert_eq!(last(&c)["template"], "wa.r1.payment", "{c}");
+        let req = fake.requests().last().unwrap().clone();
+        assert_eq!(req.path, "/v2/ORDER-002/status");
+        assert!(req.authorization.unwrap().starts_with("Basic "));
+        assert_eq!(
+            s.admin_get("/admin/payments/ORDER-002").await.1["state"],
+            "CONFIRMED"
+        );
+        let call = c["tool_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tool"] == "midtrans")
+            .unwrap()
+            .clone();
+        assert_eq!(call["status"], "done");
+    }
+
+    #[tokio::test]
+    async fn a_provider_outage_answers_pending_and_degrades_account_answers_until_its_window_ends()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, fake) = start_with_provider(
+            dir.path(),
+            "max_elapsed = \"200ms\"\nfailure_threshold = 2\nopen_for = \"1s\"",
+        )
+        .await;
+        fake.set_default(Behaviour::Status(503));
+        // The lookup's retries open the breaker: the answer is the
+        // pending-verification notice, never a payment state.
+        let budi = s
+            .say("+6281298765432", "sudah lunas belum pembayaran saya?")
+            .await;
+        assert_eq!(last(&budi)["template"], "wa.degraded.pending", "{budi}");
+        assert_eq!(budi["state"], "degraded");
+        let (_, tools) = s.admin_get("/admin/tools").await;
+        let mt = tools["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tool"] == "midtrans")
+            .unwrap()
+            .clone();
+        assert_eq!(mt["state"], "open");
+        let (_, d) = s.admin_get("/admin/degraded").await;
+        assert_eq!(
+            (d["on"].as_bool(), d["current"]["tool"].as_str()),
+            (Some(true), Some("midtrans"))
+        );
+
+        // While degraded, an account question gets the notice and pauses...
+        let c = s.say("+6281234567890", "when is my next lesson?").await;
+        assert_eq!(last(&c)["template"], "wa.degraded.pending");
+        assert_eq!(c["state"], "degraded");
+        // ...and resumes by itself when the breaker's window ends.
+        let id = c["id"].as_str().unwrap().to_string();
+        let c = s
+            .wait_for(
+                "the paused case to resume",
+                std::time::Duration::from_secs(10),
+                || async {
+                    let c = s.case(&id).await;
+                    (last(&c)["template"] == "wa.r1.schedule").then_some(c)
+                },
+            )
+            .await;
+        assert_eq!(c["state"], "close");
+        let id = budi["id"].as_str().unwrap().to_string();
+        let budi = s
+            .wait_for(
+                "the payment case to resume",
+                std::time::Duration::from_secs(10),
+                || async {
+                    let c = s.case(&id).await;
+                    (c["state"] == "close").then_some(c)
+                },
+            )
+            .await;
+        assert_eq!(last(&budi)["template"], "wa.payment.pending", "{budi}");
+    }
+}

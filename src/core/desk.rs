@@ -51,6 +51,8 @@ pub struct Desk {
     pub coach_acked: bool,
     /// A write tool reported success this turn.
     pub booked: bool,
+    /// The payment provider was asked this turn (answer or not).
+    pub payment_checked: bool,
     /// The write in flight: its effect step and what it does.
     pub pending_tool: Option<PendingTool>,
     /// Why qa blocked the last proposal.
@@ -74,6 +76,7 @@ impl Desk {
         self.escalated = false;
         self.coach_acked = false;
         self.booked = false;
+        self.payment_checked = false;
         self.qa_block = None;
     }
 
@@ -190,8 +193,27 @@ pub struct HumanDecision {
     pub at: Timestamp,
 }
 
+/// What a tool call asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToolRequest {
+    /// Write: move a session to a slot.
+    Book(Booking),
+    /// Read: ask the payment provider for an order's state.
+    PaymentStatus { order_id: String },
+}
+
+impl ToolRequest {
+    /// The tool's name, as shown in `waiting_on` and tool calls.
+    pub fn tool(&self) -> &'static str {
+        match self {
+            ToolRequest::Book(_) => crate::core::records::BOOK_TOOL,
+            ToolRequest::PaymentStatus { .. } => crate::core::records::PAYMENT_STATUS_TOOL,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingTool {
     pub step: u32,
-    pub booking: Booking,
+    pub request: ToolRequest,
 }

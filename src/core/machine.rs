@@ -345,7 +345,7 @@ impl Run<'_> {
                 Step::Emit(effect) => {
                     let tool = match &effect {
                         Effect::Send(_) => SEND_TOOL,
-                        Effect::Tool(_) => crate::core::records::BOOK_TOOL,
+                        Effect::Tool(call) => call.request().tool(),
                     };
                     self.effects.push(effect);
                     self.wait(WaitingOn::Tool(tool.into()))?;

@@ -108,6 +108,8 @@ impl PaymentState {
 
 /// The name of the booking tool.
 pub const BOOK_TOOL: &str = "calendar.book";
+/// The name of the payment provider's status read.
+pub const PAYMENT_STATUS_TOOL: &str = "midtrans";
 
 /// A write the execute stage asks for: move a student's session to a slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

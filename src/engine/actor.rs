@@ -15,10 +15,12 @@ use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
 use std::time::Duration;
 
 use crate::channels::SendError;
-use crate::core::records::BOOK_TOOL;
+use crate::core::desk::ToolRequest;
+use crate::core::records::PAYMENT_STATUS_TOOL;
 use crate::core::stages::send::Outbound;
 use crate::core::types::CaseId;
 use crate::engine::retry;
+use crate::engine::tools::ReadError;
 use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
 
 /// Reloads allowed when the case was written by someone else meanwhile.
@@ -110,7 +112,8 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 .map(|(seq, m)| InboundFact { seq, text: m.text })
                 .collect();
             shared.inject_faults(&inbound);
-            let degraded_tool = shared.degraded.tool();
+            let degraded = shared.degraded.tool_at(clock::now());
+            let degraded_tool = degraded.as_ref().map(|(t, _)| t.clone());
             let facts = Facts {
                 now: clock::now(),
                 inbound: &inbound,
@@ -142,7 +145,7 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                     Effect::Tool(call) => tools.push(ToolIntent {
                         step: call.step(),
                         key: call.key().clone(),
-                        tool: BOOK_TOOL.into(),
+                        tool: call.request().tool().into(),
                     }),
                 }
             }
@@ -175,7 +178,14 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                         break;
                     }
                 }
-                shared.timers.set(id, case.next_deadline());
+                let mut wake = case.next_deadline();
+                if case.state == crate::core::types::State::Degraded
+                    && let Some((_, Some(until))) = &degraded
+                {
+                    // The breaker's window ends: look again then.
+                    wake = Some(wake.map_or(*until, |w| w.min(*until)));
+                }
+                shared.timers.set(id, wake);
             }
             let Some(effect) = advance.effects.into_iter().next() else {
                 return Ok(());
@@ -237,29 +247,142 @@ async fn run_effect(
             }
         }
         Effect::Tool(call) => {
-            let answer = shared.tools.book(&call).await?;
-            if shared.settings.abort_after_tool_call {
-                tracing::error!(case = %id, "fault injection: aborting after the tool call");
-                std::process::abort();
-            }
-            let receipt = answer.receipt();
-            let outcome = EffectOutcome {
-                step: call.step(),
-                attempts: 1,
-                provider_id: None,
-                error: (!receipt.ok).then(|| receipt.detail.clone()),
+            let step = call.step();
+            let result = match call.request() {
+                ToolRequest::Book(booking) => {
+                    let answer = shared.tools.book(&call, booking).await?;
+                    if shared.settings.abort_after_tool_call {
+                        tracing::error!(case = %id, "fault injection: aborting after the tool call");
+                        std::process::abort();
+                    }
+                    let receipt = answer.receipt();
+                    if receipt.ok {
+                        Ok(1)
+                    } else {
+                        Err((receipt.detail.clone(), 1))
+                    }
+                }
+                ToolRequest::PaymentStatus { order_id } => {
+                    match payment_status_with_retry(shared, id, step, order_id).await? {
+                        retry::Outcome::Done { attempts, .. } => Ok(attempts),
+                        retry::Outcome::Failed { error, attempts } => Err((error, attempts)),
+                        // Breaker open: answer from what is stored (pending
+                        // verification) rather than hold the customer.
+                        retry::Outcome::Paused { error, .. } => Err((error, 0)),
+                    }
+                }
             };
-            let event = Event::EffectDone {
-                step: call.step(),
-                result: if receipt.ok {
-                    Ok(())
-                } else {
-                    Err(receipt.detail.clone())
-                },
+            let (outcome, event) = match result {
+                Ok(attempts) => (
+                    EffectOutcome {
+                        step,
+                        attempts,
+                        provider_id: None,
+                        error: None,
+                    },
+                    Event::EffectDone {
+                        step,
+                        result: Ok(()),
+                    },
+                ),
+                Err((error, attempts)) => (
+                    EffectOutcome {
+                        step,
+                        attempts,
+                        provider_id: None,
+                        error: Some(error.clone()),
+                    },
+                    Event::EffectDone {
+                        step,
+                        result: Err(error),
+                    },
+                ),
             };
             Ok(Some((outcome, event)))
         }
     }
+}
+
+/// Asks the payment provider for an order's state, through its breaker and
+/// retry budget, and applies the answer like a notification.
+async fn payment_status_with_retry(
+    shared: &Shared,
+    id: CaseId,
+    step: u32,
+    order_id: &str,
+) -> Result<retry::Outcome<(), String>, StoreError> {
+    let tool = PAYMENT_STATUS_TOOL;
+    let Some(client) = &shared.payments else {
+        return Ok(retry::Outcome::Failed {
+            error: "no payment provider configured".into(),
+            attempts: 0,
+        });
+    };
+    let cfg = shared.tool_config(tool);
+    let outcome = retry::run(
+        cfg.retry(),
+        Duration::ZERO,
+        0,
+        || async {
+            if let Err(wait) = shared.breakers.check(tool, clock::now()).map(|_| ()) {
+                return Err(retry::Failure::Unavailable {
+                    error: format!("{tool}: circuit breaker open"),
+                    until: wait,
+                });
+            }
+            match client.status(order_id).await {
+                Ok(answer) => {
+                    if let Some(changed) = shared.breakers.success(tool, clock::now()) {
+                        persist_breaker(shared, changed).await;
+                    }
+                    Ok(answer)
+                }
+                Err(ReadError::Transient {
+                    reason,
+                    retry_after,
+                }) => {
+                    if let Some(changed) = shared.breakers.failure(tool, &reason, clock::now()) {
+                        persist_breaker(shared, changed).await;
+                    }
+                    Err(retry::Failure::Transient {
+                        error: reason,
+                        retry_after,
+                    })
+                }
+                Err(ReadError::Permanent(reason)) => Err(retry::Failure::Permanent(reason)),
+            }
+        },
+        |attempt, error| async move {
+            if let Err(e) = shared.store.record_attempt(id, step, attempt, error).await {
+                tracing::error!(case = %id, error = %e, "cannot record a failed attempt");
+            }
+        },
+    )
+    .await;
+    Ok(match outcome {
+        retry::Outcome::Done {
+            value: Some((state, event, gross)),
+            attempts,
+        } => {
+            shared
+                .store
+                .apply_payment(order_id.to_string(), gross, state, event)
+                .await?;
+            retry::Outcome::Done {
+                value: (),
+                attempts,
+            }
+        }
+        retry::Outcome::Done {
+            value: None,
+            attempts,
+        } => retry::Outcome::Done {
+            value: (),
+            attempts,
+        },
+        retry::Outcome::Failed { error, attempts } => retry::Outcome::Failed { error, attempts },
+        retry::Outcome::Paused { error, until } => retry::Outcome::Paused { error, until },
+    })
 }
 
 /// One send through the circuit breaker, retried with backoff within the
@@ -386,12 +509,15 @@ async fn persist_breaker(shared: &Shared, record: crate::core::records::BreakerR
         };
         if let Some(on) = on {
             let reason = format!("circuit breaker {}", record.state.as_str());
+            let open_for = shared.tool_config(&record.tool).open_for;
+            let until = on.then(|| record.changed_at.plus_millis(open_for.as_millis() as i64));
             if let Err(e) = crate::engine::set_degraded(
                 shared,
                 on,
                 record.tool.clone(),
                 reason,
                 "breaker".into(),
+                until,
             )
             .await
             {

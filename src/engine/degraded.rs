@@ -22,6 +22,9 @@ pub struct DegradedSwitch {
     pub reason: String,
     pub by: String,
     pub at: Timestamp,
+    /// A breaker's switch lasts its open window: then the paused cases try
+    /// the tool again (the breaker's half-open trial).
+    pub until: Option<Timestamp>,
 }
 
 /// The stored mode: the switch in force (if on) and every switch made.
@@ -51,10 +54,13 @@ impl Degraded {
         })
     }
 
-    /// The unavailable tool while degraded.
-    pub fn tool(&self) -> Option<String> {
+    /// The unavailable tool while degraded at `now`, and until when.
+    pub fn tool_at(&self, now: Timestamp) -> Option<(String, Option<Timestamp>)> {
         let r = self.record.read().unwrap_or_else(|p| p.into_inner());
-        r.current.as_ref().map(|c| c.tool.clone())
+        r.current
+            .as_ref()
+            .filter(|c| c.until.is_none_or(|u| u > now))
+            .map(|c| (c.tool.clone(), c.until))
     }
 
     pub fn snapshot(&self) -> DegradedRecord {
@@ -72,6 +78,8 @@ impl Degraded {
             let r = self.record.read().unwrap_or_else(|p| p.into_inner());
             let mut next = r.clone();
             match (&r.current, switch.on) {
+                // A breaker that opens again renews its window.
+                (Some(cur), true) if cur.by == "breaker" && switch.by == "breaker" => {}
                 (Some(_), true) | (None, false) => return Ok(false),
                 (Some(cur), false) if switch.by == "breaker" && cur.tool != switch.tool => {
                     return Ok(false);

@@ -66,6 +66,8 @@ pub struct Shared {
     pub approvals: Option<Arc<TelegramNotifier>>,
     pub degraded: degraded::Degraded,
     pub pace: Option<limits::OutboundLimiter>,
+    /// The payment provider's status API, when configured.
+    pub payments: Option<tools::MidtransClient>,
 }
 
 impl Shared {
@@ -114,6 +116,7 @@ pub struct Parts {
     pub limits: limits::LimitsConfig,
     /// Outbound pacing, for a real provider (not for record-only sends).
     pub pace: Option<limits::OutboundLimiter>,
+    pub payments: Option<tools::MidtransClient>,
 }
 
 impl Engine {
@@ -130,6 +133,9 @@ impl Engine {
         );
         breakers.register(crate::core::machine::SEND_TOOL, clock::now());
         breakers.register(crate::core::records::BOOK_TOOL, clock::now());
+        if parts.payments.is_some() {
+            breakers.register(crate::core::records::PAYMENT_STATUS_TOOL, clock::now());
+        }
         let shared = Arc::new(Shared {
             store: parts.store.clone(),
             workflows: parts.workflows,
@@ -144,6 +150,7 @@ impl Engine {
             approvals: parts.approvals,
             degraded: degraded::Degraded::load(&parts.store)?,
             pace: parts.pace,
+            payments: parts.payments,
         });
         let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
             .await
@@ -263,7 +270,7 @@ impl Engine {
         reason: String,
         by: String,
     ) -> Result<bool, StoreError> {
-        set_degraded(&self.shared, on, "manual".into(), reason, by).await
+        set_degraded(&self.shared, on, "manual".into(), reason, by, None).await
     }
 
     pub fn degraded(&self) -> degraded::DegradedRecord {
@@ -303,6 +310,7 @@ pub async fn set_degraded(
     tool: String,
     reason: String,
     by: String,
+    until: Option<crate::core::types::Timestamp>,
 ) -> Result<bool, StoreError> {
     let switch = degraded::DegradedSwitch {
         on,
@@ -310,6 +318,7 @@ pub async fn set_degraded(
         reason,
         by,
         at: clock::now(),
+        until,
     };
     let changed = shared.degraded.switch(&shared.store, switch).await?;
     if changed {

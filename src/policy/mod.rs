@@ -30,6 +30,8 @@ pub struct Policy {
     /// Records older than this are not stated as fact.
     pub record_ttl_ms: i64,
     pub tiers: tier::TierTable,
+    /// A payment provider can be asked for an order's state.
+    pub provider_lookup: bool,
 }
 
 impl Policy {
@@ -43,6 +45,7 @@ impl Policy {
             identity_attempts: 3,
             record_ttl_ms: 24 * 3600 * 1000,
             tiers: tier::TierTable::parse(tier::EMBEDDED).expect("the shipped tier table is valid"),
+            provider_lookup: false,
         }
     }
 }

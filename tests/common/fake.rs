@@ -19,12 +19,15 @@ pub enum Behaviour {
     TooMany(u64),
     /// Answers only after this long (longer than the client's timeout).
     Hang(Duration),
+    /// 200 with this body.
+    Json(Value),
 }
 
 #[derive(Debug, Clone)]
 pub struct Request {
     pub at: Instant,
     pub path: String,
+    pub authorization: Option<String>,
     pub body: Value,
     pub idempotency_key: Option<String>,
 }
@@ -81,6 +84,10 @@ async fn handle(
         inner.requests.push(Request {
             at: Instant::now(),
             path: uri.path().to_string(),
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
             idempotency_key: headers
                 .get("idempotency-key")
@@ -112,6 +119,7 @@ async fn handle(
             "slow down",
         )
             .into_response(),
+        Behaviour::Json(v) => axum::Json(v).into_response(),
         Behaviour::Hang(d) => {
             tokio::time::sleep(d).await;
             axum::Json(json!({"messages": [{"id": format!("wamid.late.{n}")}]})).into_response()

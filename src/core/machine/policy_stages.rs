@@ -8,9 +8,9 @@ use chrono::TimeZone;
 use super::{Effect, MachineError, Run, Step};
 use crate::core::case::{Draft, Lane, Language, SendPurpose};
 use crate::core::desk::{
-    DecisionKind, HumanDecision, Offer, OfferedSlot, Proposal, ProposalKind, Task,
+    DecisionKind, HumanDecision, Offer, OfferedSlot, Proposal, ProposalKind, Task, ToolRequest,
 };
-use crate::core::records::{BOOK_TOOL, Booking, PaymentState, Student};
+use crate::core::records::{Booking, PaymentState, Student};
 use crate::core::stages::Outcome;
 use crate::core::stages::execute;
 use crate::core::stages::qa::{self, Gate};
@@ -293,8 +293,8 @@ impl Run<'_> {
     // ---- execute ----------------------------------------------------
 
     pub(super) fn execute(&mut self) -> Result<Step, MachineError> {
-        if self.case.desk.pending_tool.is_some() {
-            return Ok(Step::Wait(WaitingOn::Tool(BOOK_TOOL.into())));
+        if let Some(p) = &self.case.desk.pending_tool {
+            return Ok(Step::Wait(WaitingOn::Tool(p.request.tool().into())));
         }
         if self.case.tier == Some(Tier::R3) || self.case.desk.unclassified {
             return Ok(Step::Go(
@@ -458,12 +458,22 @@ impl Run<'_> {
             return Ok(self.block("no invoice on record"));
         };
         // The provider's state for the order wins over the record's status.
-        let state = match self
+        let provider = self
             .facts
             .records
             .payment(&inv.order_id)
-            .map_err(Self::records_err)?
-        {
+            .map_err(Self::records_err)?;
+        let settled = matches!(provider, Some(s) if s != PaymentState::Pending);
+        if self.facts.policy.provider_lookup && !settled && !self.case.desk.payment_checked {
+            let call = execute::call(
+                &mut self.case,
+                ToolRequest::PaymentStatus {
+                    order_id: inv.order_id.clone(),
+                },
+            );
+            return Ok(Step::Emit(Effect::Tool(call)));
+        }
+        let state = match provider {
             Some(s) => Some(s),
             None => PaymentState::parse(&inv.status),
         };
@@ -589,30 +599,42 @@ impl Run<'_> {
         }
         let call = execute::call(
             &mut self.case,
-            Booking {
+            ToolRequest::Book(Booking {
                 student: student.id.clone(),
                 session: session.id.clone(),
                 slot_at: slot.starts_at,
                 coach: slot.coach.clone(),
-            },
+            }),
         );
         Ok(Step::Emit(Effect::Tool(call)))
     }
 
-    /// The booking tool answered.
+    /// A tool answered.
     pub(super) fn tool_done(&mut self, result: Result<(), String>) -> Result<(), MachineError> {
         let Some(pending) = self.case.desk.pending_tool.take() else {
             return Ok(());
         };
-        self.case.desk.task = None;
-        self.case.desk.offer = None;
         if self.case.waiting_on.kind() == Some(crate::core::types::WaitKind::Tool) {
             self.case.waiting_on = WaitingOn::None;
         }
+        let b = match pending.request {
+            ToolRequest::PaymentStatus { order_id } => {
+                // Answered or not, execute now replies from what is stored:
+                // an unconfirmed state is "pending verification", never fact.
+                self.case.desk.payment_checked = true;
+                if result.is_err() {
+                    self.case
+                        .add_tag(&format!("payment_lookup_failed:{order_id}"));
+                }
+                return Ok(());
+            }
+            ToolRequest::Book(b) => b,
+        };
+        self.case.desk.task = None;
+        self.case.desk.offer = None;
         match result {
             Ok(()) => {
                 self.case.desk.booked = true;
-                let b = pending.booking;
                 let (date, time) = when(b.slot_at, self.facts.policy.timezone, self.case.language);
                 let text = self.facts.templates.render(
                     "wa.r2.reschedule.done",

@@ -1,11 +1,12 @@
 //! The execute stage's capability: a [`ToolCall`] is the only value the
-//! engine's write tools accept, and only this module can build one. No other
-//! stage can change a record outside the case.
+//! engine's tools accept (writes such as a booking, and provider reads), and
+//! only this module can build one. No other stage can change a record
+//! outside the case.
 //!
 //! ```compile_fail
 //! // Outside this module a ToolCall cannot be built:
 //! use caseflow::core::stages::execute::ToolCall;
-//! let c = ToolCall { step: 0, key: todo!(), booking: todo!() };
+//! let c = ToolCall { step: 0, key: todo!(), request: todo!() };
 //! ```
 //!
 //! ```compile_fail
@@ -15,8 +16,7 @@
 //! ```
 
 use crate::core::case::CaseRecord;
-use crate::core::desk::PendingTool;
-use crate::core::records::Booking;
+use crate::core::desk::{PendingTool, ToolRequest};
 use crate::core::types::IdempotencyKey;
 
 /// A write, ready for its tool. Built only by [`call`] and [`recall`].
@@ -24,7 +24,7 @@ use crate::core::types::IdempotencyKey;
 pub struct ToolCall {
     step: u32,
     key: IdempotencyKey,
-    booking: Booking,
+    request: ToolRequest,
 }
 
 impl ToolCall {
@@ -37,23 +37,23 @@ impl ToolCall {
         &self.key
     }
 
-    pub fn booking(&self) -> &Booking {
-        &self.booking
+    pub fn request(&self) -> &ToolRequest {
+        &self.request
     }
 }
 
-/// A new write under a fresh idempotency key, marked pending on the case.
-pub(in crate::core) fn call(case: &mut CaseRecord, booking: Booking) -> ToolCall {
+/// A new call under a fresh idempotency key, marked pending on the case.
+pub(in crate::core) fn call(case: &mut CaseRecord, request: ToolRequest) -> ToolCall {
     let step = case.effect_seq;
     case.effect_seq += 1;
     case.desk.pending_tool = Some(PendingTool {
         step,
-        booking: booking.clone(),
+        request: request.clone(),
     });
     ToolCall {
         step,
         key: IdempotencyKey::for_step(case.id, step),
-        booking,
+        request,
     }
 }
 
@@ -63,6 +63,6 @@ pub(in crate::core) fn recall(case: &CaseRecord) -> Option<ToolCall> {
     Some(ToolCall {
         step: pending.step,
         key: IdempotencyKey::for_step(case.id, pending.step),
-        booking: pending.booking.clone(),
+        request: pending.request.clone(),
     })
 }

@@ -244,7 +244,10 @@ fn r2_in_production_offers_slots_then_books_the_chosen_one_and_replies_after_suc
     assert_eq!(sim.case.desk.rule.as_deref(), Some("slot-choice"));
     assert_eq!(sim.case.state, State::Execute);
     let call = sim.tool_in_flight.clone().expect("booking call");
-    assert_eq!(call.booking().slot_at, offered.slots[1].starts_at);
+    let crate::core::desk::ToolRequest::Book(booking) = call.request() else {
+        panic!("a booking call")
+    };
+    assert_eq!(booking.slot_at, offered.slots[1].starts_at);
     assert!(
         sim.sent.len() == 1,
         "no reply before the tool reports success"
