@@ -49,6 +49,7 @@ pub async fn open_desk(
     data_dir: &Path,
     admin_token: &str,
 ) -> anyhow::Result<Desk> {
+    crate::telemetry::install();
     let workflow = load_workflow(config)?;
     let templates_src = read_or_embedded(config.engine.templates.as_deref(), EMBEDDED_TEMPLATES)?;
     let templates = Templates::parse(&templates_src)?;

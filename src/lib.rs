@@ -9,5 +9,6 @@ pub mod engine;
 pub mod http;
 pub mod policy;
 pub mod store;
+pub mod telemetry;
 pub mod templates;
 pub mod workflow;

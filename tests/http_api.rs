@@ -279,3 +279,45 @@ async fn sigterm_drains_and_exits_cleanly_and_the_desk_comes_back() {
     assert_eq!(outs, 1, "one acknowledgement, not two: {case}");
     s.terminate();
 }
+
+#[tokio::test]
+async fn metrics_show_the_desk_in_prometheus_text_behind_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), "", "").await;
+    let (_, body) = s.message("+6281234500001", "wamid.m1", "halo kak").await;
+    s.message("+6281234500001", "wamid.m1", "halo kak").await;
+    let id = body["case_id"].as_str().unwrap().to_string();
+    s.wait_case_waiting(&id, "operator").await;
+    let r = s
+        .client()
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let text = s
+        .client()
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "caseflow_messages_total{result=\"accepted\"} 1",
+        "caseflow_messages_total{result=\"duplicate\"} 1",
+        "caseflow_open_cases{state=\"qa\",tier=\"none\"} 1",
+        "caseflow_open_cases_waiting{on=\"operator\"} 1",
+        "caseflow_transitions_total{from=\"intake\",to=\"tier\"} 1",
+        "caseflow_first_response_seconds_count{tier=\"none\"} 1",
+        "caseflow_ingest_seconds_bucket",
+        "caseflow_breaker_state{tool=\"whatsapp\"} 0",
+        "caseflow_degraded 0",
+        "caseflow_stuck_cases 0",
+        "caseflow_process_peak_resident_memory_bytes",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in:\n{text}");
+    }
+}

@@ -18,7 +18,7 @@ use crate::channels::SendError;
 use crate::core::desk::ToolRequest;
 use crate::core::records::PAYMENT_STATUS_TOOL;
 use crate::core::stages::send::Outbound;
-use crate::core::types::CaseId;
+use crate::core::types::{CaseId, State};
 use crate::engine::retry;
 use crate::engine::tools::ReadError;
 use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
@@ -155,6 +155,8 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 advance.case == case && advance.transitions.is_empty() && done.is_none();
             if !unchanged {
                 let carry = done.clone().map(|d| (d, retry_event));
+                let transitions_seen: Vec<(State, State)> =
+                    advance.transitions.iter().map(|t| (t.from, t.to)).collect();
                 let commit = Commit {
                     case: advance.case.clone(),
                     transitions: advance.transitions,
@@ -164,6 +166,7 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 };
                 match shared.store.commit(commit).await? {
                     Committed::Written { rev } => {
+                        observe(&case, &advance.case, &transitions_seen);
                         let before = case.waiting_on.clone();
                         case = CaseRecord {
                             rev,
@@ -353,6 +356,7 @@ async fn payment_status_with_retry(
             }
         },
         |attempt, error| async move {
+            metrics::counter!("caseflow_tool_retries_total", "tool" => tool).increment(1);
             if let Err(e) = shared.store.record_attempt(id, step, attempt, error).await {
                 tracing::error!(case = %id, error = %e, "cannot record a failed attempt");
             }
@@ -449,6 +453,7 @@ async fn send_with_retry(
             }
         },
         |attempt, error| async move {
+            metrics::counter!("caseflow_tool_retries_total", "tool" => tool).increment(1);
             if let Err(e) = shared.store.record_attempt(id, step, attempt, error).await {
                 tracing::error!(case = %id, error = %e, "cannot record a failed attempt");
             }
@@ -456,6 +461,37 @@ async fn send_with_retry(
     )
     .await;
     Ok(outcome)
+}
+
+/// Records what a committed step means for the metrics: transitions, the
+/// first response, a resolved turn, SLA breaches.
+fn observe(before: &CaseRecord, after: &CaseRecord, transitions: &[(State, State)]) {
+    for (from, to) in transitions {
+        metrics::counter!("caseflow_transitions_total", "from" => from.as_str(), "to" => to.as_str())
+            .increment(1);
+    }
+    let tier = after.tier.map_or("none", |t| t.as_str());
+    if before.first_response_at.is_none()
+        && let Some(at) = after.first_response_at
+    {
+        let secs = at.since(after.opened_at).max(0) as f64 / 1000.0;
+        metrics::histogram!("caseflow_first_response_seconds", "tier" => tier).record(secs);
+    }
+    let resolved = transitions
+        .iter()
+        .any(|(from, to)| *from == State::Send && *to == State::Close);
+    if resolved && let Some(turn) = &before.turn {
+        let secs = after.updated_at.since(turn.opened_at).max(0) as f64 / 1000.0;
+        metrics::histogram!("caseflow_resolution_seconds", "tier" => tier).record(secs);
+    }
+    for tag in &after.tags {
+        if let Some(timer) = tag.strip_prefix("sla_breach:")
+            && !before.tags.contains(tag)
+        {
+            metrics::counter!("caseflow_sla_breaches_total", "timer" => timer.to_string())
+                .increment(1);
+        }
+    }
 }
 
 /// Posts a case that now waits on a human to the lane's chat, retried

@@ -206,6 +206,7 @@ fn on_failure(
     }
     if failures.len() as u32 <= settings.restart_budget {
         state.stats.restarts += 1;
+        metrics::counter!("caseflow_actor_restarts_total").increment(1);
         tracing::warn!(%case, %error, restart = failures.len(), "case actor failed; restarting from the store");
         let _ = myself.cast(SupervisorMsg::Deliver(case));
         return;
@@ -217,6 +218,7 @@ fn on_failure(
     );
     state.failures.remove(&case);
     state.stats.quarantined += 1;
+    metrics::counter!("caseflow_quarantines_total").increment(1);
     tracing::error!(%case, %reason, "case quarantined");
     let store = state.shared.store.clone();
     tokio::spawn(async move {

@@ -30,9 +30,13 @@ pub struct NewMessage {
 }
 
 pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Response {
+    let started = std::time::Instant::now();
     let parsed = match parse(&body) {
         Ok(m) => m,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            metrics::counter!("caseflow_messages_total", "result" => "rejected").increment(1);
+            return e.into_response();
+        }
     };
     let message = InboundMessage {
         message_id: parsed.message_id,
@@ -40,7 +44,15 @@ pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Respons
         sent_at: parsed.sent_at,
         received_at: clock::now(),
     };
-    match state.engine.ingest(parsed.customer, message).await {
+    let result = state.engine.ingest(parsed.customer, message).await;
+    metrics::histogram!("caseflow_ingest_seconds").record(started.elapsed().as_secs_f64());
+    let label = match &result {
+        Ok(Ingested::Accepted { .. }) => "accepted",
+        Ok(Ingested::Duplicate { .. }) => "duplicate",
+        Err(_) => "failed",
+    };
+    metrics::counter!("caseflow_messages_total", "result" => label).increment(1);
+    match result {
         Ok(Ingested::Accepted { case, .. }) => (
             StatusCode::ACCEPTED,
             Json(serde_json::json!({ "case_id": case.to_string(), "duplicate": false })),

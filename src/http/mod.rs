@@ -39,6 +39,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/admin/records/slots", post(records::post_slots))
         .route("/admin/kb", post(records::post_articles))
         .route("/admin/tools", get(admin::list_tools))
+        .route("/metrics", get(metrics_text))
         .route(
             "/admin/degraded",
             get(admin::get_degraded).post(admin::set_degraded),
@@ -64,6 +65,28 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .with_state(state)
+}
+
+/// `GET /metrics`: Prometheus text. Gauges of the desk's present state are
+/// computed from the store here; counters and histograms were recorded as
+/// things happened.
+async fn metrics_text(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let stats = state.engine.stats().await;
+    metrics::gauge!("caseflow_active_actors").set(stats.active as f64);
+    let engine = state.engine.clone();
+    let computed = tokio::task::spawn_blocking(move || views::desk_gauges(&engine)).await;
+    match computed {
+        Ok(Ok(())) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            crate::telemetry::install().render(),
+        )
+            .into_response(),
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
 }
 
 async fn healthz() -> impl IntoResponse {

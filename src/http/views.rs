@@ -155,3 +155,76 @@ pub fn stuck_of(
 ) -> Option<String> {
     stuck_reason(case, wf, now, stuck_after_ms)
 }
+
+/// Sets the gauges that describe the desk now, from the store.
+pub fn desk_gauges(engine: &crate::engine::Engine) -> Result<(), crate::store::StoreError> {
+    use crate::core::types::{State, Tier};
+    use std::collections::HashMap;
+    let store = engine.store();
+    let now = crate::engine::clock::now();
+    let stuck_after = engine.settings().stuck_after_ms;
+    let mut by: HashMap<(&'static str, &'static str), u64> = HashMap::new();
+    let (mut stuck, mut quarantined, mut open) = (0u64, 0u64, 0u64);
+    let mut waiting: HashMap<String, u64> = HashMap::new();
+    for id in store.open_case_ids()? {
+        let Some(case) = store.case(id)? else {
+            continue;
+        };
+        open += 1;
+        let tier = case.tier.map_or("none", |t| t.as_str());
+        *by.entry((case.state.as_str(), tier)).or_default() += 1;
+        *waiting
+            .entry(
+                case.waiting_on
+                    .kind()
+                    .map_or("none", |k| k.as_str())
+                    .to_string(),
+            )
+            .or_default() += 1;
+        if case.quarantined.is_some() {
+            quarantined += 1;
+        }
+        let wf = engine.workflows().get(&case.workflow);
+        if stuck_of(&case, wf.as_deref(), now, stuck_after).is_some() {
+            stuck += 1;
+        }
+    }
+    for state in State::ALL {
+        for tier in [
+            "none",
+            Tier::R0.as_str(),
+            Tier::R1.as_str(),
+            Tier::R2.as_str(),
+            Tier::R3.as_str(),
+        ] {
+            let n = by.get(&(state.as_str(), tier)).copied().unwrap_or(0);
+            metrics::gauge!("caseflow_open_cases", "state" => state.as_str(), "tier" => tier)
+                .set(n as f64);
+        }
+    }
+    for kind in ["none", "customer", "operator", "coach", "tool", "timer"] {
+        let n = waiting.get(kind).copied().unwrap_or(0);
+        metrics::gauge!("caseflow_open_cases_waiting", "on" => kind).set(n as f64);
+    }
+    metrics::gauge!("caseflow_open_cases_total").set(open as f64);
+    metrics::gauge!("caseflow_stuck_cases").set(stuck as f64);
+    metrics::gauge!("caseflow_quarantined_cases").set(quarantined as f64);
+    for b in engine.tools() {
+        let v = match b.state {
+            crate::core::records::BreakerState::Closed => 0.0,
+            crate::core::records::BreakerState::HalfOpen => 1.0,
+            crate::core::records::BreakerState::Open => 2.0,
+        };
+        metrics::gauge!("caseflow_breaker_state", "tool" => b.tool.clone()).set(v);
+        metrics::gauge!("caseflow_breaker_failures", "tool" => b.tool).set(b.failures as f64);
+    }
+    let degraded = engine.degraded().current.is_some();
+    metrics::gauge!("caseflow_degraded").set(if degraded { 1.0 } else { 0.0 });
+    if let Some(rss) = crate::telemetry::rss_bytes() {
+        metrics::gauge!("caseflow_process_resident_memory_bytes").set(rss as f64);
+    }
+    if let Some(peak) = crate::telemetry::peak_rss_bytes() {
+        metrics::gauge!("caseflow_process_peak_resident_memory_bytes").set(peak as f64);
+    }
+    Ok(())
+}
