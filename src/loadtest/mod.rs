@@ -130,9 +130,12 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         opts.coach_delay,
         stop.clone(),
     ));
-    let log = Arc::new(Mutex::new(SendLog::default()));
-    let gate = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let started = Instant::now();
+    let log = Arc::new(Mutex::new(SendLog {
+        started: Some(started),
+        ..SendLog::default()
+    }));
+    let gate = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let counter = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(customers);
     for (i, offset, convo) in plan {
@@ -146,8 +149,21 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         let dup_roll: f64 = rng.random();
         let duplicates = opts.duplicates;
         tasks.push(tokio::spawn(async move {
-            tokio::time::sleep_until(tokio::time::Instant::from_std(started) + Duration::from_millis(offset)).await;
-            customer(i, convo, dup_roll < duplicates, &desk, &log, &gate, bar.as_ref(), &counter).await;
+            tokio::time::sleep_until(
+                tokio::time::Instant::from_std(started) + Duration::from_millis(offset),
+            )
+            .await;
+            customer(
+                i,
+                convo,
+                dup_roll < duplicates,
+                &desk,
+                &log,
+                &gate,
+                bar.as_ref(),
+                &counter,
+            )
+            .await;
         }));
     }
     for t in tasks {
@@ -160,7 +176,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
     wait_for_rest(&desk, opts.settle).await;
     stop.store(true, Ordering::Relaxed);
     let decisions = humans.await.unwrap_or(0);
-    let log = Arc::try_unwrap(log).map_err(|_| anyhow::anyhow!("send log still shared"))?.into_inner();
+    let log = Arc::try_unwrap(log)
+        .map_err(|_| anyhow::anyhow!("send log still shared"))?
+        .into_inner();
     let report = verify(&desk, log, send_window, decisions, opts.concurrency).await?;
     if let Some(local) = local {
         drop(local.engine);
@@ -240,7 +258,10 @@ async fn seed(desk: &Desk, customers: usize, seed: u64) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let kb: Value = serde_json::from_str(include_str!("../../config/demo/kb.json"))?;
     let (status, v) = desk.admin_post("/admin/kb", &kb).await?;
-    anyhow::ensure!(status == 200, "seeding the knowledge base: {v}");
+    anyhow::ensure!(
+        status == 200,
+        "seeding the knowledge base: HTTP {status} {v}"
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
     // Chunks stay well under the server's default 64 KiB body limit.
     for chunk in (0..customers).collect::<Vec<_>>().chunks(100) {
@@ -260,12 +281,16 @@ async fn seed(desk: &Desk, customers: usize, seed: u64) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        let (status, v) = desk.admin_post("/admin/records/students", &Value::Array(students)).await?;
+        let (status, v) = desk
+            .admin_post("/admin/records/students", &Value::Array(students))
+            .await?;
         anyhow::ensure!(status == 200, "seeding students: HTTP {status} {v}");
     }
     let slots: Vec<Value> = (0..(customers / 3 + 30))
         .map(|k| {
-            let at = now + chrono::Duration::days(2 + (k as i64 % 20)) + chrono::Duration::minutes(k as i64 * 7 % 600);
+            let at = now
+                + chrono::Duration::days(2 + (k as i64 % 20))
+                + chrono::Duration::minutes(k as i64 * 7 % 600);
             json!({"starts_at": at.to_rfc3339(), "coach": format!("Coach {}", k % 7)})
         })
         .collect();
@@ -281,13 +306,16 @@ async fn seed(desk: &Desk, customers: usize, seed: u64) -> anyhow::Result<()> {
 /// What the customers sent and what the desk answered.
 #[derive(Default)]
 pub struct SendLog {
-    /// message id -> (customer, case id, expected tier)
-    pub accepted: HashMap<String, (usize, String, Expect)>,
+    /// message id -> (case id, expected tier)
+    pub accepted: HashMap<String, (String, Expect)>,
     pub sent: u64,
     pub duplicates_sent: u64,
     pub duplicate_answers: u64,
     pub errors: u64,
     pub cases: HashMap<String, Expect>,
+    /// Accepted messages per second since the start.
+    pub per_second: HashMap<u64, u64>,
+    pub started: Option<Instant>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -308,10 +336,15 @@ async fn customer(
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
-        let id = format!("wamid.lt.{i}.{n}.{}", counter.fetch_add(1, Ordering::Relaxed));
+        let id = format!(
+            "wamid.lt.{i}.{n}.{}",
+            counter.fetch_add(1, Ordering::Relaxed)
+        );
         let sends = if duplicate && n == 0 { 2 } else { 1 };
         for k in 0..sends {
-            if let Some(c) = post_message(desk, gate, &from, &id, &text, convo.expect, log, k > 0).await {
+            if let Some(c) =
+                post_message(desk, gate, &from, &id, &text, convo.expect, log, k > 0).await
+            {
                 case_id = Some(c);
             }
         }
@@ -335,7 +368,17 @@ async fn customer(
             .is_some_and(|m| m.iter().any(|m| m["template"] == "wa.r2.reschedule.offer"));
         if offered {
             let id = format!("wamid.lt.{i}.choice");
-            post_message(desk, gate, &from, &id, &option.to_string(), convo.expect, log, false).await;
+            post_message(
+                desk,
+                gate,
+                &from,
+                &id,
+                &option.to_string(),
+                convo.expect,
+                log,
+                false,
+            )
+            .await;
             return;
         }
         if c["tier"] == "R3" || c["state"] == "closed" {
@@ -380,7 +423,9 @@ async fn post_message(
     let case = v["case_id"].as_str().map(str::to_string);
     match (status, &case) {
         (202, Some(c)) => {
-            log.accepted.insert(id.to_string(), (0, c.clone(), expect));
+            let second = log.started.map_or(0, |s| s.elapsed().as_secs());
+            *log.per_second.entry(second).or_default() += 1;
+            log.accepted.insert(id.to_string(), (c.clone(), expect));
             log.cases.entry(c.clone()).or_insert(expect);
         }
         (200, Some(_)) => log.duplicate_answers += 1,
@@ -449,8 +494,17 @@ async fn wait_for_rest(desk: &Desk, settle: Duration) {
     let deadline = Instant::now() + settle;
     while Instant::now() < deadline {
         let mut running = 0;
-        for w in ["none", "tool:whatsapp", "tool:calendar.book", "operator", "coach"] {
-            if let Ok(v) = desk.admin_get(&format!("/admin/cases?waiting_on={w}&limit=1000")).await {
+        for w in [
+            "none",
+            "tool:whatsapp",
+            "tool:calendar.book",
+            "operator",
+            "coach",
+        ] {
+            if let Ok(v) = desk
+                .admin_get(&format!("/admin/cases?waiting_on={w}&limit=1000"))
+                .await
+            {
                 running += v["cases"].as_array().map_or(0, Vec::len);
             }
         }
@@ -475,8 +529,8 @@ async fn verify(
 ) -> anyhow::Result<Report> {
     let gate = Arc::new(Semaphore::new(concurrency.clamp(1, 64)));
     let mut reads = Vec::new();
-    for id in log.cases.keys().cloned() {
-        let (desk, gate) = (desk.clone(), gate.clone());
+    for id in log.cases.keys() {
+        let (desk, gate, id) = (desk.clone(), gate.clone(), id.clone());
         reads.push(tokio::spawn(async move {
             let _p = gate.acquire().await.ok()?;
             desk.admin_get(&format!("/admin/cases/{id}")).await.ok()
@@ -500,24 +554,41 @@ async fn verify(
                 *seen.entry(id.to_string()).or_default() += 1;
             }
         }
-        let first_in = msgs.iter().find(|m| m["direction"] == "in").and_then(|m| parse_at(&m["at"]));
-        let first_out = msgs.iter().find(|m| m["direction"] == "out").and_then(|m| parse_at(&m["at"]));
+        let first_in = msgs
+            .iter()
+            .find(|m| m["direction"] == "in")
+            .and_then(|m| parse_at(&m["at"]));
+        let first_out = msgs
+            .iter()
+            .find(|m| m["direction"] == "out")
+            .and_then(|m| parse_at(&m["at"]));
         if let (Some(i), Some(o)) = (first_in, first_out) {
             first.record(&tier, (o - i).num_milliseconds().max(0) as u64);
         }
         let resolved = matches!(c["state"].as_str(), Some("close" | "closed"));
-        let last_out = msgs.iter().rev().find(|m| m["direction"] == "out").and_then(|m| parse_at(&m["at"]));
+        let last_out = msgs
+            .iter()
+            .rev()
+            .find(|m| m["direction"] == "out")
+            .and_then(|m| parse_at(&m["at"]));
         if let (true, Some(i), Some(o)) = (resolved, first_in, last_out) {
             resolution.record(&tier, (o - i).num_milliseconds().max(0) as u64);
         }
-        if c["tags"].as_array().is_some_and(|t| t.iter().any(|t| t.as_str().is_some_and(|t| t.starts_with("sla_breach")))) {
+        if c["tags"].as_array().is_some_and(|t| {
+            t.iter()
+                .any(|t| t.as_str().is_some_and(|t| t.starts_with("sla_breach")))
+        }) {
             breaches += 1;
         }
         if c["stuck"] == true {
             stuck += 1;
         }
     }
-    let lost = log.accepted.keys().filter(|id| !seen.contains_key(*id)).count() as u64;
+    let lost = log
+        .accepted
+        .keys()
+        .filter(|id| !seen.contains_key(*id))
+        .count() as u64;
     let duplicated = seen.values().filter(|n| **n > 1).count() as u64;
     let peak_rss = peak_rss(desk).await;
     Ok(Report {
@@ -531,6 +602,7 @@ async fn verify(
         cases: cases.len() as u64,
         send_window_s: send_window.as_secs_f64(),
         throughput_per_s: log.accepted.len() as f64 / send_window.as_secs_f64().max(0.001),
+        peak_accepted_per_s: log.per_second.values().copied().max().unwrap_or(0),
         first_response_ms: first.summary(),
         resolution_ms: resolution.summary(),
         sla_breaches: breaches,

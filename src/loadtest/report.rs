@@ -61,6 +61,8 @@ pub struct Report {
     pub cases: u64,
     pub send_window_s: f64,
     pub throughput_per_s: f64,
+    /// The busiest second's accepted messages.
+    pub peak_accepted_per_s: u64,
     pub first_response_ms: BTreeMap<String, Percentiles>,
     pub resolution_ms: BTreeMap<String, Percentiles>,
     pub sla_breaches: u64,
@@ -79,9 +81,17 @@ impl Report {
         let mut out = String::new();
         let row = |out: &mut String, k: &str, v: String| out.push_str(&format!("{k:<34} {v}\n"));
         row(&mut out, "messages sent", self.messages_sent.to_string());
-        row(&mut out, "  of which duplicate deliveries", self.duplicate_deliveries_sent.to_string());
+        row(
+            &mut out,
+            "  of which duplicate deliveries",
+            self.duplicate_deliveries_sent.to_string(),
+        );
         row(&mut out, "accepted (202)", self.accepted.to_string());
-        row(&mut out, "answered as duplicate (200)", self.answered_duplicate.to_string());
+        row(
+            &mut out,
+            "answered as duplicate (200)",
+            self.answered_duplicate.to_string(),
+        );
         row(&mut out, "errors", self.errors.to_string());
         row(&mut out, "LOST", self.lost.to_string());
         row(&mut out, "DUPLICATED", self.duplicated.to_string());
@@ -89,16 +99,33 @@ impl Report {
         row(
             &mut out,
             "throughput",
-            format!("{:.1} accepted/s over {:.1} s", self.throughput_per_s, self.send_window_s),
+            format!(
+                "{:.1} accepted/s over {:.1} s",
+                self.throughput_per_s, self.send_window_s
+            ),
         );
-        row(&mut out, "SLA breaches (cases)", self.sla_breaches.to_string());
+        row(
+            &mut out,
+            "busiest second",
+            format!("{} accepted", self.peak_accepted_per_s),
+        );
+        row(
+            &mut out,
+            "SLA breaches (cases)",
+            self.sla_breaches.to_string(),
+        );
         row(&mut out, "stuck at end", self.stuck_at_end.to_string());
-        row(&mut out, "operator/coach decisions", self.human_decisions.to_string());
+        row(
+            &mut out,
+            "operator/coach decisions",
+            self.human_decisions.to_string(),
+        );
         row(
             &mut out,
             "server peak RSS",
-            self.server_peak_rss_bytes
-                .map_or("unknown".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
+            self.server_peak_rss_bytes.map_or("unknown".into(), |b| {
+                format!("{:.1} MiB", b as f64 / 1048576.0)
+            }),
         );
         for (title, table) in [
             ("first response (ms)", &self.first_response_ms),

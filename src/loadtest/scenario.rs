@@ -90,7 +90,10 @@ pub fn conversation(rng: &mut impl Rng) -> Conversation {
     if rng.random_bool(0.2) {
         for _ in 0..rng.random_range(1..=2) {
             let delay = rng.random_range(100..800);
-            messages.push((delay, FOLLOW_UPS.choose(rng).expect("non-empty").to_string()));
+            messages.push((
+                delay,
+                FOLLOW_UPS.choose(rng).expect("non-empty").to_string(),
+            ));
         }
     }
     let answers_offer = (expect == Expect::R2).then(|| rng.random_range(1..=3));
