@@ -137,6 +137,16 @@ pub async fn open_desk(
         payments,
     })
     .await?;
+    if config.notion.enabled() {
+        let timeout = config
+            .tools
+            .get(crate::engine::notion::NOTION_TOOL)
+            .copied()
+            .unwrap_or_default()
+            .timeout;
+        let source = crate::engine::notion::NotionSource::new(&config.notion, timeout)?;
+        engine.start_notion_sync(source, config.notion.sync_interval);
+    }
     let engine = Arc::new(engine);
     let state = AppState {
         engine: engine.clone(),

@@ -34,6 +34,8 @@ pub struct Config {
     /// Per tool: timeout, retry budget and circuit breaker (`[tools.whatsapp]`).
     pub tools: std::collections::BTreeMap<String, ToolConfig>,
     pub limits: crate::engine::limits::LimitsConfig,
+    /// Optional source of student records.
+    pub notion: crate::engine::notion::NotionConfig,
     pub faults: FaultsConfig,
 }
 

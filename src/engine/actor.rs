@@ -535,7 +535,7 @@ pub const TELEGRAM_TOOL: &str = "telegram";
 /// (cases pause on it directly) and the lanes' chat.
 const NOT_DEGRADING: [&str; 2] = [SEND_TOOL, TELEGRAM_TOOL];
 
-async fn persist_breaker(shared: &Shared, record: crate::core::records::BreakerRecord) {
+pub(crate) async fn persist_breaker(shared: &Shared, record: crate::core::records::BreakerRecord) {
     use crate::core::records::BreakerState;
     if !NOT_DEGRADING.contains(&record.tool.as_str()) {
         let on = match record.state {

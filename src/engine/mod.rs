@@ -9,6 +9,7 @@ pub mod breaker;
 pub mod clock;
 pub mod degraded;
 pub mod limits;
+pub mod notion;
 pub mod recovery;
 pub mod retry;
 pub mod supervisor;
@@ -275,6 +276,14 @@ impl Engine {
 
     pub fn degraded(&self) -> degraded::DegradedRecord {
         self.shared.degraded.snapshot()
+    }
+
+    /// Starts syncing student records from Notion in the background.
+    pub fn start_notion_sync(&self, source: notion::NotionSource, interval: Duration) {
+        self.shared
+            .breakers
+            .register(notion::NOTION_TOOL, clock::now());
+        notion::spawn(self.shared.clone(), source, interval);
     }
 
     /// Every tool's breaker state.

@@ -190,6 +190,25 @@ impl Store {
         students: Vec<Student>,
         now: Timestamp,
     ) -> Result<Upserted, StoreError> {
+        self.upsert(students, now, false).await
+    }
+
+    /// As [`Store::upsert_students`], for a source that does not know the
+    /// reschedule history (Notion): the stored history is kept.
+    pub async fn upsert_students_keeping_history(
+        &self,
+        students: Vec<Student>,
+        now: Timestamp,
+    ) -> Result<Upserted, StoreError> {
+        self.upsert(students, now, true).await
+    }
+
+    async fn upsert(
+        &self,
+        students: Vec<Student>,
+        now: Timestamp,
+        keep_history: bool,
+    ) -> Result<Upserted, StoreError> {
         self.committer
             .run(move |tx| {
                 let mut out = Upserted::default();
@@ -205,6 +224,9 @@ impl Store {
                     }
                     if let Some(old) = &old {
                         unindex(tx, old);
+                        if keep_history {
+                            s.reschedule_history = old.reschedule_history.clone();
+                        }
                     }
                     s.synced_at = now;
                     index(tx, &s);
@@ -448,6 +470,25 @@ mod tests {
         assert!(store.student_by_invoice("inv-1").unwrap().is_none());
         let s = store.student_by_invoice("inv-2").unwrap().unwrap();
         assert_eq!((s.rev, s.synced_at), (3, Timestamp(7)));
+    }
+
+    #[tokio::test]
+    async fn a_source_without_history_keeps_the_stored_reschedules() {
+        let (_d, store) = store();
+        let mut s = student("st1", 1, "0812", "INV-1");
+        s.reschedule_history = vec![Timestamp(5)];
+        store.upsert_students(vec![s], Timestamp(1)).await.unwrap();
+        let mut newer = student("st1", 2, "0812", "INV-1");
+        newer.name = "Sari W.".into();
+        store
+            .upsert_students_keeping_history(vec![newer], Timestamp(2))
+            .await
+            .unwrap();
+        let got = store.student("st1").unwrap().unwrap();
+        assert_eq!(
+            (got.name.as_str(), got.reschedule_history.clone()),
+            ("Sari W.", vec![Timestamp(5)])
+        );
     }
 
     #[tokio::test]
