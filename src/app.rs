@@ -70,8 +70,17 @@ pub async fn open_desk(
         abort_after_tool_call: config.faults.abort_after_tool_call,
     };
     let wa = &config.channels.whatsapp;
+    let rate = config.faults.send_failure_rate;
     let sender: Arc<dyn CustomerSender> = if wa.api_base.trim().is_empty() {
-        Arc::new(RecordOnly)
+        if rate > 0.0 {
+            tracing::warn!(rate, "fault injection: customer sends fail at random");
+            Arc::new(crate::channels::Flaky {
+                inner: RecordOnly,
+                rate,
+            })
+        } else {
+            Arc::new(RecordOnly)
+        }
     } else {
         let timeout = config
             .tools

@@ -278,6 +278,9 @@ pub struct FaultsConfig {
     /// The process aborts right after a write tool call returns, before its
     /// completion is recorded: the crash window idempotency keys cover.
     pub abort_after_tool_call: bool,
+    /// Share (0..1) of customer-message send attempts that fail as a 503
+    /// would, to exercise retries and breakers.
+    pub send_failure_rate: f64,
 }
 
 impl Config {

@@ -83,6 +83,9 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// In-process desk: share (0..1) of customer sends that fail as a 503.
+        #[arg(long, default_value_t = 0.0)]
+        fail_sends: f64,
     },
 }
 
@@ -104,6 +107,7 @@ fn main() -> anyhow::Result<()> {
             seed,
             json,
             quiet,
+            fail_sends,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -126,6 +130,7 @@ fn main() -> anyhow::Result<()> {
                 seed,
                 json,
                 progress: !quiet,
+                send_failure_rate: fail_sends,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -10,7 +10,7 @@ fn report(path: &std::path::Path) -> serde_json::Value {
 }
 
 #[test]
-fn an_in_process_spike_loses_and_duplicates_nothing() {
+fn an_in_process_spike_with_failing_sends_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_caseflow"))
@@ -28,6 +28,8 @@ fn an_in_process_spike_loses_and_duplicates_nothing() {
             "100ms",
             "--coach-delay",
             "200ms",
+            "--fail-sends",
+            "0.2",
             "--quiet",
             "--json",
         ])
@@ -55,6 +57,11 @@ fn an_in_process_spike_loses_and_duplicates_nothing() {
         "{r}"
     );
     assert!(r["server_peak_rss_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        r["retries"].as_u64().unwrap() > 0,
+        "injected failures were retried: {r}"
+    );
+    assert_eq!(r["stuck_at_end"], 0);
 }
 
 #[tokio::test]

@@ -42,3 +42,25 @@ impl CustomerSender for RecordOnly {
         Box::pin(async move { Ok(format!("local.{}", message.key())) })
     }
 }
+
+/// A chaos drill around another sender: each attempt fails transiently with
+/// probability `rate` (as a 503 would), so retries, backoff and breakers can
+/// be exercised without a provider.
+pub struct Flaky<S> {
+    pub inner: S,
+    pub rate: f64,
+}
+
+impl<S: CustomerSender> CustomerSender for Flaky<S> {
+    fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a> {
+        Box::pin(async move {
+            if rand::random::<f64>() < self.rate {
+                return Err(SendError::Transient {
+                    reason: "fault injection: simulated 503".into(),
+                    retry_after: None,
+                });
+            }
+            self.inner.send(message).await
+        })
+    }
+}

@@ -202,7 +202,42 @@ pub enum ToolRequest {
     PaymentStatus { order_id: String },
 }
 
+/// Whether a tool changes something outside the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    Read,
+    Write,
+}
+
+impl ToolKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolKind::Read => "read",
+            ToolKind::Write => "write",
+        }
+    }
+}
+
+/// Every tool a case can call, declared read or write: the registry.
+pub const TOOLS: [(&str, ToolKind); 3] = [
+    (crate::core::records::BOOK_TOOL, ToolKind::Write),
+    (crate::core::records::PAYMENT_STATUS_TOOL, ToolKind::Read),
+    (crate::core::machine::SEND_TOOL, ToolKind::Write),
+];
+
+/// The declared kind of a tool by name, if it is one.
+pub fn tool_kind(name: &str) -> Option<ToolKind> {
+    TOOLS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+}
+
 impl ToolRequest {
+    pub fn kind(&self) -> ToolKind {
+        match self {
+            ToolRequest::Book(_) => ToolKind::Write,
+            ToolRequest::PaymentStatus { .. } => ToolKind::Read,
+        }
+    }
+
     /// The tool's name, as shown in `waiting_on` and tool calls.
     pub fn tool(&self) -> &'static str {
         match self {

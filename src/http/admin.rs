@@ -279,6 +279,7 @@ pub async fn list_tools(State(state): State<AppState>) -> Response {
         .into_iter()
         .map(|t| {
             json!({
+                "kind": crate::core::desk::tool_kind(&t.tool).map_or("source", |k| k.as_str()),
                 "tool": t.tool,
                 "state": t.state.as_str(),
                 "failures": t.failures,

@@ -65,6 +65,8 @@ pub struct Options {
     pub seed: u64,
     pub json: Option<PathBuf>,
     pub progress: bool,
+    /// In-process desk only: share of send attempts that fail as a 503.
+    pub send_failure_rate: f64,
 }
 
 /// A desk started for the run, and its data directory (removed at the end).
@@ -88,7 +90,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
             (t.trim_end_matches('/').to_string(), token, None)
         }
         None => {
-            let (base, token, local) = start_local(opts.production).await?;
+            let (base, token, local) = start_local(opts.production, opts.send_failure_rate).await?;
             (base, token, Some(local))
         }
     };
@@ -179,7 +181,8 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
     let log = Arc::try_unwrap(log)
         .map_err(|_| anyhow::anyhow!("send log still shared"))?
         .into_inner();
-    let report = verify(&desk, log, send_window, decisions, opts.concurrency).await?;
+    let mut report = verify(&desk, log, send_window, decisions, opts.concurrency).await?;
+    report.retries = scrape(&desk, "caseflow_tool_retries_total").await;
     if let Some(local) = local {
         drop(local.engine);
         let _ = std::fs::remove_dir_all(&local.dir);
@@ -223,13 +226,29 @@ impl Desk {
     }
 }
 
-async fn start_local(production: bool) -> anyhow::Result<(String, String, Local)> {
+async fn start_local(
+    production: bool,
+    send_failure_rate: f64,
+) -> anyhow::Result<(String, String, Local)> {
     let dir = std::env::temp_dir().join(format!("caseflow-loadtest-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir)?;
     let mut config = crate::config::Config::default();
     if production {
         config.mode = Some("production".into());
     }
+    config.faults.send_failure_rate = send_failure_rate;
+    // Injected failures are retried quickly and never open the breaker for
+    // long: the run measures recovery, not an outage.
+    config.tools.insert(
+        crate::core::machine::SEND_TOOL.to_string(),
+        crate::config::ToolConfig {
+            retry_initial: Duration::from_millis(20),
+            retry_max_interval: Duration::from_millis(200),
+            failure_threshold: 50,
+            open_for: Duration::from_secs(1),
+            ..Default::default()
+        },
+    );
     let token = hex::encode(rand::random::<[u8; 24]>());
     let desk = crate::app::open_desk(&config, &dir, &token).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -609,7 +628,26 @@ async fn verify(
         stuck_at_end: stuck,
         human_decisions: decisions,
         server_peak_rss_bytes: peak_rss,
+        retries: 0,
     })
+}
+
+/// The sum of a counter's series in the desk's metrics.
+async fn scrape(desk: &Desk, name: &str) -> u64 {
+    let Ok(r) = desk
+        .client
+        .get(format!("{}/metrics", desk.base))
+        .bearer_auth(&desk.token)
+        .send()
+        .await
+    else {
+        return 0;
+    };
+    let text = r.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 async fn peak_rss(desk: &Desk) -> Option<u64> {

@@ -69,6 +69,8 @@ pub struct Report {
     pub stuck_at_end: u64,
     pub human_decisions: u64,
     pub server_peak_rss_bytes: Option<u64>,
+    /// Tool attempts that failed and were retried (injected faults included).
+    pub retries: u64,
 }
 
 impl Report {
@@ -120,6 +122,7 @@ impl Report {
             "operator/coach decisions",
             self.human_decisions.to_string(),
         );
+        row(&mut out, "tool retries", self.retries.to_string());
         row(
             &mut out,
             "server peak RSS",
