@@ -326,34 +326,19 @@ async fn payment_status_with_retry(
         cfg.retry(),
         Duration::ZERO,
         0,
-        || async {
-            if let Err(wait) = shared.breakers.check(tool, clock::now()).map(|_| ()) {
-                return Err(retry::Failure::Unavailable {
-                    error: format!("{tool}: circuit breaker open"),
-                    until: wait,
-                });
-            }
-            match client.status(order_id).await {
-                Ok(answer) => {
-                    if let Some(changed) = shared.breakers.success(tool, clock::now()) {
-                        persist_breaker(shared, changed).await;
-                    }
-                    Ok(answer)
-                }
-                Err(ReadError::Transient {
-                    reason,
-                    retry_after,
-                }) => {
-                    if let Some(changed) = shared.breakers.failure(tool, &reason, clock::now()) {
-                        persist_breaker(shared, changed).await;
-                    }
-                    Err(retry::Failure::Transient {
+        || {
+            guarded(shared, tool, || async {
+                client.status(order_id).await.map_err(|e| match e {
+                    ReadError::Transient {
+                        reason,
+                        retry_after,
+                    } => retry::Failure::Transient {
                         error: reason,
                         retry_after,
-                    })
-                }
-                Err(ReadError::Permanent(reason)) => Err(retry::Failure::Permanent(reason)),
-            }
+                    },
+                    ReadError::Permanent(reason) => retry::Failure::Permanent(reason),
+                })
+            })
         },
         |attempt, error| async move {
             metrics::counter!("caseflow_tool_retries_total", "tool" => tool).increment(1);
@@ -412,45 +397,19 @@ async fn send_with_retry(
         cfg.retry(),
         Duration::from_millis(spent_ms as u64),
         before,
-        || async {
-            let now = clock::now();
-            match shared.breakers.check(tool, now) {
-                Err(wait) => {
-                    return Err(retry::Failure::Unavailable {
-                        error: format!("{tool}: circuit breaker open"),
-                        until: wait,
-                    });
-                }
-                Ok(Some(changed)) => persist_breaker(shared, changed).await,
-                Ok(None) => {}
-            }
-            match shared.sender.send(out).await {
-                Ok(provider_id) => {
-                    if let Some(changed) = shared.breakers.success(tool, clock::now()) {
-                        persist_breaker(shared, changed).await;
-                    }
-                    Ok(provider_id)
-                }
-                Err(SendError::Transient {
-                    reason,
-                    retry_after,
-                }) => {
-                    if let Some(changed) = shared.breakers.failure(tool, &reason, clock::now()) {
-                        persist_breaker(shared, changed).await;
-                    }
-                    Err(retry::Failure::Transient {
+        || {
+            guarded(shared, tool, || async {
+                shared.sender.send(out).await.map_err(|e| match e {
+                    SendError::Transient {
+                        reason,
+                        retry_after,
+                    } => retry::Failure::Transient {
                         error: reason,
                         retry_after,
-                    })
-                }
-                Err(SendError::Permanent(reason)) => {
-                    // The tool answered: it is up, the request was wrong.
-                    if let Some(changed) = shared.breakers.success(tool, clock::now()) {
-                        persist_breaker(shared, changed).await;
-                    }
-                    Err(retry::Failure::Permanent(reason))
-                }
-            }
+                    },
+                    SendError::Permanent(reason) => retry::Failure::Permanent(reason),
+                })
+            })
         },
         |attempt, error| async move {
             metrics::counter!("caseflow_tool_retries_total", "tool" => tool).increment(1);
@@ -461,6 +420,43 @@ async fn send_with_retry(
     )
     .await;
     Ok(outcome)
+}
+
+/// One attempt at `tool` through its circuit breaker: refused at once while
+/// the breaker is open (the retry loop then pauses instead of using its
+/// budget), and its outcome counted by the breaker. A permanent failure
+/// counts as the tool being up: it answered, the request was wrong.
+pub(crate) async fn guarded<T, F, Fut>(
+    shared: &Shared,
+    tool: &str,
+    attempt: F,
+) -> Result<T, retry::Failure<String>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, retry::Failure<String>>>,
+{
+    match shared.breakers.check(tool, clock::now()) {
+        Err(wait) => {
+            return Err(retry::Failure::Unavailable {
+                error: format!("{tool}: circuit breaker open"),
+                until: wait,
+            });
+        }
+        Ok(Some(changed)) => persist_breaker(shared, changed).await,
+        Ok(None) => {}
+    }
+    let result = attempt().await;
+    let changed = match &result {
+        Ok(_) | Err(retry::Failure::Permanent(_)) => shared.breakers.success(tool, clock::now()),
+        Err(retry::Failure::Transient { error, .. }) => {
+            shared.breakers.failure(tool, error, clock::now())
+        }
+        Err(retry::Failure::Unavailable { .. }) => None,
+    };
+    if let Some(changed) = changed {
+        persist_breaker(shared, changed).await;
+    }
+    result
 }
 
 /// Records what a committed step means for the metrics: transitions, the

@@ -226,26 +226,7 @@ pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced,
             policy,
             Duration::ZERO,
             0,
-            || async {
-                if let Err(wait) = shared.breakers.check(NOTION_TOOL, clock::now()) {
-                    return Err(retry::Failure::Unavailable {
-                        error: "notion: circuit breaker open".into(),
-                        until: wait,
-                    });
-                }
-                let r = source.page(c.as_deref()).await;
-                let changed = match &r {
-                    Ok(_) => shared.breakers.success(NOTION_TOOL, clock::now()),
-                    Err(retry::Failure::Transient { error, .. }) => {
-                        shared.breakers.failure(NOTION_TOOL, error, clock::now())
-                    }
-                    Err(_) => None,
-                };
-                if let Some(record) = changed {
-                    super::actor::persist_breaker(shared, record).await;
-                }
-                r
-            },
+            || super::actor::guarded(shared, NOTION_TOOL, || source.page(c.as_deref())),
             |_, _| async {
                 metrics::counter!("caseflow_tool_retries_total", "tool" => NOTION_TOOL)
                     .increment(1);
