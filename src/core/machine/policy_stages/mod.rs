@@ -1,0 +1,37 @@
+//! The policy stages of the machine: tier, verify, execute and qa, one file
+//! each. They read records through [`Facts::records`](super::Facts), decide
+//! by [`Facts::policy`](super::Facts), draft proposals, and leave sending to
+//! the send stage and writing to the execute stage's `ToolCall`.
+
+mod execute;
+mod qa;
+mod tier;
+mod verify;
+pub mod wording;
+
+use super::{MachineError, Run};
+use crate::core::records::Student;
+use crate::core::types::Identity;
+
+/// Most slots offered at once.
+pub const MAX_OFFER: usize = 3;
+
+impl Run<'_> {
+    pub(super) fn records_err(e: String) -> MachineError {
+        MachineError::Records(e)
+    }
+
+    pub(super) fn student_record(&self) -> Result<Option<Student>, MachineError> {
+        match &self.case.desk.student {
+            Some(id) => self.facts.records.student(id).map_err(Self::records_err),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn verified(&self) -> bool {
+        matches!(
+            self.case.identity,
+            Identity::WaMatch | Identity::InvoiceEmail
+        )
+    }
+}

@@ -1,0 +1,212 @@
+//! qa: applies a human decision, runs the checklist on the proposal, and
+//! either hands it to send or acknowledges and waits on the lane.
+
+use super::wording::{rupiah, when};
+use crate::core::case::{Draft, Lane, Language, SendPurpose};
+use crate::core::desk::{DecisionKind, HumanDecision, Proposal, ProposalKind};
+use crate::core::machine::{MachineError, Run, Step};
+use crate::core::stages::Outcome;
+use crate::core::stages::qa::{self, Gate};
+use crate::core::types::{Mode, Tier, WaitingOn};
+use crate::policy::intent::Intent;
+
+impl Run<'_> {
+    pub(in crate::core::machine) fn qa(&mut self) -> Result<Step, MachineError> {
+        if let Some(d) = self.case.desk.decision.take()
+            && let Some(step) = self.apply_human(d)?
+        {
+            return Ok(step);
+        }
+        if let Some(p) = self.case.desk.proposal.clone() {
+            let gate = Gate {
+                proposal: &p,
+                tier: self.case.tier,
+                identity: self.case.identity,
+                coach_decided: self.case.desk.coach_decided,
+                booked: self.case.desk.booked,
+                since_customer_ms: self.case.desk.last_inbound_at.map(|t| self.now().since(t)),
+            };
+            match qa::check(&gate) {
+                Err(reason) => {
+                    self.case.add_tag("qa_blocked");
+                    self.case.desk.qa_block = Some(reason);
+                }
+                Ok(()) if self.auto_send(&p) => {
+                    let purpose = match p.kind {
+                        ProposalKind::AskIdentity => SendPurpose::Ask,
+                        ProposalKind::DegradedNotice => SendPurpose::Notice,
+                        _ => SendPurpose::Reply,
+                    };
+                    self.case.desk.proposal = None;
+                    self.case.desk.qa_block = None;
+                    self.case.draft = Some(Draft {
+                        purpose,
+                        template: p.template.clone(),
+                        text: p.text,
+                    });
+                    return Ok(Step::Go(
+                        Outcome::Reply,
+                        format!(
+                            "qa passed: {}",
+                            p.template.as_deref().unwrap_or("a human's text")
+                        ),
+                    ));
+                }
+                Ok(()) => {}
+            }
+        }
+        self.hold()
+    }
+
+    /// Whether a checked proposal may go out without a human.
+    pub(in crate::core::machine) fn auto_send(&self, p: &Proposal) -> bool {
+        if self.case.desk.approved {
+            return true;
+        }
+        let production = self.case.mode == Mode::Production;
+        match p.kind {
+            ProposalKind::AskIdentity | ProposalKind::DegradedNotice => true,
+            ProposalKind::Faq { .. } => self.case.tier == Some(Tier::R0),
+            ProposalKind::Schedule
+            | ProposalKind::Payment { .. }
+            | ProposalKind::Invoice
+            | ProposalKind::Pending => production && self.verified(),
+            ProposalKind::Offer | ProposalKind::Booked => production,
+            ProposalKind::Edited { .. } => false,
+        }
+    }
+
+    pub(in crate::core::machine) fn lane(&self) -> Lane {
+        if self.case.tier == Some(Tier::R3) || self.case.desk.escalated {
+            Lane::Coach
+        } else {
+            Lane::Operator
+        }
+    }
+
+    /// Acknowledges the turn once, then waits on the lane's human.
+    pub(in crate::core::machine) fn hold(&mut self) -> Result<Step, MachineError> {
+        let lane = self.lane();
+        let unacked = self.case.turn.as_ref().is_some_and(|t| !t.acked);
+        let r3_unacked = self.case.tier == Some(Tier::R3)
+            && !self.case.desk.coach_acked
+            && self.case.turn.is_some();
+        if unacked || r3_unacked {
+            if lane == Lane::Coach {
+                self.case.desk.coach_acked = true;
+            }
+            let template = match lane {
+                Lane::Coach
+                    if self
+                        .case
+                        .desk
+                        .intents
+                        .iter()
+                        .any(|i| matches!(i, Intent::Refund | Intent::Cancel)) =>
+                {
+                    "wa.r3.refund"
+                }
+                Lane::Coach => "wa.r3.escalation",
+                Lane::Operator => "wa.ack",
+            };
+            let text = self
+                .facts
+                .templates
+                .render(template, self.case.language, &[])?;
+            self.case.draft = Some(Draft {
+                purpose: SendPurpose::Ack,
+                template: Some(template.into()),
+                text,
+            });
+            return Ok(Step::Go(
+                Outcome::Acknowledge,
+                format!(
+                    "the {} decides: acknowledge the customer first",
+                    lane.as_str()
+                ),
+            ));
+        }
+        Ok(Step::Wait(match lane {
+            Lane::Operator => WaitingOn::Operator,
+            Lane::Coach => WaitingOn::Coach,
+        }))
+    }
+
+    /// Applies a human decision; `None` continues with the normal qa path.
+    pub(in crate::core::machine) fn apply_human(
+        &mut self,
+        d: HumanDecision,
+    ) -> Result<Option<Step>, MachineError> {
+        let by = d.by.clone();
+        if d.lane == Lane::Coach {
+            self.case.desk.coach_decided = true;
+        }
+        match d.kind {
+            DecisionKind::Approve => {
+                self.case.desk.approved = true;
+                if self.case.desk.proposal.is_none() && self.case.desk.task.is_some() {
+                    return Ok(Some(Step::Go(
+                        Outcome::Act,
+                        format!("{by} approved the action"),
+                    )));
+                }
+                Ok(None)
+            }
+            DecisionKind::Edit => {
+                let mut facts = self
+                    .case
+                    .desk
+                    .proposal
+                    .take()
+                    .map(|p| p.facts)
+                    .unwrap_or_default();
+                facts.extend(self.record_facts()?);
+                self.case.desk.approved = true;
+                self.case.desk.proposal = Some(Proposal {
+                    kind: ProposalKind::Edited { by },
+                    template: None,
+                    text: d.text.unwrap_or_default(),
+                    facts,
+                });
+                Ok(None)
+            }
+            DecisionKind::Deny => {
+                self.case.desk.proposal = None;
+                self.case.desk.task = None;
+                self.case.desk.offer = None;
+                self.case.turn = None;
+                self.case.desk.end_turn();
+                Ok(Some(Step::Go(
+                    Outcome::Drop,
+                    format!("{by} denied: nothing is sent"),
+                )))
+            }
+            DecisionKind::Escalate => {
+                self.case.desk.escalated = true;
+                self.case.desk.coach_decided = false;
+                Ok(Some(Step::Wait(WaitingOn::Coach)))
+            }
+        }
+    }
+
+    /// What the records say about the verified student, in reply wording:
+    /// the facts a human's edited text may state.
+    pub(in crate::core::machine) fn record_facts(&self) -> Result<Vec<String>, MachineError> {
+        let Some(s) = self.student_record()? else {
+            return Ok(Vec::new());
+        };
+        let tz = self.facts.policy.timezone;
+        let mut out = vec![s.name.clone()];
+        for session in &s.sessions {
+            for lang in [Language::En, Language::Id] {
+                let (d, t) = when(session.starts_at, tz, lang);
+                out.extend([d, t]);
+            }
+            out.push(session.coach.clone());
+        }
+        for inv in &s.invoices {
+            out.extend([inv.number.clone(), rupiah(inv.amount)]);
+        }
+        Ok(out)
+    }
+}

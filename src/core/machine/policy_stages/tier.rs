@@ -1,0 +1,204 @@
+//! tier: intent detection, the knowledge base and the tier table decide the
+//! turn's tier and rule; account questions go on to verify.
+
+use crate::core::desk::{Proposal, ProposalKind, Task};
+use crate::core::machine::{MachineError, Run, Step};
+use crate::core::stages::Outcome;
+use crate::core::types::{Identity, Tier};
+use crate::policy::intent::{self, Detection, Intent};
+use crate::policy::kb;
+use crate::policy::reschedule;
+use crate::policy::tier::{Decision, TierFacts};
+
+impl Run<'_> {
+    pub(in crate::core::machine) fn tier(&mut self) -> Result<Step, MachineError> {
+        let text = self.case.desk.turn_text.clone();
+        if let Some(offer) = &self.case.desk.offer
+            && let Some(i) = slot_choice(&text, offer.slots.len())
+        {
+            self.case.desk.task = Some(Task::Book(i));
+            self.case.desk.intents = vec![Intent::Reschedule];
+            self.case.desk.unclassified = false;
+            self.case.desk.lowerable = false;
+            self.case.desk.rule = Some("slot-choice".into());
+            self.case.tier = Some(Tier::R2);
+            return Ok(Step::Go(
+                Outcome::Account,
+                format!("rule slot-choice: option {} of the offer, R2", i + 1),
+            ));
+        }
+        let det = intent::detect(&text);
+        if det.injection {
+            self.case.add_tag("injection");
+        }
+        for t in &det.triggers {
+            self.case.add_tag(&format!("trigger:{t}"));
+        }
+        self.case.desk.intents = det.intents.clone();
+        self.case.desk.offer = None;
+        let articles = self
+            .facts
+            .records
+            .published_articles()
+            .map_err(Self::records_err)?;
+        let kb_match = kb::best_match(&text, &articles, self.facts.policy.kb_threshold);
+        let decision = self.decide(&det, kb_match.is_some())?;
+        self.case.desk.proposal = None;
+        self.case.desk.task = None;
+        self.set_tier(&decision, true);
+        let tier = self.case.tier;
+        if tier == Some(Tier::R0)
+            && let Some(m) = &kb_match
+            && let Some(article) = articles.iter().find(|a| a.id == m.article_id)
+        {
+            let text = self.facts.templates.render(
+                "wa.r0.faq",
+                self.case.language,
+                &[("answer", article.body.as_str())],
+            )?;
+            self.case
+                .add_tag(&format!("kb:{}@v{}", article.id, article.version));
+            self.case.desk.proposal = Some(Proposal {
+                kind: ProposalKind::Faq {
+                    article: article.id.clone(),
+                    version: article.version,
+                },
+                template: Some("wa.r0.faq".into()),
+                text,
+                facts: vec![article.body.clone()],
+            });
+        }
+        let reason = format!(
+            "rule {}: {}{}",
+            decision.rule,
+            tier.map_or("unclassified", Tier::as_str),
+            if det.injection {
+                " (instruction-like text ignored)"
+            } else {
+                ""
+            }
+        );
+        let account = det.intents.iter().any(|i| i.is_account());
+        let hard_r3 = tier == Some(Tier::R3) && !decision.lowerable;
+        if self.case.desk.unclassified || !account || hard_r3 {
+            return Ok(Step::Go(Outcome::General, reason));
+        }
+        self.case.desk.task = det.intents.iter().find_map(|i| match i {
+            Intent::Reschedule => Some(Task::OfferSlots),
+            Intent::InvoiceResend => Some(Task::InvoiceResend),
+            Intent::PaymentStatus => Some(Task::PaymentStatus),
+            Intent::NextSession => Some(Task::NextSession),
+            _ => None,
+        });
+        Ok(Step::Go(Outcome::Account, reason))
+    }
+
+    /// Evaluates the tier table on what is known now.
+    pub(in crate::core::machine) fn decide(
+        &self,
+        det: &Detection,
+        kb_match: bool,
+    ) -> Result<Decision, MachineError> {
+        let in_policy = self.reschedule_check()?.map(|c| c.in_policy());
+        Ok(self.facts.policy.tiers.decide(&TierFacts {
+            detection: det,
+            kb_match,
+            reschedule_in_policy: in_policy,
+            identity_mismatch: self.case.identity == Identity::Mismatch,
+        }))
+    }
+
+    /// Applies a table decision. Within a turn the tier only rises, unless
+    /// it came from trigger words that facts may lower.
+    pub(in crate::core::machine) fn set_tier(&mut self, d: &Decision, first: bool) {
+        let desk = &mut self.case.desk;
+        let new = if first || desk.lowerable {
+            d.tier
+        } else {
+            match (self.case.tier, d.tier) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => b.or(a),
+            }
+        };
+        desk.rule = Some(d.rule.clone());
+        desk.lowerable = d.lowerable;
+        desk.unclassified = new.is_none();
+        self.case.tier = new;
+        if new.is_none() {
+            self.case.add_tag("unclassified");
+        }
+    }
+
+    /// Re-decides with the facts identity made known.
+    pub(in crate::core::machine) fn redecide(&mut self) -> Result<(), MachineError> {
+        if matches!(self.case.desk.task, Some(Task::Book(_))) {
+            return Ok(());
+        }
+        let det = Detection {
+            intents: self.case.desk.intents.clone(),
+            ..Detection::default()
+        };
+        let d = self.decide(&det, false)?;
+        self.set_tier(&d, false);
+        Ok(())
+    }
+
+    /// The reschedule policy for the student's next session, once known.
+    pub(in crate::core::machine) fn reschedule_check(
+        &self,
+    ) -> Result<Option<reschedule::Check>, MachineError> {
+        let Some(student) = self.student_record()? else {
+            return Ok(None);
+        };
+        let Some(session) = student.next_session(self.now()) else {
+            return Ok(None);
+        };
+        let p = self.facts.policy;
+        Ok(Some(reschedule::check(
+            &student.reschedule_history,
+            session.starts_at,
+            self.now(),
+            p.timezone,
+            p.reschedule_quota_per_month,
+            p.cutoff,
+        )))
+    }
+}
+
+/// The option number in a reply to a slot offer ("2", "nomor 2 ya kak").
+/// Anything beyond the number and filler words is not a choice.
+pub fn slot_choice(text: &str, offered: usize) -> Option<usize> {
+    const FILLER: &[&str] = &[
+        "slot", "nomor", "no", "number", "option", "opsi", "pilih", "pilihan", "yang", "ya", "kak",
+        "ok", "oke", "the", "i", "choose", "take", "saya", "aku", "mau", "please", "aja", "deh",
+        "min", "yg",
+    ];
+    let n = intent::normalize(text);
+    let mut number = None;
+    for w in n.split_whitespace() {
+        if let Ok(k) = w.parse::<usize>() {
+            if number.is_some() {
+                return None;
+            }
+            number = Some(k);
+        } else if !FILLER.contains(&w) {
+            return None;
+        }
+    }
+    number.filter(|k| (1..=offered).contains(k)).map(|k| k - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_choices_are_a_number_and_filler_only() {
+        assert_eq!(slot_choice("2", 3), Some(1));
+        assert_eq!(slot_choice("nomor 3 ya kak", 3), Some(2));
+        assert_eq!(slot_choice("4", 3), None);
+        assert_eq!(slot_choice("0", 3), None);
+        assert_eq!(slot_choice("2 and I want a refund", 3), None);
+        assert_eq!(slot_choice("1 or 2", 3), None);
+    }
+}
