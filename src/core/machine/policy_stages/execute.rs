@@ -323,15 +323,7 @@ impl Run<'_> {
         let Some(session) = student.sessions.iter().find(|s| s.id == offer.session) else {
             return Ok(self.block("the session to move is no longer on record"));
         };
-        let p = self.facts.policy;
-        let check = reschedule::check(
-            &student.reschedule_history,
-            session.starts_at,
-            self.now(),
-            p.timezone,
-            p.reschedule_quota_per_month,
-            p.cutoff,
-        );
+        let check = self.reschedule_policy(student, session.starts_at);
         if !check.in_policy() {
             self.case.tier = Some(Tier::R3);
             self.case.desk.rule = Some("reschedule-exception".into());

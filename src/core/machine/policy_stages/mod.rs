@@ -34,4 +34,22 @@ impl Run<'_> {
             Identity::WaMatch | Identity::InvoiceEmail
         )
     }
+
+    /// The reschedule policy (quota and cutoff) for moving the session of
+    /// `student` that starts at `session`, as of now.
+    pub(super) fn reschedule_policy(
+        &self,
+        student: &Student,
+        session: crate::core::types::Timestamp,
+    ) -> crate::policy::reschedule::Check {
+        let p = self.facts.policy;
+        crate::policy::reschedule::check(
+            &student.reschedule_history,
+            session,
+            self.now(),
+            p.timezone,
+            p.reschedule_quota_per_month,
+            p.cutoff,
+        )
+    }
 }

@@ -153,15 +153,7 @@ impl Run<'_> {
         let Some(session) = student.next_session(self.now()) else {
             return Ok(None);
         };
-        let p = self.facts.policy;
-        Ok(Some(reschedule::check(
-            &student.reschedule_history,
-            session.starts_at,
-            self.now(),
-            p.timezone,
-            p.reschedule_quota_per_month,
-            p.cutoff,
-        )))
+        Ok(Some(self.reschedule_policy(&student, session.starts_at)))
     }
 }
 
