@@ -115,3 +115,47 @@ async fn a_button_press_decides_once_through_the_same_path_as_the_admin_api() {
     assert_eq!(v["taken"], false);
     assert!(v["answer"].as_str().unwrap().contains("moved on"), "{v}");
 }
+
+#[tokio::test]
+async fn a_post_that_never_reached_the_chat_is_made_again_at_start() {
+    use common::fake::Behaviour;
+    let dir = tempfile::tempdir().unwrap();
+    let (fake, base) = Fake::start().await;
+    fake.set_default(Behaviour::Status(503));
+    let extra = format!(
+        "[channels.telegram]\napi_base = \"{base}\"\nbot_token = \"123:abc\"\noperator_chat_id = \"-100\"\ncoach_chat_id = \"-200\"\nsecret_token = \"{SECRET}\"\n[tools.telegram]\nretry_initial = \"10ms\"\nmax_elapsed = \"200ms\"\n"
+    );
+    let s = Server::start_demo_with(dir.path(), "pilot", &extra).await;
+    let c = s.say("+6281234567890", "kak jadwal les saya kapan?").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    s.wait_for(
+        "the failed posts",
+        std::time::Duration::from_secs(10),
+        || async { (fake.requests().len() >= 2).then_some(()) },
+    )
+    .await;
+    assert_eq!(s.case(&id).await["lane_notified"], false);
+    assert!(s.terminate().success());
+
+    fake.set_default(Behaviour::Ok);
+    let before = fake.requests().len();
+    let s = Server::start_demo_with(dir.path(), "pilot", &extra).await;
+    let c = s
+        .wait_for(
+            "the post at start",
+            std::time::Duration::from_secs(10),
+            || async {
+                let c = s.case(&id).await;
+                (c["lane_notified"] == true).then_some(c)
+            },
+        )
+        .await;
+    assert_eq!(c["waiting_on"], "operator");
+    let posts: Vec<_> = fake.requests()[before..]
+        .iter()
+        .filter(|r| r.path.ends_with("/sendMessage"))
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(posts.len(), 1, "posted once at start");
+    assert!(posts[0]["text"].as_str().unwrap().contains(&id));
+}

@@ -59,6 +59,8 @@ pub struct Desk {
     pub qa_block: Option<String>,
     /// When the customer last wrote: free-form replies only within 24 h.
     pub last_inbound_at: Option<Timestamp>,
+    /// The human wait (its `wait_since`) last posted to the lane's chat.
+    pub lane_posted: Option<Timestamp>,
 }
 
 impl Desk {

@@ -492,10 +492,14 @@ fn observe(before: &CaseRecord, after: &CaseRecord, transitions: &[(State, State
 
 /// Posts a case that now waits on a human to the lane's chat, retried
 /// with backoff in the background; the case does not wait for it.
-fn notify_lane(shared: &Shared, case: &CaseRecord) {
+///
+/// Once posted, the case records for which wait it was posted, so a post
+/// lost to a crash is made again at start (at least once per wait).
+pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
     let Some(notifier) = shared.approvals.clone() else {
         return;
     };
+    let store = shared.store.clone();
     let lane = match case.waiting_on {
         crate::core::types::WaitingOn::Coach => crate::core::case::Lane::Coach,
         _ => crate::core::case::Lane::Operator,
@@ -518,8 +522,26 @@ fn notify_lane(shared: &Shared, case: &CaseRecord) {
             |_, _| async {},
         )
         .await;
-        if let retry::Outcome::Failed { error, attempts } = out {
-            tracing::error!(case = %case.id, %error, attempts, "approval post failed; the case is still listed at /admin/cases");
+        match out {
+            retry::Outcome::Done { .. } => {
+                let asked = case.wait_since;
+                let marked = store
+                    .update_case(case.id, move |c| {
+                        if c.wait_since == asked {
+                            c.desk.lane_posted = Some(asked);
+                        }
+                    })
+                    .await;
+                if let Err(e) = marked {
+                    tracing::warn!(case = %case.id, error = %e, "approval posted but not marked; it may be posted again at start");
+                }
+            }
+            retry::Outcome::Failed { error, attempts } => {
+                tracing::error!(case = %case.id, %error, attempts, "approval post failed; the case is still listed at /admin/cases");
+            }
+            retry::Outcome::Paused { error, .. } => {
+                tracing::error!(case = %case.id, %error, "approval post paused; the case is still listed at /admin/cases");
+            }
         }
     });
 }

@@ -53,6 +53,10 @@ pub async fn resume_open_cases(
             }
         }
         shared.timers.set(id, case.next_deadline());
+        if case.waiting_on.is_human() && case.desk.lane_posted != Some(case.wait_since) {
+            // The post to the lane's chat was lost (or never made): again.
+            super::actor::notify_lane(shared, &case);
+        }
         let running = matches!(case.waiting_on, WaitingOn::None | WaitingOn::Tool(_));
         let timer_due = case.next_deadline().is_some_and(|d| d <= now);
         let unread = !shared

@@ -137,6 +137,7 @@ pub fn full(
         "qa_block": case.desk.qa_block,
         "unread": unread,
         "decision_pending": case.desk.decision.is_some(),
+        "lane_notified": case.waiting_on.is_human() && case.desk.lane_posted == Some(case.wait_since),
         "stuck": stuck.is_some(),
         "stuck_reason": stuck,
         "timers": case.timers.iter().map(|t| json!({"name": t.name, "due": ts(t.due)})).collect::<Vec<_>>(),
