@@ -82,6 +82,17 @@ pub fn extract(text: &str) -> Claims {
 }
 
 /// Key under which invoice numbers are compared: `INV/2026/12` = `inv-2026-12`.
+/// Tokens that could be an invoice number in any format (at least four
+/// characters with a digit, not an email): checked against the records when
+/// no token has the usual `INV-...` shape.
+pub fn candidates(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(trim_token)
+        .filter(|t| t.len() >= 4 && t.chars().any(|c| c.is_ascii_digit()) && !t.contains('@'))
+        .map(invoice_key)
+        .collect()
+}
+
 pub fn invoice_key(number: &str) -> String {
     number.trim().to_uppercase().replace('/', "-")
 }
@@ -110,6 +121,14 @@ pub fn verify(claims: &Claims, invoice_owner: Option<&Student>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_invoice_format_is_a_candidate() {
+        assert_eq!(
+            candidates("nomor invoice 20261124001, email a@b.id, kode ab12"),
+            vec!["20261124001", "AB12"]
+        );
+    }
     use crate::core::types::Timestamp;
 
     fn student() -> Student {

@@ -43,7 +43,21 @@ impl Run<'_> {
             .unwrap_or("")
             .to_string();
         desk.claims_read = desk.turn_text.len();
-        let found = identity::extract(&unread);
+        let mut found = identity::extract(&unread);
+        if found.invoice.is_none() {
+            // An invoice number in another shape: whatever matches a record.
+            for c in identity::candidates(&unread) {
+                let known = self
+                    .facts
+                    .records
+                    .student_by_invoice(&c)
+                    .map_err(Self::records_err)?;
+                if known.is_some() {
+                    found.invoice = Some(c);
+                    break;
+                }
+            }
+        }
         let new_claim = found.invoice.is_some() || found.email.is_some();
         desk.claims.merge(found);
         if desk.claims.complete() {

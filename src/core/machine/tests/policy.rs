@@ -200,6 +200,16 @@ fn identity_by_invoice_and_email_given_over_several_messages() {
 }
 
 #[test]
+fn an_invoice_number_in_another_format_is_matched_against_the_records() {
+    let mut sim = desk(Mode::Production, "+6289999");
+    sim.records.students[0].invoices[0].number = "20261124001".into();
+    sim.say("when is my next lesson?");
+    sim.say("invoice 20261124001 and SARI@example.com");
+    assert_eq!(sim.case.identity, Identity::InvoiceEmail);
+    assert_eq!(sim.templates_sent(), ["wa.r1.verify", "wa.r1.schedule"]);
+}
+
+#[test]
 fn wrong_details_are_never_confirmed_and_escalate_after_the_allowed_attempts() {
     let mut sim = desk(Mode::Production, "+6289999");
     sim.say("payment status please");
