@@ -109,12 +109,7 @@ fn main() -> anyhow::Result<()> {
             quiet,
             fail_sends,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error")),
-                )
-                .with_writer(std::io::stderr)
-                .init();
+            init_tracing("error");
             let opts = caseflow::loadtest::Options {
                 target,
                 token: std::env::var("CASEFLOW_ADMIN_TOKEN").ok(),
@@ -152,7 +147,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             demo,
         } => {
-            init_tracing();
+            init_tracing("info");
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -161,10 +156,11 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn init_tracing() {
+/// Logs to stderr at `default` unless RUST_LOG says otherwise.
+fn init_tracing(default: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
         .init();

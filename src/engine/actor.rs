@@ -340,12 +340,7 @@ async fn payment_status_with_retry(
                 })
             })
         },
-        |attempt, error| async move {
-            metrics::counter!("caseflow_tool_retries_total", "tool" => tool).increment(1);
-            if let Err(e) = shared.store.record_attempt(id, step, attempt, error).await {
-                tracing::error!(case = %id, error = %e, "cannot record a failed attempt");
-            }
-        },
+        |attempt, error| record_failure(shared, tool, id, step, attempt, error),
     )
     .await;
     Ok(match outcome {
@@ -411,15 +406,26 @@ async fn send_with_retry(
                 })
             })
         },
-        |attempt, error| async move {
-            metrics::counter!("caseflow_tool_retries_total", "tool" => tool).increment(1);
-            if let Err(e) = shared.store.record_attempt(id, step, attempt, error).await {
-                tracing::error!(case = %id, error = %e, "cannot record a failed attempt");
-            }
-        },
+        |attempt, error| record_failure(shared, tool, id, step, attempt, error),
     )
     .await;
     Ok(outcome)
+}
+
+/// Stores a failed attempt of an effect (so its count survives a restart)
+/// and counts it as a retry.
+async fn record_failure(
+    shared: &Shared,
+    tool: &'static str,
+    id: CaseId,
+    step: u32,
+    attempt: u32,
+    error: String,
+) {
+    metrics::counter!("caseflow_tool_retries_total", "tool" => tool).increment(1);
+    if let Err(e) = shared.store.record_attempt(id, step, attempt, error).await {
+        tracing::error!(case = %id, error = %e, "cannot record a failed attempt");
+    }
 }
 
 /// One attempt at `tool` through its circuit breaker: refused at once while

@@ -371,18 +371,11 @@ impl Store {
         attempts: u32,
         error: String,
     ) -> Result<(), StoreError> {
-        self.committer
-            .run(move |tx| {
-                let key = keys::effect(id, step);
-                if let Some(v) = tx.get(&key)? {
-                    let mut effect: EffectRecord = decode(&v)?;
-                    effect.attempts = attempts;
-                    effect.last_error = Some(error);
-                    tx.insert(key, encode(&effect)?);
-                }
-                Ok(())
-            })
-            .await
+        self.update_effect(id, step, move |e| {
+            e.attempts = attempts;
+            e.last_error = Some(error);
+        })
+        .await
     }
 
     /// Appends a provider status callback to the case of the outbound
@@ -434,6 +427,24 @@ impl Store {
             .await
     }
 
+    /// Changes an effect record, if it exists.
+    async fn update_effect<F>(&self, id: CaseId, step: u32, change: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut EffectRecord) + Send + 'static,
+    {
+        self.committer
+            .run(move |tx| {
+                let key = keys::effect(id, step);
+                if let Some(v) = tx.get(&key)? {
+                    let mut effect: EffectRecord = decode(&v)?;
+                    change(&mut effect);
+                    tx.insert(key, encode(&effect)?);
+                }
+                Ok(())
+            })
+            .await
+    }
+
     /// Gives an interrupted effect a fresh retry budget (an operator's retry).
     pub async fn restart_effect_budget(
         &self,
@@ -441,16 +452,7 @@ impl Store {
         step: u32,
         now: crate::core::types::Timestamp,
     ) -> Result<(), StoreError> {
-        self.committer
-            .run(move |tx| {
-                let key = keys::effect(id, step);
-                if let Some(v) = tx.get(&key)? {
-                    let mut effect: EffectRecord = decode(&v)?;
-                    effect.started_at = now;
-                    tx.insert(key, encode(&effect)?);
-                }
-                Ok(())
-            })
+        self.update_effect(id, step, move |e| e.started_at = now)
             .await
     }
 
