@@ -46,87 +46,15 @@ enum Command {
     },
     /// Rehearse a campaign spike (or a steady day, or a soak) against a
     /// desk: --target URL, or one started here on a temporary data dir.
-    Loadtest {
-        /// A running desk (admin token from CASEFLOW_ADMIN_TOKEN).
-        #[arg(long)]
-        target: Option<String>,
-        #[arg(long, value_enum, default_value = "spike")]
-        profile: caseflow::loadtest::Profile,
-        /// Customers (default by profile: steady 300, spike 5000, soak 2000).
-        #[arg(long)]
-        customers: Option<usize>,
-        /// Window in which they arrive (default: steady 2m, spike 60s, soak 10m).
-        #[arg(long, value_parser = humantime::parse_duration)]
-        duration: Option<std::time::Duration>,
-        /// Share of messages delivered twice (webhook re-delivery).
-        #[arg(long, default_value_t = 0.1)]
-        duplicates: f64,
-        /// The simulated operator decides after this long.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
-        operator_delay: std::time::Duration,
-        /// The simulated coach decides after this long.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
-        coach_delay: std::time::Duration,
-        /// Longest wait for the desk to come to rest after the last message.
-        #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
-        settle: std::time::Duration,
-        #[arg(long, default_value_t = 128)]
-        concurrency: usize,
-        /// Run the in-process desk in production mode (default pilot).
-        #[arg(long)]
-        production: bool,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Also write the results as JSON.
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-        /// In-process desk: share (0..1) of customer sends that fail as a 503.
-        #[arg(long, default_value_t = 0.0)]
-        fail_sends: f64,
-    },
+    Loadtest(caseflow::loadtest::Options),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file } => check(&file),
-        Command::Loadtest {
-            target,
-            profile,
-            customers,
-            duration,
-            duplicates,
-            operator_delay,
-            coach_delay,
-            settle,
-            concurrency,
-            production,
-            seed,
-            json,
-            quiet,
-            fail_sends,
-        } => {
+        Command::Loadtest(opts) => {
             init_tracing("error");
-            let opts = caseflow::loadtest::Options {
-                target,
-                token: std::env::var("CASEFLOW_ADMIN_TOKEN").ok(),
-                profile,
-                customers,
-                duration,
-                duplicates,
-                operator_delay,
-                coach_delay,
-                settle,
-                concurrency,
-                production,
-                seed,
-                json,
-                progress: !quiet,
-                send_failure_rate: fail_sends,
-            };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

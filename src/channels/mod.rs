@@ -24,6 +24,21 @@ pub enum SendError {
     Permanent(String),
 }
 
+impl From<SendError> for crate::engine::retry::Failure<String> {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Transient {
+                reason,
+                retry_after,
+            } => Self::Transient {
+                error: reason,
+                retry_after,
+            },
+            SendError::Permanent(reason) => Self::Permanent(reason),
+        }
+    }
+}
+
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<String, SendError>> + Send + 'a>>;
 
 /// Delivers a customer-facing message; returns the provider's message id.

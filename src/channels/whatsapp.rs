@@ -73,11 +73,6 @@ pub fn text_body(to: &str, text: &str) -> Value {
     })
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
 impl CustomerSender for WhatsappSender {
     fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a> {
         Box::pin(async move {
@@ -118,7 +113,7 @@ impl CustomerSender for WhatsappSender {
                         SendError::Permanent("whatsapp: answer without a message id".into())
                     });
             }
-            let wait = retry_after(response.headers());
+            let wait = crate::engine::retry::retry_after(response.headers());
             let detail = response.text().await.unwrap_or_default();
             let detail: String = detail.chars().take(200).collect();
             let reason = format!("whatsapp: HTTP {} {detail}", status.as_u16());

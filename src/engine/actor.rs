@@ -14,13 +14,11 @@ use crate::core::case::CaseRecord;
 use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
 use std::time::Duration;
 
-use crate::channels::SendError;
 use crate::core::desk::ToolRequest;
 use crate::core::records::PAYMENT_STATUS_TOOL;
 use crate::core::stages::send::Outbound;
 use crate::core::types::{CaseId, State};
 use crate::engine::retry;
-use crate::engine::tools::ReadError;
 use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
 
 /// Reloads allowed when the case was written by someone else meanwhile.
@@ -326,20 +324,7 @@ async fn payment_status_with_retry(
         cfg.retry(),
         Duration::ZERO,
         0,
-        || {
-            guarded(shared, tool, || async {
-                client.status(order_id).await.map_err(|e| match e {
-                    ReadError::Transient {
-                        reason,
-                        retry_after,
-                    } => retry::Failure::Transient {
-                        error: reason,
-                        retry_after,
-                    },
-                    ReadError::Permanent(reason) => retry::Failure::Permanent(reason),
-                })
-            })
-        },
+        || guarded(shared, tool, || client.status(order_id)),
         |attempt, error| record_failure(shared, tool, id, step, attempt, error),
     )
     .await;
@@ -394,16 +379,7 @@ async fn send_with_retry(
         before,
         || {
             guarded(shared, tool, || async {
-                shared.sender.send(out).await.map_err(|e| match e {
-                    SendError::Transient {
-                        reason,
-                        retry_after,
-                    } => retry::Failure::Transient {
-                        error: reason,
-                        retry_after,
-                    },
-                    SendError::Permanent(reason) => retry::Failure::Permanent(reason),
-                })
+                shared.sender.send(out).await.map_err(retry::Failure::from)
             })
         },
         |attempt, error| record_failure(shared, tool, id, step, attempt, error),

@@ -102,12 +102,7 @@ impl NotionSource {
             })?;
         let status = r.status();
         if status.as_u16() == 429 || status.is_server_error() {
-            let retry_after = r
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-                .map(Duration::from_secs);
+            let retry_after = retry::retry_after(r.headers());
             return Err(retry::Failure::Transient {
                 error: format!("notion: HTTP {}", status.as_u16()),
                 retry_after,

@@ -30,6 +30,12 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The `Retry-After` of a provider's answer, in seconds, if it gave one.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
 /// How one attempt failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure<E> {

@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::core::records::{PaymentEvent, PaymentState};
 use crate::core::stages::execute::ToolCall;
 use crate::engine::clock;
+use crate::engine::retry::{self, Failure};
 use crate::store::records::ToolAnswer;
 use crate::store::{Store, StoreError};
 
@@ -47,16 +48,6 @@ impl WriteTools {
     }
 }
 
-/// How a provider read failed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ReadError {
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-    Permanent(String),
-}
-
 /// The Midtrans status API.
 pub struct MidtransClient {
     client: reqwest::Client,
@@ -82,7 +73,7 @@ impl MidtransClient {
     pub async fn status(
         &self,
         order_id: &str,
-    ) -> Result<Option<(PaymentState, PaymentEvent, String)>, ReadError> {
+    ) -> Result<Option<(PaymentState, PaymentEvent, String)>, Failure<String>> {
         let r = self
             .client
             .get(format!("{}/v2/{}/status", self.base, order_id))
@@ -90,20 +81,15 @@ impl MidtransClient {
             .header("accept", "application/json")
             .send()
             .await
-            .map_err(|e| ReadError::Transient {
-                reason: format!("midtrans: {e}"),
+            .map_err(|e| Failure::Transient {
+                error: format!("midtrans: {e}"),
                 retry_after: None,
             })?;
         let status = r.status();
         if status.is_server_error() || status.as_u16() == 429 {
-            let retry_after = r
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-                .map(Duration::from_secs);
-            return Err(ReadError::Transient {
-                reason: format!("midtrans: HTTP {}", status.as_u16()),
+            let retry_after = retry::retry_after(r.headers());
+            return Err(Failure::Transient {
+                error: format!("midtrans: HTTP {}", status.as_u16()),
                 retry_after,
             });
         }
@@ -111,13 +97,13 @@ impl MidtransClient {
             return Ok(None);
         }
         if !status.is_success() {
-            return Err(ReadError::Permanent(format!(
+            return Err(Failure::Permanent(format!(
                 "midtrans: HTTP {}",
                 status.as_u16()
             )));
         }
-        let v: Value = r.json().await.map_err(|e| ReadError::Transient {
-            reason: format!("midtrans: unreadable answer: {e}"),
+        let v: Value = r.json().await.map_err(|e| Failure::Transient {
+            error: format!("midtrans: unreadable answer: {e}"),
             retry_after: None,
         })?;
         let code = v["status_code"].as_str().unwrap_or("200").to_string();
@@ -127,7 +113,7 @@ impl MidtransClient {
         let tx = v["transaction_status"].as_str().unwrap_or("");
         let fraud = v["fraud_status"].as_str();
         let Some(state) = crate::policy::payments::state_of(tx, fraud) else {
-            return Err(ReadError::Permanent(format!(
+            return Err(Failure::Permanent(format!(
                 "midtrans: unknown transaction_status '{tx}'"
             )));
         };

@@ -44,28 +44,51 @@ impl Profile {
     }
 }
 
-#[derive(Debug, Clone)]
+/// The load test's options, as `caseflow loadtest` takes them.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// A running desk; `None` starts one in this process.
+    /// A running desk; without it one is started in this process.
+    #[arg(long)]
     pub target: Option<String>,
+    /// The target's admin token.
+    #[arg(long, env = "CASEFLOW_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    #[arg(long, value_enum, default_value = "spike")]
     pub profile: Profile,
+    /// Customers (default by profile: steady 300, spike 5000, soak 2000).
+    #[arg(long)]
     pub customers: Option<usize>,
+    /// Window in which they arrive (default: steady 2m, spike 60s, soak 10m).
+    #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
-    /// Share of messages delivered twice (same message id).
+    /// Share of first messages delivered twice (same message id).
+    #[arg(long, default_value_t = 0.1)]
     pub duplicates: f64,
+    /// The simulated operator decides after this long.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
     pub operator_delay: Duration,
+    /// The simulated coach decides after this long.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     pub coach_delay: Duration,
-    /// How long to wait for the desk to come to rest after the last send.
+    /// Longest wait for the desk to come to rest after the last message.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
     pub settle: Duration,
     /// Concurrent HTTP requests.
+    #[arg(long, default_value_t = 128)]
     pub concurrency: usize,
-    /// `mode` of an in-process desk.
+    /// Run the in-process desk in production mode (default pilot).
+    #[arg(long)]
     pub production: bool,
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Also write the results as JSON.
+    #[arg(long)]
     pub json: Option<PathBuf>,
-    pub progress: bool,
-    /// In-process desk only: share of send attempts that fail as a 503.
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// In-process desk: share (0..1) of customer sends that fail as a 503.
+    #[arg(long = "fail-sends", default_value_t = 0.0)]
     pub send_failure_rate: f64,
 }
 
@@ -113,7 +136,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         })
         .collect();
     let total_messages: u64 = plan.iter().map(|(_, _, c)| c.messages.len() as u64).sum();
-    let bar = opts.progress.then(|| {
+    let bar = (!opts.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(total_messages);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
