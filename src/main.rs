@@ -163,7 +163,9 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "caseflow listening");
+    let bound = listener.local_addr()?;
+    write_listen_addr(&data_dir, bound)?;
+    tracing::info!(addr = %bound, "caseflow listening");
     axum::serve(listener, desk.router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -171,6 +173,16 @@ async fn serve(
     let drained = desk.engine.drain(config.engine.drain_timeout).await;
     tracing::info!(drained, "stopped");
     Ok(())
+}
+
+/// Writes the bound address to `DIR/listen.addr` (atomically: a temp file
+/// renamed), so a script or test that asked for port 0 learns the port.
+fn write_listen_addr(data_dir: &std::path::Path, addr: SocketAddr) -> anyhow::Result<()> {
+    let path = data_dir.join("listen.addr");
+    let tmp = data_dir.join("listen.addr.tmp");
+    std::fs::write(&tmp, format!("{addr}\n"))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 async fn shutdown_signal() {

@@ -5,15 +5,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, config_with_workflow, free_port, repo_file, write_config};
+use common::{Server, config_with_workflow, repo_file, write_config};
 
-fn workflow_with_reminder(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+fn workflow_with_reminder(dir: &std::path::Path) -> std::path::PathBuf {
     // A reminder timer in qa: fires 2 s after the case starts waiting there.
     let source = std::fs::read_to_string(repo_file("workflows/support.toml"))
         .unwrap()
         .replace("name = \"support\"", "name = \"support-reminders\"")
         + "\n[timers.operator_reminder]\nafter = \"2s\"\narmed_in = [\"qa\"]\ntarget = \"qa\"\n";
-    config_with_workflow(dir, port, &source)
+    config_with_workflow(dir, &source)
 }
 
 fn reminders(case: &serde_json::Value) -> usize {
@@ -28,9 +28,8 @@ fn reminders(case: &serde_json::Value) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timer_that_fell_due_while_down_fires_at_once_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let p = free_port();
-    let config = workflow_with_reminder(dir.path(), p);
-    let s = Server::start_with_config(dir.path(), &config, p).await;
+    let config = workflow_with_reminder(dir.path());
+    let s = Server::start_with_config(dir.path(), &config).await;
     let (_, body) = s.message("+6288800000001", "wamid.t1", "halo").await;
     let id = body["case_id"].as_str().unwrap().to_string();
     let case = s.wait_case_waiting(&id, "operator").await;
@@ -51,10 +50,9 @@ async fn a_timer_that_fell_due_while_down_fires_at_once_after_restart() {
     while chrono::Utc::now() <= due {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let p = free_port();
-    let config = workflow_with_reminder(dir.path(), p);
+    let config = workflow_with_reminder(dir.path());
     let restarted = Instant::now();
-    let s = Server::start_with_config(dir.path(), &config, p).await;
+    let s = Server::start_with_config(dir.path(), &config).await;
     s.wait_for(
         "the overdue reminder to fire",
         Duration::from_secs(10),
@@ -73,29 +71,12 @@ async fn a_timer_that_fell_due_while_down_fires_at_once_after_restart() {
 async fn without_a_token_in_the_environment_one_is_written_with_mode_0600() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let p = free_port();
-    let config = write_config(dir.path(), p, "", "");
-    let data = dir.path().join("data");
-    let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_caseflow"))
-        .args([
-            "serve",
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .env_remove("CASEFLOW_ADMIN_TOKEN")
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let config = write_config(dir.path(), "", "");
+    let s =
+        Server::start_with_env(dir.path(), &config, &[], &[("CASEFLOW_ADMIN_TOKEN", None)]).await;
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{p}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let base = s.base.clone();
+    let data = dir.path().join("data");
     let path = data.join("admin.token");
     let token = std::fs::read_to_string(&path).unwrap();
     assert!(token.trim().len() >= 32);
@@ -103,7 +84,7 @@ async fn without_a_token_in_the_environment_one_is_written_with_mode_0600() {
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    let log = s.log_text();
     assert!(
         log.contains("admin.token"),
         "the log says where the token is"
@@ -115,6 +96,4 @@ async fn without_a_token_in_the_environment_one_is_written_with_mode_0600() {
         .await
         .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
 }

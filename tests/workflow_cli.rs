@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, config_with_workflow, free_port, repo_file, run, write_config};
+use common::{Server, config_with_workflow, repo_file, run, write_config};
 
 fn shipped() -> String {
     std::fs::read_to_string(repo_file("workflows/support.toml")).unwrap()
@@ -66,7 +66,7 @@ async fn serve_refuses_an_invalid_workflow_with_the_same_error() {
         shipped().replace(r#"on = { done = "qa" }"#, r#"on = { done = "review" }"#),
     )
     .unwrap();
-    let config = write_config(dir.path(), 1, "", "");
+    let config = write_config(dir.path(), "", "");
     let text = std::fs::read_to_string(&config)
         .unwrap()
         .replace(&repo_file("workflows/support.toml"), bad.to_str().unwrap());
@@ -86,18 +86,16 @@ async fn serve_refuses_an_invalid_workflow_with_the_same_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let p = free_port();
-    let config = config_with_workflow(dir.path(), p, &shipped());
-    let s = Server::start_with_config(dir.path(), &config, p).await;
+    let config = config_with_workflow(dir.path(), &shipped());
+    let s = Server::start_with_config(dir.path(), &config).await;
     let (_, body) = s.message("+6287700000001", "wamid.v1", "hi").await;
     let old_case = body["case_id"].as_str().unwrap().to_string();
     s.wait_case_waiting(&old_case, "operator").await;
     assert!(s.terminate().success());
 
     // Same version, different meaning: refused, naming the version.
-    let p = free_port();
     let changed = shipped().replace("after = \"24h\"", "after = \"12h\"");
-    let config = config_with_workflow(dir.path(), p, &changed);
+    let config = config_with_workflow(dir.path(), &changed);
     let out = run(&[
         "serve",
         "--config",
@@ -113,10 +111,9 @@ async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     );
 
     // Bumped: starts; the open case stays on v2, a new case opens on v3.
-    let p = free_port();
     let bumped = changed.replace("\nversion = 2\n", "\nversion = 3\n");
-    let config = config_with_workflow(dir.path(), p, &bumped);
-    let s = Server::start_with_config(dir.path(), &config, p).await;
+    let config = config_with_workflow(dir.path(), &bumped);
+    let s = Server::start_with_config(dir.path(), &config).await;
     assert_eq!(s.case(&old_case).await["workflow_version"], 2);
     assert_eq!(s.case(&old_case).await["stuck"], false);
     let (_, body) = s.message("+6287700000002", "wamid.v2", "hi").await;
@@ -125,13 +122,12 @@ async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     assert!(s.terminate().success());
 
     // v4 declares a migration from v2: the open v2 case moves onto v4.
-    let p = free_port();
     let migrating = format!(
         "{}\n[[migrations]]\nfrom_version = 2\n",
         bumped.replace("\nversion = 3\n", "\nversion = 4\n")
     );
-    let config = config_with_workflow(dir.path(), p, &migrating);
-    let s = Server::start_with_config(dir.path(), &config, p).await;
+    let config = config_with_workflow(dir.path(), &migrating);
+    let s = Server::start_with_config(dir.path(), &config).await;
     let case = s.case(&old_case).await;
     assert_eq!(case["workflow_version"], 4);
     let last = case["transitions"]

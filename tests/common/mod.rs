@@ -2,7 +2,6 @@
 //! talks to it over HTTP, the way an operator or a webhook would.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -22,24 +21,28 @@ pub struct Server {
     client: reqwest::Client,
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Kills the server if the test ends (pass or panic) without stopping it:
+/// no `caseflow serve` outlives its test.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 pub fn repo_file(rel: &str) -> String {
     format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Writes a config for `dir` with `extra` TOML appended to `[engine]`-free
-/// sections, and returns its path.
-pub fn write_config(dir: &Path, port: u16, engine_extra: &str, extra: &str) -> PathBuf {
+/// Writes a config for `dir` listening on port 0 (the bound port is read back
+/// from `DIR/listen.addr`) with `engine_extra` in `[engine]` and `extra`
+/// sections appended, and returns its path.
+pub fn write_config(dir: &Path, engine_extra: &str, extra: &str) -> PathBuf {
     let path = dir.join("caseflow.toml");
     let text = format!(
-        "mode = \"pilot\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n[engine]\nworkflow = \"{}\"\ntemplates = \"{}\"\n{engine_extra}\n{extra}\n",
+        "mode = \"pilot\"\n[server]\nlisten = \"127.0.0.1:0\"\n[engine]\nworkflow = \"{}\"\ntemplates = \"{}\"\n{engine_extra}\n{extra}\n",
         repo_file("workflows/support.toml"),
         repo_file("config/templates.toml"),
     );
@@ -48,10 +51,10 @@ pub fn write_config(dir: &Path, port: u16, engine_extra: &str, extra: &str) -> P
 }
 
 /// Writes a config for `dir` whose workflow is `source` (saved as `dir/wf.toml`).
-pub fn config_with_workflow(dir: &Path, port: u16, source: &str) -> PathBuf {
+pub fn config_with_workflow(dir: &Path, source: &str) -> PathBuf {
     let wf = dir.join("wf.toml");
     std::fs::write(&wf, source).unwrap();
-    let config = write_config(dir, port, "", "");
+    let config = write_config(dir, "", "");
     let text = std::fs::read_to_string(&config)
         .unwrap()
         .replace(&repo_file("workflows/support.toml"), wf.to_str().unwrap());
@@ -59,16 +62,41 @@ pub fn config_with_workflow(dir: &Path, port: u16, source: &str) -> PathBuf {
     config
 }
 
+/// Waits for a server started on `data` to write the address it bound.
+/// `child` is polled so a server that exits at start fails the test at once.
+pub fn wait_listen_addr(data: &Path, child: &mut Child, log: &Path) -> String {
+    let path = data.join("listen.addr");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && text.ends_with('\n')
+        {
+            return format!("http://{}", text.trim());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "server exited at start ({status}); log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not bind; log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 impl Server {
     /// Starts a server on `dir` (its store lives in `dir/data`).
     pub async fn start(dir: &Path, engine_extra: &str, extra: &str) -> Server {
-        let port = free_port();
-        let config = write_config(dir, port, engine_extra, extra);
-        Self::start_with_config(dir, &config, port).await
+        let config = write_config(dir, engine_extra, extra);
+        Self::start_with_config(dir, &config).await
     }
 
-    pub async fn start_with_config(dir: &Path, config: &Path, port: u16) -> Server {
-        Self::start_with_args(dir, config, port, &[]).await
+    pub async fn start_with_config(dir: &Path, config: &Path) -> Server {
+        Self::start_with_args(dir, config, &[]).await
     }
 
     /// Starts a server in `mode` on the demo records (`serve --demo`).
@@ -78,22 +106,37 @@ impl Server {
 
     /// As [`Server::start_demo`], with `extra` TOML sections in the config.
     pub async fn start_demo_with(dir: &Path, mode: &str, extra: &str) -> Server {
-        let port = free_port();
-        let config = write_config(dir, port, "collect_window = \"50ms\"", extra);
+        let config = write_config(dir, "collect_window = \"50ms\"", extra);
         let text = std::fs::read_to_string(&config)
             .unwrap()
             .replace("mode = \"pilot\"", &format!("mode = \"{mode}\""));
         std::fs::write(&config, text).unwrap();
-        Self::start_with_args(dir, &config, port, &["--demo"]).await
+        Self::start_with_args(dir, &config, &["--demo"]).await
     }
 
-    pub async fn start_with_args(dir: &Path, config: &Path, port: u16, args: &[&str]) -> Server {
-        let log = dir.join(format!("server-{port}.log"));
-        let child = spawn(dir, config, &log, args);
+    pub async fn start_with_args(dir: &Path, config: &Path, args: &[&str]) -> Server {
+        Self::start_with_env(dir, config, args, &[]).await
+    }
+
+    /// As [`Server::start_with_args`], with environment changes: `(name,
+    /// Some(value))` sets a variable, `(name, None)` removes it.
+    pub async fn start_with_env(
+        dir: &Path,
+        config: &Path,
+        args: &[&str],
+        env: &[(&str, Option<&str>)],
+    ) -> Server {
+        static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let data = dir.join("data");
+        let _ = std::fs::remove_file(data.join("listen.addr"));
+        let log = dir.join(format!("server-{n}.log"));
+        let mut child = spawn(dir, config, &log, args, env);
+        let base = wait_listen_addr(&data, &mut child, &log);
         let server = Server {
             said: Default::default(),
             child,
-            base: format!("http://127.0.0.1:{port}"),
+            base,
             dir: dir.to_path_buf(),
             log,
             client: reqwest::Client::builder()
@@ -298,9 +341,16 @@ impl Server {
     }
 }
 
-fn spawn(dir: &Path, config: &Path, log: &Path, args: &[&str]) -> Child {
+fn spawn(
+    dir: &Path,
+    config: &Path,
+    log: &Path,
+    args: &[&str],
+    env: &[(&str, Option<&str>)],
+) -> Child {
     let log_file = std::fs::File::create(log).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_caseflow"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_caseflow"));
+    command
         .arg("serve")
         .arg("--config")
         .arg(config)
@@ -310,9 +360,14 @@ fn spawn(dir: &Path, config: &Path, log: &Path, args: &[&str]) -> Child {
         .env("CASEFLOW_ADMIN_TOKEN", TOKEN)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn caseflow")
+        .stderr(log_file);
+    for (name, value) in env {
+        match value {
+            Some(v) => command.env(name, v),
+            None => command.env_remove(name),
+        };
+    }
+    command.spawn().expect("spawn caseflow")
 }
 
 /// Runs `caseflow` with `args` to completion.
