@@ -9,6 +9,7 @@ pub mod engine;
 pub mod http;
 pub mod loadtest;
 pub mod policy;
+pub mod report;
 pub mod store;
 pub mod telemetry;
 pub mod templates;

@@ -20,6 +20,8 @@
 //! | `b`    | tool name                 | `BreakerRecord`       |
 //! | `v`    | provider message id       | case id (16), seq BE  |
 //! | `y`    | order id                  | `PaymentRecord`       |
+//! | `q`    | sample id (16)            | `QaSample`            |
+//! | `r`    | sample id (16), item u32 BE | `QaLabel`           |
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -168,4 +170,23 @@ pub const PAYMENT: u8 = b'y';
 
 pub fn payment(order_id: &str) -> Vec<u8> {
     prefixed(PAYMENT, order_id.as_bytes())
+}
+
+pub const QA_SAMPLE: u8 = b'q';
+pub const QA_LABEL: u8 = b'r';
+
+/// A post-send audit sample by its id.
+pub fn qa_sample(id: uuid::Uuid) -> Vec<u8> {
+    prefixed(QA_SAMPLE, id.as_bytes())
+}
+
+pub fn qa_label_prefix(sample: uuid::Uuid) -> Vec<u8> {
+    prefixed(QA_LABEL, sample.as_bytes())
+}
+
+/// A reviewer's label on item `item` of a sample.
+pub fn qa_label(sample: uuid::Uuid, item: u32) -> Vec<u8> {
+    let mut k = qa_label_prefix(sample);
+    k.extend_from_slice(&item.to_be_bytes());
+    k
 }

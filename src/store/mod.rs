@@ -10,7 +10,9 @@ pub mod committer;
 pub mod decisions;
 pub mod keys;
 mod legacy;
+pub mod qa;
 pub mod records;
+pub mod scan;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
