@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod ingest;
 pub mod records;
+mod report;
 mod views;
 pub mod webhooks;
 
@@ -45,6 +46,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             get(admin::get_degraded).post(admin::set_degraded),
         )
         .route("/admin/payments/{order_id}", get(admin::get_payment))
+        .route("/admin/report", get(report::get_report))
+        .route("/admin/qa/sample", post(report::post_sample))
+        .route("/admin/qa/samples/{id}", get(report::get_sample))
+        .route("/admin/qa/labels", post(report::post_labels))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

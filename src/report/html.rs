@@ -172,7 +172,7 @@ fn latency(l: &Latency) -> String {
 }
 
 /// Every figure of a span as table rows: (name, value).
-fn rows(f: &Figures) -> Vec<(String, String)> {
+pub fn rows(f: &Figures) -> Vec<(String, String)> {
     let mut out = vec![
         ("cases opened".into(), f.cases_opened.to_string()),
         ("turns".into(), f.turns.to_string()),

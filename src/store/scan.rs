@@ -95,3 +95,30 @@ where
     }
     Ok(out)
 }
+
+impl Store {
+    /// Opens an existing store for a command that reads it (`caseflow
+    /// report`): never creates one. sled 0.34.7 has no read-only open and
+    /// takes an exclusive lock per store, so while a desk runs on it this
+    /// fails with an error that says so.
+    pub fn open_existing(path: &std::path::Path) -> Result<Store, StoreError> {
+        if !path.join("db").is_file() {
+            return Err(StoreError::Open {
+                path: path.display().to_string(),
+                reason: "no caseflow store here".into(),
+            });
+        }
+        Store::open(path).map_err(|e| match e {
+            StoreError::Open { path, reason } if reason.contains("could not acquire lock") => {
+                StoreError::Open {
+                    path,
+                    reason: "a running desk holds it (sled allows one process per store and \
+                             has no read-only open): stop the desk first, or ask the running \
+                             desk for GET /admin/report"
+                        .into(),
+                }
+            }
+            other => other,
+        })
+    }
+}
