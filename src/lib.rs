@@ -6,6 +6,7 @@ pub mod channels;
 pub mod config;
 pub mod core;
 pub mod engine;
+pub mod eval;
 pub mod http;
 pub mod loadtest;
 pub mod policy;

@@ -48,6 +48,17 @@ enum Command {
     /// Rehearse a campaign spike (or a steady day, or a soak) against a
     /// desk: --target URL, or one started here on a temporary data dir.
     Loadtest(caseflow::loadtest::Options),
+    /// Run scripted conversations (CONTRACT section 6) through the
+    /// configured workflow, policy and templates on throw-away stores;
+    /// prints a pass/fail table and exits non-zero on any failure.
+    Eval {
+        /// Eval files (TOML), e.g. config/eval/*.toml.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Config file: mode, policy, workflow, templates.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+    },
     /// The weekly dashboard (CONTRACT section 6) from a store, per ISO
     /// week and for the period. The desk must be stopped: sled allows one
     /// process per store (a running desk answers GET /admin/report).
@@ -91,6 +102,20 @@ fn main() -> anyhow::Result<()> {
                     report.lost,
                     report.duplicated
                 );
+            }
+            Ok(())
+        }
+        Command::Eval { files, config } => {
+            init_tracing("error");
+            let config = load_config(&config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let outcome = runtime.block_on(caseflow::eval::run(&files, &config))?;
+            print!("{}", outcome.table());
+            let failed = outcome.failed();
+            if failed > 0 {
+                anyhow::bail!("{failed} eval step(s) failed");
             }
             Ok(())
         }
