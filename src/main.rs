@@ -220,8 +220,8 @@ fn report(
         std::fs::write(path, caseflow::report::html::render(&report))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    println!(
-        "caseflow report {} to {} ({}), {} cases read in {} ms",
+    let mut text = format!(
+        "caseflow report {} to {} ({}), {} cases read in {} ms\n",
         report.from,
         report.to,
         report.timezone,
@@ -229,14 +229,16 @@ fn report(
         elapsed.as_millis()
     );
     for (name, value) in caseflow::report::html::rows(&report.period) {
-        println!("  {name:<48} {value}");
+        text.push_str(&format!("  {name:<48} {value}\n"));
     }
     if !report.kb_gaps.is_empty() {
-        println!("  knowledge gaps (word: turns):");
+        text.push_str("  knowledge gaps (word: turns):\n");
         for g in report.kb_gaps.iter().take(10) {
-            println!("    {}: {}", g.word, g.turns);
+            text.push_str(&format!("    {}: {}\n", g.word, g.turns));
         }
     }
+    // A closed pipe (`| head`) is not an error of the report.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
     Ok(())
 }
 

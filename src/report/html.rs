@@ -30,6 +30,7 @@ td.text{text-align:left;max-width:520px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 .chart{break-inside:avoid;page-break-inside:avoid}
 .note{color:#555;font-size:13px}
+.legend{font-size:12px;margin:-4px 0 8px 52px}.legend>span{margin-right:12px}
 @media print{body{margin:0}h2{break-after:avoid}}
 ";
 
@@ -57,8 +58,21 @@ fn chart(title: &str, y_desc: &str, x: &[String], data: &[Series], kind: Kind) -
     let mut svg = String::new();
     let drawn = draw(&mut svg, title, y_desc, x, data, kind);
     match drawn {
-        Ok(()) => svg,
+        Ok(()) => format!("{svg}{}", legend(data).into_string()),
         Err(e) => format!("<p class=\"note\">{title}: chart not drawn ({e})</p>"),
+    }
+}
+
+/// The series' names in their colours, under the chart (a legend drawn
+/// inside the plot would hide the latest week's values).
+fn legend(data: &[Series]) -> Markup {
+    html! {
+        div.legend {
+            @for (i, s) in data.iter().enumerate() {
+                @let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
+                span { span style=(format!("color:rgb({r},{g},{b})")) { "■" } " " (s.name) }
+            }
+        }
     }
 }
 
@@ -106,8 +120,6 @@ fn draw(
     let k = data.len().max(1) as f64;
     for (si, s) in data.iter().enumerate() {
         let color = PALETTE[si % PALETTE.len()];
-        let legend =
-            move |(x, y): (i32, i32)| Rectangle::new([(x, y - 4), (x + 12, y + 4)], color.filled());
         match kind {
             Kind::Lines => {
                 let points: Vec<(f64, f64)> = s
@@ -117,9 +129,7 @@ fn draw(
                     .filter_map(|(i, v)| v.map(|v| (i as f64, v)))
                     .collect();
                 c.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                    .map_err(|e| err(&e))?
-                    .label(s.name.clone())
-                    .legend(legend);
+                    .map_err(|e| err(&e))?;
                 c.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))
                     .map_err(|e| err(&e))?;
             }
@@ -133,19 +143,10 @@ fn draw(
                         color.filled(),
                     ))
                 }))
-                .map_err(|e| err(&e))?
-                .label(s.name.clone())
-                .legend(legend);
+                .map_err(|e| err(&e))?;
             }
         }
     }
-    c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 11))
-        .draw()
-        .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }
