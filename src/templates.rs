@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::core::case::Language;
 
 /// The ids the contract fixes; the catalog must define every one of them.
-pub const REQUIRED: [&str; 12] = [
+pub const REQUIRED: [&str; 14] = [
     "wa.ack",
     "wa.r0.faq",
     "wa.r1.verify",
@@ -20,6 +20,8 @@ pub const REQUIRED: [&str; 12] = [
     "wa.r2.reschedule.done",
     "wa.r3.escalation",
     "wa.r3.refund",
+    "wa.r3.approved",
+    "wa.r3.denied",
     "wa.payment.pending",
     "wa.degraded.pending",
     "wa.closing",

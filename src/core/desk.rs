@@ -144,6 +144,11 @@ pub enum ProposalKind {
     Edited {
         by: String,
     },
+    /// The coach's verdict on an R3 request with nothing drafted:
+    /// `wa.r3.approved` or `wa.r3.denied` (CONTRACT section 2, "Refunds").
+    CoachVerdict {
+        approved: bool,
+    },
 }
 
 /// A reply a stage drafted, with the facts it was built from.

@@ -50,10 +50,14 @@ pub enum Outcome {
     Recovered,
     /// close: the customer wrote again.
     Reopen,
+    /// qa or degraded: the customer wrote while the turn waited on a human
+    /// (or a paused tool); the grown turn is tiered again (CONTRACT
+    /// section 2, "Turns").
+    Retier,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 17] = [
+    const ALL: [Outcome; 18] = [
         Outcome::Ready,
         Outcome::Account,
         Outcome::General,
@@ -71,6 +75,7 @@ impl Outcome {
         Outcome::Paused,
         Outcome::Recovered,
         Outcome::Reopen,
+        Outcome::Retier,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +97,7 @@ impl Outcome {
             Outcome::Paused => "paused",
             Outcome::Recovered => "recovered",
             Outcome::Reopen => "reopen",
+            Outcome::Retier => "retier",
         }
     }
 
@@ -122,6 +128,16 @@ pub fn outcomes_of(state: State) -> &'static [Outcome] {
         State::Degraded => &[Outcome::Recovered],
         State::Close => &[Outcome::Reopen],
         State::Closed => &[],
+    }
+}
+
+/// Outcomes the stage of `state` produces only when the workflow maps them:
+/// a workflow written before they existed stays valid, and its cases keep
+/// the older behaviour.
+pub fn optional_outcomes_of(state: State) -> &'static [Outcome] {
+    match state {
+        State::Qa | State::Degraded => &[Outcome::Retier],
+        _ => &[],
     }
 }
 

@@ -138,7 +138,9 @@ pub fn check(gate: &Gate<'_>) -> Result<(), String> {
         | ProposalKind::Pending
         | ProposalKind::DegradedNotice => Some(Tier::R1),
         ProposalKind::Offer | ProposalKind::Booked => Some(Tier::R2),
-        ProposalKind::AskIdentity | ProposalKind::Edited { .. } => None,
+        ProposalKind::AskIdentity
+        | ProposalKind::Edited { .. }
+        | ProposalKind::CoachVerdict { .. } => None,
     };
     if let Some(needed) = needed {
         let consistent = match p.kind {
@@ -195,6 +197,7 @@ fn kind_name(kind: &ProposalKind) -> &'static str {
         ProposalKind::Pending => "pending-verification",
         ProposalKind::DegradedNotice => "degraded notice",
         ProposalKind::Edited { .. } => "edited",
+        ProposalKind::CoachVerdict { .. } => "coach verdict",
     }
 }
 

@@ -72,7 +72,7 @@ impl Run<'_> {
             | ProposalKind::Invoice
             | ProposalKind::Pending => production && self.verified(),
             ProposalKind::Offer | ProposalKind::Booked => production,
-            ProposalKind::Edited { .. } => false,
+            ProposalKind::Edited { .. } | ProposalKind::CoachVerdict { .. } => false,
         }
     }
 
@@ -141,6 +141,8 @@ impl Run<'_> {
         if d.lane == Lane::Coach {
             self.case.desk.coach_decided = true;
         }
+        let nothing_drafted = self.case.desk.proposal.is_none() && self.case.desk.task.is_none();
+        let coach_r3 = d.lane == Lane::Coach && self.case.tier == Some(Tier::R3);
         match d.kind {
             DecisionKind::Approve => {
                 self.case.desk.approved = true;
@@ -149,6 +151,9 @@ impl Run<'_> {
                         Outcome::Act,
                         format!("{by} approved the action"),
                     )));
+                }
+                if coach_r3 && nothing_drafted {
+                    self.case.desk.proposal = Some(self.coach_verdict(true)?);
                 }
                 Ok(None)
             }
@@ -170,6 +175,14 @@ impl Run<'_> {
                 });
                 Ok(None)
             }
+            DecisionKind::Deny if coach_r3 => {
+                // The customer hears the policy and the alternatives.
+                self.case.desk.task = None;
+                self.case.desk.offer = None;
+                self.case.desk.approved = true;
+                self.case.desk.proposal = Some(self.coach_verdict(false)?);
+                Ok(None)
+            }
             DecisionKind::Deny => {
                 self.case.desk.proposal = None;
                 self.case.desk.task = None;
@@ -187,6 +200,28 @@ impl Run<'_> {
                 Ok(Some(Step::Wait(WaitingOn::Coach)))
             }
         }
+    }
+
+    /// The coach's verdict as a reply: `wa.r3.approved`, or `wa.r3.denied`
+    /// with the policy's reschedule quota.
+    fn coach_verdict(&self, approved: bool) -> Result<Proposal, MachineError> {
+        let quota = self.facts.policy.reschedule_quota_per_month.to_string();
+        let template = if approved {
+            "wa.r3.approved"
+        } else {
+            "wa.r3.denied"
+        };
+        let text = self.facts.templates.render(
+            template,
+            self.case.language,
+            &[("quota", quota.as_str())],
+        )?;
+        Ok(Proposal {
+            kind: ProposalKind::CoachVerdict { approved },
+            template: Some(template.into()),
+            text,
+            facts: vec![quota],
+        })
     }
 
     /// What the records say about the verified student, in reply wording:

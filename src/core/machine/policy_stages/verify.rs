@@ -16,14 +16,7 @@ impl Run<'_> {
                 "identity already verified".into(),
             ));
         }
-        let by_phone = self
-            .facts
-            .records
-            .student_by_phone(&self.case.customer.address)
-            .map_err(Self::records_err)?;
-        if let Some(s) = by_phone {
-            self.case.identity = Identity::WaMatch;
-            self.case.desk.student = Some(s.id);
+        if self.match_registered_number()? {
             self.redecide()?;
             return Ok(Step::Go(
                 Outcome::Verified,
@@ -102,6 +95,28 @@ impl Run<'_> {
             return Ok(Step::Wait(WaitingOn::Customer));
         }
         self.ask_identity("invoice number and registered email needed")
+    }
+
+    /// The sender's number is a student's registered number: the case is
+    /// verified (`wa_match`) whatever the tier, R3 included (CONTRACT
+    /// section 2, "Identity"). Says whether it matched.
+    pub(in crate::core::machine) fn match_registered_number(
+        &mut self,
+    ) -> Result<bool, MachineError> {
+        if self.case.identity == Identity::WaMatch && self.case.desk.student.is_some() {
+            return Ok(true);
+        }
+        let by_phone = self
+            .facts
+            .records
+            .student_by_phone(&self.case.customer.address)
+            .map_err(Self::records_err)?;
+        let Some(s) = by_phone else {
+            return Ok(false);
+        };
+        self.case.identity = Identity::WaMatch;
+        self.case.desk.student = Some(s.id);
+        Ok(true)
     }
 
     pub(in crate::core::machine) fn ask_identity(
