@@ -14,7 +14,21 @@ use serde::{Deserialize, Serialize};
 use crate::core::types::{State, WaitKind};
 
 /// What a stage decided. The workflow maps it to the next state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// intake: the turn is collected.
     Ready,
@@ -57,52 +71,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    const ALL: [Outcome; 18] = [
-        Outcome::Ready,
-        Outcome::Account,
-        Outcome::General,
-        Outcome::Verified,
-        Outcome::Unverified,
-        Outcome::Ask,
-        Outcome::Done,
-        Outcome::Reply,
-        Outcome::Acknowledge,
-        Outcome::Act,
-        Outcome::Drop,
-        Outcome::Sent,
-        Outcome::Acknowledged,
-        Outcome::Asked,
-        Outcome::Paused,
-        Outcome::Recovered,
-        Outcome::Reopen,
-        Outcome::Retier,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ready => "ready",
-            Outcome::Account => "account",
-            Outcome::General => "general",
-            Outcome::Verified => "verified",
-            Outcome::Unverified => "unverified",
-            Outcome::Ask => "ask",
-            Outcome::Done => "done",
-            Outcome::Reply => "reply",
-            Outcome::Acknowledge => "acknowledge",
-            Outcome::Act => "act",
-            Outcome::Drop => "drop",
-            Outcome::Sent => "sent",
-            Outcome::Acknowledged => "acknowledged",
-            Outcome::Asked => "asked",
-            Outcome::Paused => "paused",
-            Outcome::Recovered => "recovered",
-            Outcome::Reopen => "reopen",
-            Outcome::Retier => "retier",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+        s.parse().ok()
     }
 }
 

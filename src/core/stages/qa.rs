@@ -14,9 +14,14 @@
 use crate::core::desk::{Proposal, ProposalKind};
 use crate::core::types::{Identity, Tier};
 use crate::policy::intent::normalize;
+use crate::templates::TemplateId;
 
 /// Templates an R3 case may send before the coach decides.
-pub const R3_SAFE: [&str; 3] = ["wa.ack", "wa.r3.refund", "wa.r3.escalation"];
+pub const R3_SAFE: [TemplateId; 3] = [
+    TemplateId::Ack,
+    TemplateId::R3Refund,
+    TemplateId::R3Escalation,
+];
 
 /// Everything the checklist looks at.
 pub struct Gate<'a> {
@@ -123,7 +128,10 @@ pub fn check(gate: &Gate<'_>) -> Result<(), String> {
         return Err("the turn is unclassified: only a human's text may answer it".into());
     };
     if tier == Tier::R3 && !gate.coach_decided {
-        let safe = p.template.as_deref().is_some_and(|t| R3_SAFE.contains(&t));
+        let safe = p
+            .template
+            .as_deref()
+            .is_some_and(|t| R3_SAFE.iter().any(|s| s.as_str() == t));
         if !safe {
             return Err(
                 "R3: only acknowledgement and escalation templates until the coach decides".into(),

@@ -10,6 +10,7 @@
 
 use crate::core::case::{CaseRecord, Draft, PendingSend};
 use crate::core::types::{CustomerKey, IdempotencyKey};
+use crate::templates::TemplateId;
 
 /// A customer-facing message, ready for the sender. Built only by [`emit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +81,7 @@ pub(in crate::core) fn reemit(case: &CaseRecord) -> Option<Outbound> {
 
 fn build(case: &CaseRecord, step: u32, draft: Draft) -> Outbound {
     let options = match (&case.desk.offer, draft.template.as_deref()) {
-        (Some(offer), Some("wa.r2.reschedule.offer")) => offer
+        (Some(offer), Some(t)) if t == TemplateId::R2RescheduleOffer.as_str() => offer
             .slots
             .iter()
             .enumerate()

@@ -9,6 +9,7 @@ use crate::core::stages::Outcome;
 use crate::core::stages::qa::{self, Gate};
 use crate::core::types::{Mode, Tier, WaitingOn};
 use crate::policy::intent::Intent;
+use crate::templates::TemplateId;
 
 impl Run<'_> {
     pub(in crate::core::machine) fn qa(&mut self) -> Result<Step, MachineError> {
@@ -104,10 +105,10 @@ impl Run<'_> {
                         .iter()
                         .any(|i| matches!(i, Intent::Refund | Intent::Cancel)) =>
                 {
-                    "wa.r3.refund"
+                    TemplateId::R3Refund
                 }
-                Lane::Coach => "wa.r3.escalation",
-                Lane::Operator => "wa.ack",
+                Lane::Coach => TemplateId::R3Escalation,
+                Lane::Operator => TemplateId::Ack,
             };
             let text = self
                 .facts
@@ -115,7 +116,7 @@ impl Run<'_> {
                 .render(template, self.case.language, &[])?;
             self.case.draft = Some(Draft {
                 purpose: SendPurpose::Ack,
-                template: Some(template.into()),
+                template: Some(template.as_str().into()),
                 text,
             });
             return Ok(Step::Go(
@@ -207,9 +208,9 @@ impl Run<'_> {
     fn coach_verdict(&self, approved: bool) -> Result<Proposal, MachineError> {
         let quota = self.facts.policy.reschedule_quota_per_month.to_string();
         let template = if approved {
-            "wa.r3.approved"
+            TemplateId::R3Approved
         } else {
-            "wa.r3.denied"
+            TemplateId::R3Denied
         };
         let text = self.facts.templates.render(
             template,
@@ -218,7 +219,7 @@ impl Run<'_> {
         )?;
         Ok(Proposal {
             kind: ProposalKind::CoachVerdict { approved },
-            template: Some(template.into()),
+            template: Some(template.as_str().into()),
             text,
             facts: vec![quota],
         })

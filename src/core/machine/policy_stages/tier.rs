@@ -9,6 +9,7 @@ use crate::policy::intent::{self, Detection, Intent};
 use crate::policy::kb;
 use crate::policy::reschedule;
 use crate::policy::tier::{Decision, TierFacts};
+use crate::templates::TemplateId;
 
 impl Run<'_> {
     pub(in crate::core::machine) fn tier(&mut self) -> Result<Step, MachineError> {
@@ -53,7 +54,7 @@ impl Run<'_> {
             && let Some(article) = articles.iter().find(|a| a.id == m.article_id)
         {
             let text = self.facts.templates.render(
-                "wa.r0.faq",
+                TemplateId::R0Faq,
                 self.case.language,
                 &[("answer", article.body.as_str())],
             )?;
@@ -64,7 +65,7 @@ impl Run<'_> {
                     article: article.id.clone(),
                     version: article.version,
                 },
-                template: Some("wa.r0.faq".into()),
+                template: Some(TemplateId::R0Faq.as_str().into()),
                 text,
                 facts: vec![article.body.clone()],
             });

@@ -6,6 +6,7 @@ use crate::core::machine::{MachineError, Run, Step};
 use crate::core::stages::Outcome;
 use crate::core::types::{Identity, WaitingOn};
 use crate::policy::identity::{self, Verdict};
+use crate::templates::TemplateId;
 
 impl Run<'_> {
     pub(in crate::core::machine) fn verify(&mut self) -> Result<Step, MachineError> {
@@ -126,10 +127,10 @@ impl Run<'_> {
         let text = self
             .facts
             .templates
-            .render("wa.r1.verify", self.case.language, &[])?;
+            .render(TemplateId::R1Verify, self.case.language, &[])?;
         self.case.desk.proposal = Some(Proposal {
             kind: ProposalKind::AskIdentity,
-            template: Some("wa.r1.verify".into()),
+            template: Some(TemplateId::R1Verify.as_str().into()),
             text,
             facts: Vec::new(),
         });
