@@ -2,10 +2,17 @@
 //! the engine's customer sender takes. Other stages can draft a reply; only
 //! this one turns a draft into something that reaches a customer.
 //!
-//! ```compile_fail
-//! // Outside this module an Outbound cannot be built:
+//! ```compile_fail,E0451
+//! // Outside this module an Outbound cannot be built: every field is private.
 //! use caseflow::core::stages::send::Outbound;
-//! let o = Outbound { step: 0, text: String::new(), template: None, options: vec![] };
+//! let o = Outbound {
+//!     step: 0,
+//!     key: todo!(),
+//!     to: todo!(),
+//!     template: None,
+//!     text: String::new(),
+//!     options: vec![],
+//! };
 //! ```
 
 use crate::core::case::{CaseRecord, Draft, PendingSend};
