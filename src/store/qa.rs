@@ -143,3 +143,80 @@ mod tests {
         assert!(decode::<QaSample>(&bytes).is_err());
     }
 }
+
+#[cfg(test)]
+mod fixtures {
+    //! What schema 1 of each kind wrote, committed as bytes: a later
+    //! binary must still read them (change a struct, bump its version).
+
+    use super::*;
+    use crate::core::types::{CaseId, Tier, Timestamp};
+    use crate::report::audit::{QaItem, Scores, Verdict};
+
+    fn item() -> QaItem {
+        QaItem {
+            case: CaseId(uuid::Uuid::from_u128(
+                0x0192_0000_0000_7000_8000_0000_0000_0001,
+            )),
+            seq: 42,
+            tier: Some(Tier::R2),
+            template: Some("wa.r2.reschedule.done".into()),
+            sent_at: Timestamp(1_795_489_200_000),
+        }
+    }
+
+    fn sample_v1() -> QaSample {
+        QaSample {
+            id: uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0002),
+            created_at: Timestamp(1_795_500_000_000),
+            by: "dewi".into(),
+            from: Timestamp(1_795_000_000_000),
+            to: Timestamp(1_795_600_000_000),
+            requested: 10,
+            seed: 7,
+            eligible: 120,
+            items: vec![item()],
+        }
+    }
+
+    fn label_v1() -> QaLabel {
+        QaLabel {
+            sample: uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0002),
+            item: 0,
+            reply: item(),
+            verdict: Verdict::Risky,
+            scores: Scores([2, 1, 0, 2, 2, 1]),
+            reviewer: "dewi".into(),
+            note: Some("promised a refund".into()),
+            at: Timestamp(1_795_510_000_000),
+        }
+    }
+
+    fn bytes(hex_text: &str) -> Vec<u8> {
+        hex::decode(hex_text.trim()).expect("fixture is hex")
+    }
+
+    #[test]
+    fn schema_1_bytes_still_read() {
+        let sample = bytes(include_str!("../../tests/data/fixtures/qa_sample.v1.hex"));
+        assert_eq!(decode::<QaSample>(&sample).unwrap(), sample_v1());
+        let label = bytes(include_str!("../../tests/data/fixtures/qa_label.v1.hex"));
+        assert_eq!(decode::<QaLabel>(&label).unwrap(), label_v1());
+    }
+
+    #[test]
+    #[ignore = "writes the fixtures; run once when a new schema version is added"]
+    fn write_fixtures() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fixtures");
+        std::fs::write(
+            format!("{dir}/qa_sample.v1.hex"),
+            hex::encode(encode(&sample_v1()).unwrap()) + "\n",
+        )
+        .unwrap();
+        std::fs::write(
+            format!("{dir}/qa_label.v1.hex"),
+            hex::encode(encode(&label_v1()).unwrap()) + "\n",
+        )
+        .unwrap();
+    }
+}
