@@ -437,6 +437,176 @@ fn pair_bookings(facts: &mut CaseFacts, h: &CaseHistory) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::case::{
+        CaseRecord, DecisionRecord, EffectRecord, InboundMessage, OutboundMessage, TransitionRecord,
+    };
+    use crate::core::types::{Channel, CustomerKey, IdempotencyKey, MessageId, Mode};
+
+    fn history(identity: Identity, log: Vec<LogEntry>, effects: Vec<EffectRecord>) -> CaseHistory {
+        let id = CaseId(uuid::Uuid::from_u128(1));
+        let mut case = CaseRecord::open(
+            id,
+            CustomerKey {
+                channel: Channel::Whatsapp,
+                address: "+62811".into(),
+            },
+            crate::workflow::WorkflowRef {
+                name: "support".into(),
+                version: 3,
+            },
+            State::Intake,
+            Mode::Pilot,
+            Timestamp(0),
+        );
+        case.identity = identity;
+        case.tier = Some(Tier::R2);
+        case.state = State::Close;
+        case.waiting_on = WaitingOn::Customer;
+        CaseHistory {
+            case,
+            log: log
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| (i as u64 + 1, e))
+                .collect(),
+            effects,
+        }
+    }
+
+    fn t(from: State, to: State, at: i64, reason: &str) -> LogEntry {
+        LogEntry::Transition(TransitionRecord {
+            from,
+            to,
+            at: Timestamp(at),
+            reason: reason.into(),
+        })
+    }
+
+    fn booking(at: i64) -> EffectRecord {
+        EffectRecord {
+            key: IdempotencyKey("k/1".into()),
+            step: 1,
+            tool: crate::core::records::BOOK_TOOL.into(),
+            status: EffectStatus::Done,
+            attempts: 1,
+            log_seq: None,
+            started_at: Timestamp(at),
+            finished_at: Some(Timestamp(at + 5)),
+            last_error: None,
+        }
+    }
+
+    fn turn_log(verified_at: Option<i64>) -> Vec<LogEntry> {
+        let mut log = vec![
+            LogEntry::Inbound(InboundMessage {
+                message_id: MessageId("m1".into()),
+                text: "mau ganti jadwal".into(),
+                sent_at: None,
+                received_at: Timestamp(100),
+            }),
+            t(
+                State::Tier,
+                State::Verify,
+                110,
+                "rule reschedule-pending-facts: R2",
+            ),
+        ];
+        if let Some(at) = verified_at {
+            log.push(t(State::Verify, State::Execute, at, "identity"));
+        }
+        log.extend([
+            t(State::Execute, State::Qa, 130, "done"),
+            t(
+                State::Qa,
+                State::Send,
+                140,
+                "the operator decides: acknowledge the customer first",
+            ),
+            LogEntry::Decision(DecisionRecord {
+                lane: Lane::Operator,
+                decision: DecisionKind::Approve,
+                by: "rina".into(),
+                at: Timestamp(100 + 31 * 60_000),
+                text: None,
+                tier: Some(Tier::R2),
+                rule: None,
+            }),
+            LogEntry::Outbound(OutboundMessage {
+                key: IdempotencyKey("k/2".into()),
+                template: Some("wa.r2.reschedule.done".into()),
+                text: "Done".into(),
+                at: Timestamp(200_000_000),
+                provider_id: None,
+            }),
+            t(
+                State::Send,
+                State::Close,
+                200_000_010,
+                "wa.r2.reschedule.done sent",
+            ),
+        ]);
+        log
+    }
+
+    #[test]
+    fn account_actions_before_identity_is_verified_are_counted() {
+        let verified = case_facts(&history(
+            Identity::WaMatch,
+            turn_log(Some(120)),
+            vec![booking(150)],
+        ));
+        assert!(
+            verified.actions.iter().all(|a| a.verified),
+            "{:?}",
+            verified.actions
+        );
+        assert_eq!(
+            verified.actions.len(),
+            2,
+            "the booking and the account reply"
+        );
+        let unverified = case_facts(&history(
+            Identity::Unverified,
+            turn_log(None),
+            vec![booking(150)],
+        ));
+        assert_eq!(unverified.actions.iter().filter(|a| !a.verified).count(), 2);
+        // Verified only after the booking: still an unverified action.
+        let late = case_facts(&history(
+            Identity::WaMatch,
+            turn_log(Some(160)),
+            vec![booking(150)],
+        ));
+        assert_eq!(late.actions.iter().filter(|a| !a.verified).count(), 1);
+    }
+
+    #[test]
+    fn a_turn_reads_its_tier_lane_wait_and_booked_reschedule() {
+        let f = case_facts(&history(
+            Identity::WaMatch,
+            turn_log(Some(120)),
+            vec![booking(150)],
+        ));
+        assert_eq!(f.turns.len(), 1);
+        let turn = &f.turns[0];
+        assert_eq!(turn.tier, Some(Tier::R2));
+        assert_eq!(turn.rule.as_deref(), Some("reschedule-pending-facts"));
+        assert!(turn.to_operator && !turn.to_coach);
+        assert_eq!(turn.resolved_at, Some(Timestamp(200_000_010)));
+        assert_eq!(f.waits.len(), 1);
+        assert_eq!(
+            f.waits[0].since,
+            Timestamp(130),
+            "the wait starts when qa is entered"
+        );
+        assert_eq!(
+            f.reschedules,
+            vec![RescheduleRequest {
+                at: Timestamp(100),
+                booked_at: Some(Timestamp(155))
+            }]
+        );
+    }
 
     #[test]
     fn rule_reasons_give_the_rule_and_the_tier_named_last() {
