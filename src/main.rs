@@ -1,4 +1,5 @@
-//! The `caseflow` command: serve the desk, check a workflow, load-test.
+//! The `caseflow` command: serve the desk, check a workflow, load-test,
+//! manage users.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,12 +48,42 @@ enum Command {
     /// Rehearse a campaign spike (or a steady day, or a soak) against a
     /// desk: --target URL, or one started here on a temporary data dir.
     Loadtest(caseflow::loadtest::Options),
+    /// Manage the users file (CASEFLOW_USERS_FILE).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a user: prints a new random token once and stores only its
+    /// SHA-256 in the users file (created with mode 0600 if missing).
+    Add {
+        /// The user's name, as decisions and the audit record it.
+        name: String,
+        /// viewer, operator, coach or admin.
+        #[arg(long)]
+        role: String,
+        /// The users file [default: $CASEFLOW_USERS_FILE].
+        #[arg(long, env = "CASEFLOW_USERS_FILE")]
+        file: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file } => check(&file),
+        Command::Users(UsersCommand::Add { name, role, file }) => {
+            let file = file.context("name the users file with --file or CASEFLOW_USERS_FILE")?;
+            let token = caseflow::http::credentials::add_user(&file, &name, &role)?;
+            eprintln!(
+                "added {name} ({role}) to {}; the token below is shown only this once. \
+                 A running desk reads the users file at start: restart it.",
+                file.display()
+            );
+            println!("{token}");
+            Ok(())
+        }
         Command::Loadtest(opts) => {
             init_tracing("error");
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -131,11 +162,9 @@ async fn serve(
     let data_dir = data_dir.unwrap_or_else(|| config.store.path.clone());
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
-    let (token, token_file) = app::admin_token(&data_dir)?;
-    if let Some(path) = token_file {
-        tracing::info!(path = %path.display(), "admin token is in this file");
-    }
-    let desk = app::open_desk(&config, &data_dir, &token).await?;
+    let credentials = caseflow::http::credentials::load(&data_dir)?;
+    log_credentials(&credentials);
+    let desk = app::open_desk(&config, &data_dir, credentials.access).await?;
     let r = desk.recovery;
     tracing::info!(
         open = r.open,
@@ -173,6 +202,33 @@ async fn serve(
     let drained = desk.engine.drain(config.engine.drain_timeout).await;
     tracing::info!(drained, "stopped");
     Ok(())
+}
+
+/// Says where each token came from (never the token itself).
+fn log_credentials(c: &caseflow::http::credentials::Loaded) {
+    use caseflow::http::credentials::TokenSource;
+    for (what, source) in [("admin token", &c.admin), ("ingest token", &c.ingest)] {
+        match source {
+            TokenSource::Env(var) => tracing::info!(from = var, "{what} from the environment"),
+            TokenSource::File(path) => {
+                tracing::info!(path = %path.display(), "{what} is in this file")
+            }
+            TokenSource::Generated(path) => {
+                tracing::info!(path = %path.display(), "{what} generated into this file (mode 0600)")
+            }
+        }
+    }
+    match &c.users_file {
+        Some(path) => tracing::info!(
+            path = %path.display(),
+            users = c.access.users().len(),
+            coach = c.access.has_coach(),
+            "users file read"
+        ),
+        None => tracing::info!(
+            "no users file (CASEFLOW_USERS_FILE): the admin token records the body's `by`"
+        ),
+    }
 }
 
 /// Writes the bound address to `DIR/listen.addr` (atomically: a temp file

@@ -3,7 +3,8 @@
 //! case logic.
 
 mod admin;
-mod auth;
+pub mod auth;
+pub mod credentials;
 mod ingest;
 pub mod records;
 mod views;
@@ -20,37 +21,54 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::engine::Engine;
+use auth::Role;
 
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
-    pub admin_token: Arc<str>,
+    /// Every accepted credential (CONTRACT section 3, "Access").
+    pub access: Arc<auth::Access>,
     pub webhooks: Arc<webhooks::WebhookSecrets>,
 }
 
+/// The routes, each group behind the role it needs: viewers read,
+/// operators decide the operator lane and retry, coaches also the coach
+/// lane and data-subject requests, admins everything; the ingest token
+/// only posts messages. `/healthz` and the signed webhooks need no token.
 pub fn router(state: AppState, body_limit: usize) -> Router {
-    let admin = Router::new()
+    let needs = |role| {
+        axum::middleware::from_fn_with_state(
+            auth::Needs {
+                state: state.clone(),
+                role,
+            },
+            auth::require,
+        )
+    };
+    let viewer = Router::new()
+        .route("/admin/me", get(admin::me))
         .route("/admin/cases", get(admin::list_cases))
         .route("/admin/cases/{id}", get(admin::get_case))
+        .route("/admin/records/students/{id}", get(records::get_student))
+        .route("/admin/tools", get(admin::list_tools))
+        .route("/admin/degraded", get(admin::get_degraded))
+        .route("/admin/payments/{order_id}", get(admin::get_payment))
+        .route("/metrics", get(metrics_text))
+        .route_layer(needs(Role::Viewer));
+    let operator = Router::new()
         .route("/admin/cases/{id}/retry", post(admin::retry_case))
         .route("/admin/cases/{id}/decision", post(admin::decide_case))
+        .route_layer(needs(Role::Operator));
+    let admin = Router::new()
         .route("/admin/records/students", post(records::post_students))
-        .route("/admin/records/students/{id}", get(records::get_student))
         .route("/admin/records/slots", post(records::post_slots))
         .route("/admin/kb", post(records::post_articles))
-        .route("/admin/tools", get(admin::list_tools))
-        .route("/metrics", get(metrics_text))
-        .route(
-            "/admin/degraded",
-            get(admin::get_degraded).post(admin::set_degraded),
-        )
-        .route("/admin/payments/{order_id}", get(admin::get_payment))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_admin,
-        ));
-    Router::new()
+        .route("/admin/degraded", post(admin::set_degraded))
+        .route_layer(needs(Role::Admin));
+    let ingest = Router::new()
         .route("/v1/messages", post(ingest::post_message))
+        .route_layer(needs(Role::Ingest));
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/webhooks/midtrans", post(webhooks::midtrans_event))
         .route("/webhooks/telegram", post(webhooks::telegram_event))
@@ -58,7 +76,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             "/webhooks/whatsapp",
             get(webhooks::whatsapp_verify).post(webhooks::whatsapp_event),
         )
+        .merge(viewer)
+        .merge(operator)
         .merge(admin)
+        .merge(ingest)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
@@ -113,6 +134,17 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
         }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status.as_u16()
     }
 
     pub fn conflict(message: impl Into<String>) -> ApiError {

@@ -3,14 +3,15 @@
 //! the first bad item answers 400 naming its path (`[2].sessions[0].starts_at`)
 //! and nothing is stored.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::auth::Principal;
 use super::{ApiError, AppState};
 use crate::core::records::{Article, ArticleStatus, Invoice, PaymentState, Session, Slot, Student};
 use crate::core::types::Timestamp;
@@ -249,7 +250,11 @@ pub fn parse_articles(body: &[u8]) -> Result<Vec<Article>, ApiError> {
         .collect()
 }
 
-pub async fn post_students(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn post_students(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Response {
     let students = match parse_students(&body) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
@@ -257,7 +262,7 @@ pub async fn post_students(State(state): State<AppState>, body: Bytes) -> Respon
     match state
         .engine
         .store()
-        .upsert_students(students, clock::now())
+        .upsert_students_by(students, clock::now(), p.actor())
         .await
     {
         Ok(out) => Json(json!({
@@ -269,24 +274,37 @@ pub async fn post_students(State(state): State<AppState>, body: Bytes) -> Respon
     }
 }
 
-pub async fn post_slots(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn post_slots(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Response {
     let slots = match parse_slots(&body) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
     let n = slots.len();
-    match state.engine.store().add_slots(slots).await {
+    let store = state.engine.store();
+    match store.add_slots_by(slots, clock::now(), p.actor()).await {
         Ok(added) => Json(json!({ "stored": added, "already_known": n - added })).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
 
-pub async fn post_articles(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn post_articles(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Response {
     let articles = match parse_articles(&body) {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    match state.engine.store().put_articles(articles).await {
+    let store = state.engine.store();
+    match store
+        .put_articles_by(articles, clock::now(), p.actor())
+        .await
+    {
         Ok(n) => Json(json!({ "stored": n })).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }

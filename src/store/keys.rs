@@ -20,6 +20,7 @@
 //! | `b`    | tool name                 | `BreakerRecord`       |
 //! | `v`    | provider message id       | case id (16), seq BE  |
 //! | `y`    | order id                  | `PaymentRecord`       |
+//! | `u`    | at (ordered), seq u64 BE  | `AuditEntry`          |
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -168,4 +169,23 @@ pub const PAYMENT: u8 = b'y';
 
 pub fn payment(order_id: &str) -> Vec<u8> {
     prefixed(PAYMENT, order_id.as_bytes())
+}
+
+pub const AUDIT: u8 = b'u';
+
+/// Audit keys sort by time, then by a store-wide sequence.
+pub fn audit(at: crate::core::types::Timestamp, seq: u64) -> Vec<u8> {
+    let ordered = (at.millis() as u64) ^ (1 << 63);
+    let mut k = Vec::with_capacity(17);
+    k.push(AUDIT);
+    k.extend_from_slice(&ordered.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn audit_at(key: &[u8]) -> Option<crate::core::types::Timestamp> {
+    let ordered: [u8; 8] = key.get(1..9)?.try_into().ok()?;
+    Some(crate::core::types::Timestamp(
+        (u64::from_be_bytes(ordered) ^ (1 << 63)) as i64,
+    ))
 }

@@ -5,6 +5,7 @@
 //! [`committer::Committer`] and return only once flushed. The store knows
 //! records and keys, never the rules of a case.
 
+pub mod audit;
 pub mod codec;
 pub mod committer;
 pub mod decisions;
@@ -463,14 +464,20 @@ impl Store {
         }
     }
 
+    /// Stores the degraded mode, with the audit entry of the switch made by
+    /// a human, if any, in the same batch.
     pub async fn put_degraded(
         &self,
         record: crate::engine::degraded::DegradedRecord,
+        audit: Option<audit::AuditRecord>,
     ) -> Result<(), StoreError> {
         let value = encode(&record)?;
         self.committer
             .run(move |tx| {
                 tx.insert(keys::DEGRADED.to_vec(), value);
+                if let Some(r) = audit {
+                    audit::record(tx, r)?;
+                }
                 Ok(())
             })
             .await
