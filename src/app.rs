@@ -54,6 +54,7 @@ pub async fn open_desk(
     let templates_src = read_or_embedded(config.engine.templates.as_deref(), EMBEDDED_TEMPLATES)?;
     let templates = Templates::parse(&templates_src)?;
     let store = Arc::new(Store::open(&data_dir.join("store"))?);
+    let weak_store = Arc::downgrade(&store);
     let workflows = Workflows::load(&store, workflow).await?;
     let e = &config.engine;
     let settings = Settings {
@@ -156,6 +157,7 @@ pub async fn open_desk(
         let source = crate::engine::notion::NotionSource::new(&config.notion, timeout)?;
         engine.start_notion_sync(source, config.notion.sync_interval);
     }
+    crate::engine::retention::spawn(weak_store, config.retention);
     let engine = Arc::new(engine);
     let state = AppState {
         engine: engine.clone(),

@@ -37,6 +37,8 @@ pub struct Config {
     /// Optional source of student records.
     pub notion: crate::engine::notion::NotionConfig,
     pub faults: FaultsConfig,
+    /// How long closed cases are kept before their personal data is erased.
+    pub retention: crate::engine::retention::RetentionConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,6 +297,11 @@ impl Config {
         })?;
         config.mode()?;
         config.policy.build()?;
+        if config.retention.closed_cases.is_zero() {
+            return Err(ConfigError::Policy(
+                "retention.closed_cases: must be longer than 0 (e.g. \"365d\")".into(),
+            ));
+        }
         Ok(config)
     }
 

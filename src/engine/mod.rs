@@ -11,6 +11,7 @@ pub mod degraded;
 pub mod limits;
 pub mod notion;
 pub mod recovery;
+pub mod retention;
 pub mod retry;
 pub mod supervisor;
 pub mod timers;

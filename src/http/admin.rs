@@ -331,23 +331,27 @@ pub async fn list_tools(State(state): State<AppState>) -> Response {
 /// `GET /admin/payments/{order_id}`: the order's state and notifications.
 pub async fn get_payment(State(state): State<AppState>, Path(order_id): Path<String>) -> Response {
     match state.engine.store().payment(&order_id) {
-        Ok(Some(p)) => Json(json!({
-            "order_id": p.order_id,
-            "state": p.state.as_str(),
-            "gross_amount": p.gross_amount,
-            "updated_at": p.updated_at.to_rfc3339(),
-            "history": p.history.iter().map(|h| json!({
-                "transaction_status": h.transaction_status,
-                "status_code": h.status_code,
-                "fraud_status": h.fraud_status,
-                "at": h.at.to_rfc3339(),
-                "applied": h.applied,
-            })).collect::<Vec<_>>(),
-        }))
-        .into_response(),
+        Ok(Some(p)) => Json(payment_view(&p)).into_response(),
         Ok(None) => ApiError::not_found(format!("order {order_id} not found")).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// A payment record as the admin API shows it.
+pub fn payment_view(p: &crate::core::records::PaymentRecord) -> serde_json::Value {
+    json!({
+        "order_id": p.order_id,
+        "state": p.state.as_str(),
+        "gross_amount": p.gross_amount,
+        "updated_at": p.updated_at.to_rfc3339(),
+        "history": p.history.iter().map(|h| json!({
+            "transaction_status": h.transaction_status,
+            "status_code": h.status_code,
+            "fraud_status": h.fraud_status,
+            "at": h.at.to_rfc3339(),
+            "applied": h.applied,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// `POST /admin/degraded`: `{"on": bool, "reason": "...", "by": "..."}`;

@@ -3,8 +3,10 @@
 //! case logic.
 
 mod admin;
+mod audit;
 pub mod auth;
 pub mod credentials;
+mod customers;
 mod ingest;
 pub mod records;
 mod views;
@@ -53,12 +55,17 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/admin/tools", get(admin::list_tools))
         .route("/admin/degraded", get(admin::get_degraded))
         .route("/admin/payments/{order_id}", get(admin::get_payment))
+        .route("/admin/audit", get(audit::list))
         .route("/metrics", get(metrics_text))
         .route_layer(needs(Role::Viewer));
     let operator = Router::new()
         .route("/admin/cases/{id}/retry", post(admin::retry_case))
         .route("/admin/cases/{id}/decision", post(admin::decide_case))
         .route_layer(needs(Role::Operator));
+    let coach = Router::new()
+        .route("/admin/customers/{phone}/export", get(customers::export))
+        .route("/admin/customers/{phone}/erase", post(customers::erase))
+        .route_layer(needs(Role::Coach));
     let admin = Router::new()
         .route("/admin/records/students", post(records::post_students))
         .route("/admin/records/slots", post(records::post_slots))
@@ -78,6 +85,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         )
         .merge(viewer)
         .merge(operator)
+        .merge(coach)
         .merge(admin)
         .merge(ingest)
         .layer(TimeoutLayer::with_status_code(

@@ -310,28 +310,32 @@ pub async fn post_articles(
     }
 }
 
+/// A student record as the admin API shows it, with its sync time.
+pub fn student_view(s: &Student) -> serde_json::Value {
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "phone": s.phone,
+        "email": s.email,
+        "rev": s.rev,
+        "invoices": s.invoices.iter().map(|i| json!({
+            "number": i.number, "order_id": i.order_id, "amount": i.amount, "status": i.status,
+        })).collect::<Vec<_>>(),
+        "sessions": s.sessions.iter().map(|x| json!({
+            "id": x.id, "starts_at": x.starts_at.to_rfc3339(), "coach": x.coach,
+        })).collect::<Vec<_>>(),
+        "reschedule_history": s.reschedule_history.iter().map(|t| t.to_rfc3339()).collect::<Vec<_>>(),
+        "synced_at": s.synced_at.to_rfc3339(),
+    })
+}
+
 /// `GET /admin/records/students/{id}`: the stored record, with its sync time.
 pub async fn get_student(
     State(state): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     match state.engine.store().student(&id) {
-        Ok(Some(s)) => Json(json!({
-            "id": s.id,
-            "name": s.name,
-            "phone": s.phone,
-            "email": s.email,
-            "rev": s.rev,
-            "invoices": s.invoices.iter().map(|i| json!({
-                "number": i.number, "order_id": i.order_id, "amount": i.amount, "status": i.status,
-            })).collect::<Vec<_>>(),
-            "sessions": s.sessions.iter().map(|x| json!({
-                "id": x.id, "starts_at": x.starts_at.to_rfc3339(), "coach": x.coach,
-            })).collect::<Vec<_>>(),
-            "reschedule_history": s.reschedule_history.iter().map(|t| t.to_rfc3339()).collect::<Vec<_>>(),
-            "synced_at": s.synced_at.to_rfc3339(),
-        }))
-        .into_response(),
+        Ok(Some(s)) => Json(student_view(&s)).into_response(),
         Ok(None) => ApiError::not_found(format!("student {id} not found")).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }

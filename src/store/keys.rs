@@ -21,6 +21,9 @@
 //! | `v`    | provider message id       | case id (16), seq BE  |
 //! | `y`    | order id                  | `PaymentRecord`       |
 //! | `u`    | at (ordered), seq u64 BE  | `AuditEntry`          |
+//! | `m`    | `pseudonym`               | `PseudonymKey`        |
+//! | `e`    | pseudonym                 | `ErasureRecord`       |
+//! | `x`    | SHA-256(channel, 0, id)   | case id (16): erased  |
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -188,4 +191,24 @@ pub fn audit_at(key: &[u8]) -> Option<crate::core::types::Timestamp> {
     Some(crate::core::types::Timestamp(
         (u64::from_be_bytes(ordered) ^ (1 << 63)) as i64,
     ))
+}
+
+pub const PSEUDONYM_KEY: &[u8] = b"mpseudonym";
+pub const ERASURE: u8 = b'e';
+pub const ERASED_MESSAGE: u8 = b'x';
+
+/// The erasure mark of a data subject, by pseudonym.
+pub fn erasure(pseudonym: &str) -> Vec<u8> {
+    prefixed(ERASURE, pseudonym.as_bytes())
+}
+
+/// An erased inbound message, by the SHA-256 of its channel and id: a late
+/// redelivery is recognised without keeping the id itself.
+pub fn erased_message(channel: crate::core::types::Channel, message: &MessageId) -> Vec<u8> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(channel.as_str().as_bytes());
+    h.update([0]);
+    h.update(message.0.as_bytes());
+    prefixed(ERASED_MESSAGE, &h.finalize())
 }

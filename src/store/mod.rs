@@ -9,6 +9,7 @@ pub mod audit;
 pub mod codec;
 pub mod committer;
 pub mod decisions;
+pub mod erase;
 pub mod keys;
 mod legacy;
 pub mod records;
@@ -331,6 +332,12 @@ impl Store {
                     let case = keys::case_id_from_value(&v).ok_or_else(|| {
                         StoreError::Sled("dedupe index holds a bad case id".into())
                     })?;
+                    return Ok(Ingested::Duplicate { case });
+                }
+                // A message whose case was erased: a late redelivery, not news.
+                let erased =
+                    keys::erased_message(ingest.customer.channel, &ingest.message.message_id);
+                if let Some(case) = tx.get(&erased)?.and_then(|v| keys::case_id_from_value(&v)) {
                     return Ok(Ingested::Duplicate { case });
                 }
                 let open_key = keys::open(&ingest.customer);
