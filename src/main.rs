@@ -159,6 +159,16 @@ async fn serve(
     } else {
         anyhow::bail!("config file {} does not exist", config_path.display());
     };
+    let open_files = match caseflow::http::server::raise_open_file_limit() {
+        Ok((before, after)) => {
+            tracing::info!(before, after, "open-file limit raised to the hard limit");
+            after
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+            1024
+        }
+    };
     let data_dir = data_dir.unwrap_or_else(|| config.store.path.clone());
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
@@ -194,10 +204,17 @@ async fn serve(
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     write_listen_addr(&data_dir, bound)?;
-    tracing::info!(addr = %bound, "caseflow listening");
-    axum::serve(listener, desk.router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let mut limits = config.server.limits();
+    limits.max_connections =
+        caseflow::http::server::effective_cap(limits.max_connections, open_files);
+    tracing::info!(
+        addr = %bound,
+        max_connections = limits.max_connections,
+        header_read_timeout = ?limits.header_read_timeout,
+        idle_timeout = ?limits.idle_timeout,
+        "caseflow listening"
+    );
+    caseflow::http::server::serve(listener, desk.router, limits, shutdown_signal()).await?;
     tracing::info!("draining in-flight cases");
     let drained = desk.engine.drain(config.engine.drain_timeout).await;
     tracing::info!(drained, "stopped");

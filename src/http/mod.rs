@@ -9,6 +9,7 @@ pub mod credentials;
 mod customers;
 mod ingest;
 pub mod records;
+pub mod server;
 mod views;
 pub mod webhooks;
 
