@@ -45,6 +45,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Largest WhatsApp webhook delivery accepted, in bytes: WhatsApp
+    /// documents deliveries of up to 3 MB.
+    pub webhook_body_limit: usize,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit: 64 * 1024,
+            webhook_body_limit: 3 * 1024 * 1024,
         }
     }
 }
@@ -113,7 +117,7 @@ pub struct ChannelsConfig {
     pub telegram: TelegramConfig,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WhatsappConfig {
     pub api_base: String,
@@ -121,6 +125,23 @@ pub struct WhatsappConfig {
     pub access_token: String,
     pub app_secret: String,
     pub verify_token: String,
+    /// How long a send whose outcome is unknown waits for a status callback
+    /// carrying its key before it may be made again.
+    #[serde(with = "humantime_serde")]
+    pub in_doubt_window: Duration,
+}
+
+impl Default for WhatsappConfig {
+    fn default() -> Self {
+        WhatsappConfig {
+            api_base: String::new(),
+            phone_number_id: String::new(),
+            access_token: String::new(),
+            app_secret: String::new(),
+            verify_token: String::new(),
+            in_doubt_window: crate::engine::in_doubt::DEFAULT_WINDOW,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -15,7 +15,7 @@ const SECRET: &str = "app-secret-for-tests";
 
 fn extra(base: &str, tools: &str) -> String {
     format!(
-        "[channels.whatsapp]\napi_base = \"{base}\"\nphone_number_id = \"1234\"\naccess_token = \"tok\"\napp_secret = \"{SECRET}\"\nverify_token = \"verify-me\"\n[tools.whatsapp]\ntimeout = \"300ms\"\nretry_initial = \"20ms\"\nretry_max_interval = \"100ms\"\n{tools}\n[limits]\noutbound_per_recipient = \"100ms\"\n"
+        "[channels.whatsapp]\napi_base = \"{base}\"\nphone_number_id = \"1234\"\naccess_token = \"tok\"\napp_secret = \"{SECRET}\"\nverify_token = \"verify-me\"\nin_doubt_window = \"300ms\"\n[tools.whatsapp]\ntimeout = \"300ms\"\nretry_initial = \"20ms\"\nretry_max_interval = \"100ms\"\n{tools}\n[limits]\noutbound_per_recipient = \"100ms\"\n"
     )
 }
 
