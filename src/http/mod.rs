@@ -48,6 +48,7 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
             get(admin::get_degraded).post(admin::set_degraded),
         )
         .route("/admin/payments/{order_id}", get(admin::get_payment))
+        .route("/admin/webhooks/rejected", get(webhooks::list_rejected))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

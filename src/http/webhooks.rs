@@ -321,6 +321,33 @@ async fn take_whatsapp(
     }
 }
 
+/// `GET /admin/webhooks/rejected?limit=N`: the items of signed deliveries
+/// that could not be taken, newest first, with the reason and the item as
+/// delivered, so nothing a customer sent is lost unseen.
+pub async fn list_rejected(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return ApiError::bad_request("query `limit` must be 1 to 1000").into_response(),
+    };
+    match state.engine.store().rejected_inbound(limit) {
+        Ok(items) => axum::Json(serde_json::json!({
+            "rejected": items.iter().map(|r| serde_json::json!({
+                "at": r.at.to_rfc3339(),
+                "source": r.source,
+                "message_id": r.message_id,
+                "reason": r.reason,
+                "raw": r.raw,
+            })).collect::<Vec<_>>()
+        }))
+        .into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
 /// Why a message id used by another sender is refused: it names no case.
 pub const CONFLICT_REASON: &str = "`message_id` is already stored for another sender: not taken";
 
