@@ -21,26 +21,6 @@ use crate::engine::retry::{self, Failure};
 use crate::store::records::ToolAnswer;
 use crate::store::{Store, StoreError};
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_order_id_is_one_percent_encoded_path_segment() {
-        let c =
-            MidtransClient::new("http://127.0.0.1:9/base/", "k", Duration::from_secs(1)).unwrap();
-        for (id, path) in [
-            ("INV/2026/11/0011", "/base/v2/INV%2F2026%2F11%2F0011/status"),
-            ("ORDER-1", "/base/v2/ORDER-1/status"),
-            ("a b?c#d%e", "/base/v2/a%20b%3Fc%23d%25e/status"),
-        ] {
-            assert_eq!(c.status_url(id).unwrap().path(), path, "{id}");
-        }
-        // URLs cannot carry a dot segment as data: such an id is refused.
-        assert!(c.status_url("..").is_err());
-    }
-}
-
 pub struct WriteTools {
     store: Arc<Store>,
 }
@@ -164,5 +144,25 @@ impl MidtransClient {
         };
         let gross = v["gross_amount"].as_str().unwrap_or("").to_string();
         Ok(Some((state, event, gross)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_order_id_is_one_percent_encoded_path_segment() {
+        let c =
+            MidtransClient::new("http://127.0.0.1:9/base/", "k", Duration::from_secs(1)).unwrap();
+        for (id, path) in [
+            ("INV/2026/11/0011", "/base/v2/INV%2F2026%2F11%2F0011/status"),
+            ("ORDER-1", "/base/v2/ORDER-1/status"),
+            ("a b?c#d%e", "/base/v2/a%20b%3Fc%23d%25e/status"),
+        ] {
+            assert_eq!(c.status_url(id).unwrap().path(), path, "{id}");
+        }
+        // URLs cannot carry a dot segment as data: such an id is refused.
+        assert!(c.status_url("..").is_err());
     }
 }
