@@ -233,7 +233,7 @@ pub fn show_in_doubt(
         else {
             continue;
         };
-        if m["provider_id"].is_null() {
+        if m["provider_id"].is_null() && m["status"] == "pending" {
             m["status"] = Value::from("in_doubt");
             m["in_doubt"] = json!({"since": ts(mark.since), "reason": mark.reason});
         }

@@ -273,7 +273,8 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Marks the send of `step` in doubt since `since` (kept if already so).
+    /// Marks the send of `step` in doubt since `since`, or, if it already
+    /// is, since the first mark with the new reason.
     pub async fn mark_in_doubt(
         &self,
         id: CaseId,
@@ -284,9 +285,10 @@ impl Store {
         self.committer
             .run(move |tx| {
                 let key = keys::in_doubt(id, step);
-                if let Some(v) = tx.get(&key)? {
-                    return Ok(decode(&v)?);
-                }
+                let since = match tx.get(&key)? {
+                    Some(v) => decode::<InDoubt>(&v)?.since,
+                    None => since,
+                };
                 let mark = InDoubt { since, reason };
                 tx.insert(key, encode(&mark)?);
                 Ok(mark)

@@ -42,6 +42,8 @@ pub struct Planned {
     pub error: Option<(i64, String)>,
     /// Posted before the send is answered (and the answer waits for it).
     pub before_answer: bool,
+    /// Without `biz_opaque_callback_data` (as for a message sent without one).
+    pub keyless: bool,
 }
 
 impl Planned {
@@ -51,7 +53,13 @@ impl Planned {
             after: Duration::from_millis(after_ms),
             error: None,
             before_answer: false,
+            keyless: false,
         }
+    }
+
+    pub fn keyless(mut self) -> Planned {
+        self.keyless = true;
+        self
     }
 
     pub fn before_answer(mut self) -> Planned {
@@ -159,6 +167,13 @@ impl Fake {
         inner.plan = plan;
     }
 
+    /// Posts one signed status webhook now, as WhatsApp would.
+    pub async fn post_one(&self, wamid: &str, p: &Planned, body: &Value) {
+        let webhook = self.inner.lock().unwrap().webhook.clone();
+        let (url, secret) = webhook.expect("post_statuses first");
+        post_status(self, &url, &secret, wamid, p, body).await;
+    }
+
     /// `(wamid, status, HTTP answer)` of every status webhook posted.
     pub fn posted(&self) -> Vec<(String, String, u16)> {
         self.inner.lock().unwrap().posted.clone()
@@ -173,7 +188,9 @@ async fn post_status(fake: &Fake, url: &str, secret: &str, wamid: &str, p: &Plan
             .as_str()
             .or(body["recipient"].as_str())
             .unwrap_or(""),
-        body["biz_opaque_callback_data"].as_str(),
+        body["biz_opaque_callback_data"]
+            .as_str()
+            .filter(|_| !p.keyless),
         p.error.as_ref().map(|(c, t)| (*c, t.as_str())),
     )
     .to_string();
