@@ -116,9 +116,9 @@ pub fn advance(
     };
     if !run.case.is_closed() {
         run.sync_timers();
-        let cursor = run.case.inbound_cursor;
+        let (cursor, last_customer) = (run.case.inbound_cursor, run.case.desk.last_inbound_at);
         run.absorb_inbound()?;
-        run.note_customer_time(cursor);
+        run.note_customer_time(cursor, last_customer);
         run.apply(event)?;
         run.fire_due_timers();
         run.run_stages()?;
@@ -207,7 +207,7 @@ impl Run<'_> {
     /// The 24-hour customer-service window runs from the customer's last
     /// message as the provider timestamped it, not from when it arrived
     /// (CONTRACT section 2, WhatsApp rules).
-    fn note_customer_time(&mut self, cursor_before: u64) {
+    fn note_customer_time(&mut self, cursor_before: u64, before: Option<Timestamp>) {
         let cursor = self.case.inbound_cursor;
         let latest = self
             .facts
@@ -217,8 +217,7 @@ impl Run<'_> {
             .map(|m| m.sent_at.unwrap_or(self.facts.now).min(self.facts.now))
             .max();
         if let Some(at) = latest {
-            let newest = self.case.desk.last_inbound_at.filter(|t| *t > at);
-            self.case.desk.last_inbound_at = Some(newest.unwrap_or(at));
+            self.case.desk.last_inbound_at = Some(before.map_or(at, |b| b.max(at)));
         }
     }
 
