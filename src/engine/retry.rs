@@ -19,6 +19,17 @@ pub struct RetryPolicy {
     pub max_elapsed: Duration,
 }
 
+impl From<&crate::config::ToolConfig> for RetryPolicy {
+    fn from(c: &crate::config::ToolConfig) -> Self {
+        RetryPolicy {
+            initial: c.retry_initial,
+            max_interval: c.retry_max_interval,
+            multiplier: c.retry_multiplier,
+            max_elapsed: c.max_elapsed,
+        }
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
