@@ -204,7 +204,7 @@ async fn serve(
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     write_listen_addr(&data_dir, bound)?;
-    let mut limits = config.server.limits();
+    let mut limits = caseflow::http::server::ConnectionLimits::from_config(&config.server);
     limits.max_connections =
         caseflow::http::server::effective_cap(limits.max_connections, open_files);
     tracing::info!(

@@ -11,29 +11,11 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use super::clock;
+use crate::config::RetentionConfig;
 use crate::core::types::{CaseId, Timestamp};
 use crate::store::erase::{ERASED_TAG, Erased};
 use crate::store::{Store, StoreError};
-
-/// `[retention]` in config.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RetentionConfig {
-    /// Closed cases older than this are erased.
-    #[serde(with = "humantime_serde")]
-    pub closed_cases: Duration,
-}
-
-impl Default for RetentionConfig {
-    fn default() -> Self {
-        RetentionConfig {
-            closed_cases: Duration::from_secs(365 * 24 * 3600),
-        }
-    }
-}
 
 /// Cases erased in one op.
 const BATCH: usize = 256;

@@ -38,7 +38,10 @@ pub struct AppState {
 /// operators decide the operator lane and retry, coaches also the coach
 /// lane and data-subject requests, admins everything; the ingest token
 /// only posts messages. `/healthz` and the signed webhooks need no token.
-pub fn router(state: AppState, body_limit: usize) -> Router {
+/// Every request body is limited to `body_limit` bytes, except WhatsApp
+/// webhook deliveries, which may be up to `webhook_body_limit` (WhatsApp
+/// documents deliveries of up to 3 MB).
+pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> Router {
     let needs = |role| {
         axum::middleware::from_fn_with_state(
             auth::Needs {
@@ -56,6 +59,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/admin/tools", get(admin::list_tools))
         .route("/admin/degraded", get(admin::get_degraded))
         .route("/admin/payments/{order_id}", get(admin::get_payment))
+        .route("/admin/webhooks/rejected", get(webhooks::list_rejected))
         .route("/admin/audit", get(audit::list))
         .route("/metrics", get(metrics_text))
         .route_layer(needs(Role::Viewer));
@@ -76,14 +80,23 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     let ingest = Router::new()
         .route("/v1/messages", post(ingest::post_message))
         .route_layer(needs(Role::Ingest));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/webhooks/midtrans", post(webhooks::midtrans_event))
-        .route("/webhooks/telegram", post(webhooks::telegram_event))
+    // The body limit sits outside the timeout (tower-http 0.6), and axum's
+    // own default limit (2 MB) is lifted where ours is larger.
+    let whatsapp = Router::new()
         .route(
             "/webhooks/whatsapp",
             get(webhooks::whatsapp_verify).post(webhooks::whatsapp_event),
         )
+        .layer(axum::extract::DefaultBodyLimit::max(webhook_body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(RequestBodyLimitLayer::new(webhook_body_limit));
+    let rest = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/webhooks/midtrans", post(webhooks::midtrans_event))
+        .route("/webhooks/telegram", post(webhooks::telegram_event))
         .merge(viewer)
         .merge(operator)
         .merge(coach)
@@ -93,8 +106,8 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(body_limit));
+    Router::new().merge(whatsapp).merge(rest).with_state(state)
 }
 
 /// `GET /metrics`: Prometheus text. Gauges of the desk's present state are

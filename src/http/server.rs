@@ -24,34 +24,30 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// The connection limits of `[server]` in config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The connection limits the listener applies (`[server]` in config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
     /// A request header must be complete this long after the connection
     /// opened, or after the first byte of a later request.
-    #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
     /// A keep-alive connection with no request for this long is closed.
-    #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
     /// Connections served at once; more are refused with a 503.
     pub max_connections: usize,
 }
 
-impl Default for ConnectionLimits {
-    fn default() -> Self {
+impl ConnectionLimits {
+    pub fn from_config(c: &crate::config::ServerConfig) -> ConnectionLimits {
         ConnectionLimits {
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: 1024,
+            header_read_timeout: c.header_read_timeout,
+            idle_timeout: c.idle_timeout,
+            max_connections: c.max_connections,
         }
     }
 }

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::audit::{self, Actor, AuditAction, AuditRecord};
 use super::codec::{Versioned, decode, encode};
 use super::committer::Tx;
+use super::provider::{KeptNote, RejectedInbound};
 use super::{Store, StoreError, keys, next_seq};
 use crate::core::case::{CaseRecord, EffectRecord, LogEntry, TransitionRecord};
 use crate::core::desk::Desk;
@@ -259,6 +260,7 @@ impl Store {
                         now_erased.students += 1;
                     }
                 }
+                now_erased.messages += erase_uncased(tx, &subject)?;
                 let mkey = keys::erasure(&pseudo);
                 let before = tx.get(&mkey)?.is_some();
                 let mut record = match tx.get(&mkey)? {
@@ -355,6 +357,69 @@ impl Store {
     }
 }
 
+/// Erases what the subject sent that sits on no case: events kept for a
+/// sender without a case, and delivery items that could not be taken and
+/// name the subject's number. Returns how many.
+fn erase_uncased(tx: &mut Tx<'_>, subject: &Subject) -> Result<u32, StoreError> {
+    let mut n = 0;
+    for (k, v) in tx.range(&[keys::KEPT_NOTE], &[keys::KEPT_NOTE + 1])? {
+        let kept: KeptNote = decode(&v)?;
+        if subject.matches(&kept.customer.address) {
+            tx.remove(keys::dedupe(&kept.customer, &kept.note.message_id));
+            tx.insert(
+                keys::erased_message(kept.customer.channel, &kept.note.message_id),
+                uuid::Uuid::nil().as_bytes().to_vec(),
+            );
+            tx.remove(k);
+            n += 1;
+        }
+    }
+    let needle = match subject {
+        Subject::Phone(digits) => digits.clone(),
+        Subject::Address(a) => a.clone(),
+    };
+    for (k, v) in tx.range(&[keys::REJECTED], &[keys::REJECTED + 1])? {
+        let item: RejectedInbound = decode(&v)?;
+        if item.raw.contains(&needle) {
+            tx.remove(k);
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// How ingest answers a message id that was erased: the same sender's late
+/// redelivery is a duplicate (of the erased case), another sender's use of
+/// the id a conflict. `None` when the id was never erased.
+pub(super) fn erased_redelivery(
+    tx: &Tx<'_>,
+    customer: &crate::core::types::CustomerKey,
+    message: &MessageId,
+) -> Result<Option<super::Ingested>, StoreError> {
+    let Some(v) = tx.get(&keys::erased_message(customer.channel, message))? else {
+        return Ok(None);
+    };
+    let Some(case) = keys::case_id_from_value(&v).filter(|c| !c.0.is_nil()) else {
+        return Ok(Some(super::Ingested::Conflict));
+    };
+    let sender = match tx.get(keys::PSEUDONYM_KEY)? {
+        Some(k) => pseudonym(
+            &decode::<PseudonymKey>(&k)?.key,
+            &Subject::of_address(&customer.address),
+        ),
+        None => String::new(),
+    };
+    let owner = match tx.get(&keys::case(case))? {
+        Some(cv) => decode::<CaseRecord>(&cv)?.customer.address,
+        None => String::new(),
+    };
+    Ok(Some(if !sender.is_empty() && sender == owner {
+        super::Ingested::Duplicate { case }
+    } else {
+        super::Ingested::Conflict
+    }))
+}
+
 /// Open cases of `subject`, from the open-case index.
 fn open_cases_of(tx: &Tx<'_>, subject: &Subject) -> Result<Vec<CaseId>, StoreError> {
     let mut out = Vec::new();
@@ -433,12 +498,33 @@ fn erase_case(
                 d.error = d.error.map(|_| ERASED.into());
                 LogEntry::Delivery(d)
             }
+            LogEntry::Note(mut n) => {
+                tx.remove(keys::dedupe(&case.customer, &n.message_id));
+                tx.insert(
+                    keys::erased_message(case.customer.channel, &n.message_id),
+                    id.0.as_bytes().to_vec(),
+                );
+                n.message_id = MessageId(format!("erased-{seq}"));
+                n.refers_to = None;
+                n.text = ERASED.into();
+                erased.messages += 1;
+                LogEntry::Note(n)
+            }
+            LogEntry::Status(mut st) => {
+                tx.remove(keys::provider_message(&st.provider_id));
+                tx.remove(keys::early_status(&st.provider_id));
+                st.provider_id = ERASED.into();
+                st.error = st.error.map(|_| ERASED.into());
+                LogEntry::Status(st)
+            }
             t @ LogEntry::Transition(_) => t,
         };
         tx.insert(k, encode(&entry)?);
     }
     for (k, v) in tx.range(&keys::effect(id, 0), &keys::effect(id, u32::MAX))? {
         let mut effect: EffectRecord = decode(&v)?;
+        tx.remove(keys::status_by_key(&effect.key.0));
+        tx.remove(keys::in_doubt(id, effect.step));
         if effect.last_error.is_some() {
             effect.last_error = Some(ERASED.into());
             tx.insert(k, encode(&effect)?);

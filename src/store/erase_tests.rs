@@ -57,6 +57,7 @@ async fn say(store: &Store, from: &str, id: &str, text: &str) -> Ingested {
 fn case_of(i: Ingested) -> CaseId {
     match i {
         Ingested::Accepted { case, .. } | Ingested::Duplicate { case } => case,
+        Ingested::Conflict => panic!("unexpected conflict"),
     }
 }
 
@@ -407,4 +408,102 @@ async fn the_audit_pages_in_time_order_with_cursors_and_since() {
         .collect();
     assert_eq!(targets, ["case-30", "case-40", "case-50"]);
     assert_eq!(since.next_cursor, None);
+}
+
+#[tokio::test]
+async fn notes_kept_without_a_case_and_rejected_items_are_erased_and_ids_stay_taken() {
+    use crate::core::case::{InboundNote, NoteKind};
+    use crate::store::provider::RejectedInbound;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let note = |id: &str, text: &str| InboundNote {
+        message_id: MessageId(id.into()),
+        kind: NoteKind::Reaction,
+        refers_to: Some(MessageId("wamid.old".into())),
+        text: text.into(),
+        sent_at: None,
+        received_at: Timestamp(2),
+    };
+    // A reaction from a sender with no case is kept under the sender.
+    store
+        .take_note(customer(PHONE), note("wamid.react.1", "uniquereaction"))
+        .await
+        .unwrap();
+    // A case, and a note on it.
+    let case = case_of(say(&store, PHONE, "wamid.m1", "uniquetext halo").await);
+    store
+        .take_note(customer(PHONE), note("wamid.react.2", "uniqueonthecase"))
+        .await
+        .unwrap();
+    store
+        .record_rejected(RejectedInbound {
+            at: Timestamp(3),
+            source: "whatsapp".into(),
+            message_id: Some("wamid.bad".into()),
+            reason: "unsupported".into(),
+            raw: r#"{"from":"6281234567890","text":{"body":"uniquerejected"}}"#.into(),
+        })
+        .await
+        .unwrap();
+    store
+        .record_rejected(RejectedInbound {
+            at: Timestamp(3),
+            source: "whatsapp".into(),
+            message_id: Some("wamid.other".into()),
+            reason: "unsupported".into(),
+            raw: r#"{"from":"6281299999999","text":{"body":"someone else"}}"#.into(),
+        })
+        .await
+        .unwrap();
+    let done = store
+        .erase_subject(
+            Subject::parse(PHONE).unwrap(),
+            actor(),
+            "asked".into(),
+            Timestamp(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.now.cases, 1);
+    assert_eq!(
+        done.now.messages, 4,
+        "message, note on the case, kept note, rejected item"
+    );
+    let all = everything(&store);
+    for needle in [
+        "uniquereaction",
+        "uniqueonthecase",
+        "uniquetext",
+        "uniquerejected",
+        "6281234567890",
+        "wamid.react",
+        "wamid.m1",
+    ] {
+        assert!(!holds(&all, needle), "{needle} is left");
+    }
+    assert!(holds(&all, "someone else"));
+    assert_eq!(store.kept_notes(&customer(PHONE)).unwrap(), vec![]);
+    // Erased ids stay taken: the same sender's redelivery is a duplicate,
+    // another sender reusing the id is a conflict.
+    assert_eq!(
+        say(&store, PHONE, "wamid.m1", "again").await,
+        Ingested::Duplicate { case }
+    );
+    assert_eq!(
+        say(&store, OTHER, "wamid.m1", "mine").await,
+        Ingested::Conflict
+    );
+    assert_eq!(
+        say(&store, PHONE, "wamid.react.1", "x").await,
+        Ingested::Conflict
+    );
+    assert_eq!(
+        store
+            .take_note(customer(PHONE), note("wamid.react.1", "uniquereaction"))
+            .await
+            .unwrap(),
+        crate::store::provider::NoteTaken::Duplicate,
+        "a redelivered erased event is not kept again"
+    );
+    assert!(!holds(&everything(&store), "uniquereaction"));
 }
