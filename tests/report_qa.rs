@@ -346,3 +346,87 @@ async fn the_report_matches_the_cases_and_the_audit_loop_works() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no caseflow store"));
 }
+
+/// With a users file the reviewer is the signed-in user: a label records
+/// the token's name, a body `by` naming someone else is refused, and a
+/// viewer may read the report but not label.
+#[tokio::test]
+async fn the_reviewer_is_the_signed_in_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    let add = |name: &str, role: &str| {
+        let out = common::run(&[
+            "users",
+            "add",
+            name,
+            "--role",
+            role,
+            "--file",
+            users.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let dewi = add("dewi", "coach");
+    let vera = add("vera", "viewer");
+    let config = common::write_config(dir.path(), "collect_window = \"50ms\"", "");
+    let s = Server::start_with_env(
+        dir.path(),
+        &config,
+        &["--demo"],
+        &[("CASEFLOW_USERS_FILE", Some(users.to_str().unwrap()))],
+    )
+    .await;
+    s.say("+6287700000021", "berapa harga les vokal?").await;
+    let post = |token: String, path: &'static str, body: Value| {
+        let (client, base) = (s.client().clone(), s.base.clone());
+        async move {
+            let r = client
+                .post(format!("{base}{path}"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, sample) = post(
+        dewi.clone(),
+        "/admin/qa/sample",
+        json!({"from": "2020-01-01", "to": "2099-12-31", "n": 5, "seed": 1}),
+    )
+    .await;
+    assert_eq!(status, 201, "{sample}");
+    assert_eq!(sample["by"], "dewi");
+    let id = sample["id"].as_str().unwrap().to_string();
+    let scores = json!({"correctness": 2, "completeness": 2, "safety": 2, "tone": 2,
+                        "efficiency": 2, "tool_integrity": 2});
+    let label = json!({"sample": id, "item": 0, "verdict": "correct", "scores": scores});
+    let (status, _) = post(vera.clone(), "/admin/qa/labels", label.clone()).await;
+    assert_eq!(status, 403, "a viewer does not label");
+    let mut other = label.clone();
+    other["by"] = json!("rina");
+    let (status, v) = post(dewi.clone(), "/admin/qa/labels", other).await;
+    assert_eq!(status, 403, "{v}");
+    let (status, v) = post(dewi.clone(), "/admin/qa/labels", label).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["labels"][0]["reviewer"], "dewi");
+    let r = s
+        .client()
+        .get(format!("{}/admin/report", s.base))
+        .bearer_auth(&vera)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a viewer reads the report");
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["period"]["qa_labels"]["correct"], 1);
+}

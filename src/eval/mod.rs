@@ -189,8 +189,11 @@ async fn run_conversation(
     if let Some(mode) = f.mode {
         config.mode = Some(mode.as_str().to_string());
     }
-    let token = hex::encode(rand::random::<[u8; 24]>());
-    let desk = crate::app::open_desk(&config, &scratch.0, &token).await?;
+    let access = crate::http::auth::Access::new(
+        &hex::encode(rand::random::<[u8; 24]>()),
+        &hex::encode(rand::random::<[u8; 24]>()),
+    );
+    let desk = crate::app::open_desk(&config, &scratch.0, access).await?;
     let engine = desk.engine;
     load_records(&engine, f, config.policy.build()?.timezone).await?;
     let mut run = Run {
@@ -335,6 +338,9 @@ impl Run<'_> {
                     self.case = Some(match out {
                         crate::store::Ingested::Accepted { case, .. }
                         | crate::store::Ingested::Duplicate { case } => case,
+                        crate::store::Ingested::Conflict => {
+                            return Err("message id already stored for another sender".into());
+                        }
                     });
                 }
                 Ok(())
@@ -347,7 +353,17 @@ impl Run<'_> {
                     .map(|c| c.waiting_on.label())
                     .unwrap_or_default();
                 let by = by.clone().unwrap_or_else(|| format!("eval-{lane}"));
-                match self.engine.decide(id, *kind, by, text.clone(), None).await {
+                let role = if lane == "coach" { "coach" } else { "operator" };
+                let actor = crate::store::audit::Actor::new(by, role);
+                let lanes = vec![
+                    crate::core::case::Lane::Operator,
+                    crate::core::case::Lane::Coach,
+                ];
+                match self
+                    .engine
+                    .decide(id, *kind, actor, lanes, text.clone(), None)
+                    .await
+                {
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err(refusal)) => Err(format!("decision refused: {refusal}")),
                     Err(e) => Err(format!("decision failed: {e}")),
@@ -375,7 +391,11 @@ impl Run<'_> {
             }
             Action::Degraded { on, reason } => self
                 .engine
-                .set_degraded(*on, reason.clone(), "eval".into())
+                .set_degraded(
+                    *on,
+                    reason.clone(),
+                    crate::store::audit::Actor::new("eval", "admin"),
+                )
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("degraded switch failed: {e}")),

@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::auth::Principal;
 use super::{ApiError, AppState};
 use crate::core::types::Timestamp;
 use crate::engine::clock;
@@ -92,14 +93,47 @@ fn bound(
         })
 }
 
-/// The reviewer or sampler: the body's `by`, required.
-fn actor(v: &Value) -> Result<String, ApiError> {
-    match v["by"].as_str().map(str::trim) {
-        Some(by) if !by.is_empty() && by.chars().count() <= 64 => Ok(by.to_string()),
-        _ => Err(ApiError::bad_request(
-            "`by` must name the reviewer (1 to 64 characters)",
-        )),
+/// The reviewer or sampler: the signed-in user; with the bootstrap admin
+/// token and no users file, the body's `by` (required).
+fn actor(state: &AppState, p: &Principal, v: &Value) -> Result<String, ApiError> {
+    if let Some(by) = v["by"].as_str()
+        && by.trim().chars().count() > 64
+    {
+        return Err(ApiError::bad_request("`by` must be at most 64 characters"));
     }
+    state
+        .access
+        .actor_name(p, v["by"].as_str(), true)
+        .map_err(|e| {
+            if e.message().starts_with("`by` must name") {
+                ApiError::bad_request("`by` must name the reviewer (1 to 64 characters)")
+            } else {
+                e
+            }
+        })
+}
+
+async fn audit(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    action: crate::store::audit::AuditAction,
+    target: String,
+    detail: String,
+) -> Result<(), ApiError> {
+    state
+        .engine
+        .store()
+        .audit(crate::store::audit::AuditRecord {
+            at: clock::now(),
+            actor: crate::store::audit::Actor::new(name, p.role.as_str()),
+            action,
+            target: Some(target),
+            policy: Some("CONTRACT 6 post-send audit".into()),
+            detail,
+        })
+        .await
+        .map_err(ApiError::internal)
 }
 
 fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
@@ -111,14 +145,18 @@ fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
 /// replies sent in the period, stratified by tier, stores the sample and
 /// answers it with each reply's text. The same period, `n` and `seed` draw
 /// the same replies; without a seed one is chosen and returned.
-pub async fn post_sample(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
-    match draw_sample(&state, &body).await {
+pub async fn post_sample(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: axum::body::Bytes,
+) -> Response {
+    match draw_sample(&state, &p, &body).await {
         Ok(v) => (axum::http::StatusCode::CREATED, Json(v)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-async fn draw_sample(state: &AppState, body: &[u8]) -> Result<Value, ApiError> {
+async fn draw_sample(state: &AppState, p: &Principal, body: &[u8]) -> Result<Value, ApiError> {
     let v = parse_body(body)?;
     let tz = state.engine.policy().timezone;
     let from = bound("from", &v["from"], tz, false)?;
@@ -138,7 +176,7 @@ async fn draw_sample(state: &AppState, body: &[u8]) -> Result<Value, ApiError> {
             .as_u64()
             .ok_or_else(|| ApiError::bad_request("`seed` must be a whole number 0 or more"))?,
     };
-    let by = actor(&v)?;
+    let by = actor(state, p, &v)?;
     let engine = state.engine.clone();
     let candidates = tokio::task::spawn_blocking(move || {
         crate::report::reply_candidates(engine.store(), from, to)
@@ -165,6 +203,21 @@ async fn draw_sample(state: &AppState, body: &[u8]) -> Result<Value, ApiError> {
         .put_qa_sample(sample.clone())
         .await
         .map_err(ApiError::internal)?;
+    audit(
+        state,
+        p,
+        &sample.by,
+        crate::store::audit::AuditAction::QaSample,
+        sample.id.to_string(),
+        format!(
+            "drew {} of {} replies (n {}, seed {})",
+            sample.items.len(),
+            sample.eligible,
+            sample.requested,
+            sample.seed
+        ),
+    )
+    .await?;
     sample_view(state, &sample)
 }
 
@@ -237,16 +290,20 @@ pub async fn get_sample(State(state): State<AppState>, Path(id): Path<String>) -
 /// tool_integrity},"note"?,"by"}` or `{"by","labels":[...]}`. Verdict
 /// `correct|incorrect|risky`, every score 0, 1 or 2. All are stored or
 /// none; labelling an item again replaces its label.
-pub async fn post_labels(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
-    match take_labels(&state, &body).await {
+pub async fn post_labels(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: axum::body::Bytes,
+) -> Response {
+    match take_labels(&state, &p, &body).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-async fn take_labels(state: &AppState, body: &[u8]) -> Result<Value, ApiError> {
+async fn take_labels(state: &AppState, p: &Principal, body: &[u8]) -> Result<Value, ApiError> {
     let v = parse_body(body)?;
-    let reviewer = actor(&v)?;
+    let reviewer = actor(state, p, &v)?;
     let raw: Vec<&Value> = match v.get("labels") {
         Some(Value::Array(a)) if !a.is_empty() => a.iter().collect(),
         Some(_) => return Err(ApiError::bad_request("`labels` must be a non-empty array")),
@@ -330,10 +387,20 @@ async fn take_labels(state: &AppState, body: &[u8]) -> Result<Value, ApiError> {
             v
         })
         .collect();
+    let samples_labelled: Vec<String> = samples.keys().map(|s| s.to_string()).collect();
     store
         .put_qa_labels(labels)
         .await
         .map_err(ApiError::internal)?;
+    audit(
+        state,
+        p,
+        &reviewer,
+        crate::store::audit::AuditAction::QaLabels,
+        samples_labelled.join(","),
+        format!("labelled {stored} sampled repl(ies)"),
+    )
+    .await?;
     Ok(json!({ "stored": stored, "labels": views }))
 }
 

@@ -356,7 +356,7 @@ pub fn case_facts(h: &CaseHistory) -> CaseFacts {
                     }
                 }
             }
-            LogEntry::Delivery(_) => {}
+            LogEntry::Delivery(_) | LogEntry::Note(_) | LogEntry::Status(_) => {}
         }
     }
     // The last turn's tier is the case record's: evidence in the log can

@@ -8,13 +8,13 @@ use crate::report::audit::{QaLabel, QaSample};
 
 impl Versioned for QaSample {
     const KIND: &'static str = "qa sample";
-    const TAG: u8 = 20;
+    const TAG: u8 = 60;
     const VERSION: u16 = 1;
 }
 
 impl Versioned for QaLabel {
     const KIND: &'static str = "qa label";
-    const TAG: u8 = 21;
+    const TAG: u8 = 61;
     const VERSION: u16 = 1;
 }
 
@@ -139,7 +139,7 @@ mod tests {
             at: Timestamp(0),
         })
         .unwrap();
-        assert_eq!(&bytes[..3], &[21, 0, 1]);
+        assert_eq!(&bytes[..3], &[61, 0, 1]);
         assert!(decode::<QaSample>(&bytes).is_err());
     }
 }
