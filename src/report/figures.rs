@@ -38,7 +38,8 @@ pub struct Tally {
     pub reschedule_booked: u64,
     pub payment_follow_ups: u64,
     pub payment_confirmed_after: u64,
-    pub sla_breaches: BTreeMap<&'static str, u64>,
+    /// By lane; other declared SLA timers (a privacy deadline) by name.
+    pub sla_breaches: BTreeMap<String, u64>,
     pub degraded_ms: BTreeMap<String, i64>,
     pub labels: Vec<(Verdict, [u8; 6])>,
 }
@@ -64,15 +65,11 @@ impl Tally {
                 )
             })
             .collect();
-        let sla_breaches = SLA_LANES
-            .iter()
-            .map(|l| {
-                (
-                    l.to_string(),
-                    self.sla_breaches.get(l).copied().unwrap_or(0),
-                )
-            })
-            .collect();
+        let mut sla_breaches: BTreeMap<String, u64> =
+            SLA_LANES.iter().map(|l| (l.to_string(), 0)).collect();
+        for (k, n) in &self.sla_breaches {
+            *sla_breaches.entry(k.clone()).or_default() += n;
+        }
         let degraded_minutes = self
             .degraded_ms
             .iter()

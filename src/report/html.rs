@@ -240,11 +240,8 @@ pub fn rows(f: &Figures) -> Vec<(String, String)> {
             ),
         ),
     ]);
-    for lane in SLA_LANES {
-        out.push((
-            format!("SLA breaches: {lane}"),
-            f.sla_breaches[lane].to_string(),
-        ));
+    for (lane, n) in &f.sla_breaches {
+        out.push((format!("SLA breaches: {lane}"), n.to_string()));
     }
     for (tool, m) in &f.degraded_minutes {
         out.push((format!("degraded minutes: {tool}"), format!("{m}")));

@@ -289,7 +289,7 @@ fn tally_case(b: &mut Buckets, f: &CaseFacts, slas: Slas, now: Timestamp) {
         let waited = first.unwrap_or_else(|| now.since(turn.started_at));
         if waited > slas.first_response {
             b.at(turn.started_at.plus_millis(slas.first_response), |t| {
-                *t.sla_breaches.entry("first_response").or_default() += 1;
+                *t.sla_breaches.entry("first_response".into()).or_default() += 1;
             });
         }
     }
@@ -300,9 +300,14 @@ fn tally_case(b: &mut Buckets, f: &CaseFacts, slas: Slas, now: Timestamp) {
         };
         if w.decided_at.unwrap_or(now).since(w.since) > sla {
             b.at(w.since.plus_millis(sla), |t| {
-                *t.sla_breaches.entry(lane).or_default() += 1;
+                *t.sla_breaches.entry(lane.into()).or_default() += 1;
             });
         }
+    }
+    for (timer, at) in &f.timer_breaches {
+        b.at(*at, |t| {
+            *t.sla_breaches.entry(timer.clone()).or_default() += 1
+        });
     }
     for a in f.actions.iter().filter(|a| !a.verified) {
         b.at(a.at, |t| t.unverified_actions += 1);

@@ -172,6 +172,9 @@ pub struct CaseFacts {
     pub reschedules: Vec<RescheduleRequest>,
     /// When a "payment not yet confirmed" follow-up went out.
     pub payment_follow_ups: Vec<Timestamp>,
+    /// Declared SLA timers other than the first response (a privacy
+    /// deadline) that fired on this case, when they fired.
+    pub timer_breaches: Vec<(String, Timestamp)>,
 }
 
 /// What is learned about the open turn's tier, last evidence winning.
@@ -211,6 +214,7 @@ pub fn case_facts(h: &CaseHistory) -> CaseFacts {
         replies: Vec::new(),
         reschedules: Vec::new(),
         payment_follow_ups: Vec::new(),
+        timer_breaches: Vec::new(),
     };
     let mut turn: Option<TurnFacts> = None;
     let mut verified_at: Option<Timestamp> = None;
@@ -286,6 +290,18 @@ pub fn case_facts(h: &CaseHistory) -> CaseFacts {
                     if tr.reason.contains("the operator decides") {
                         t.to_operator = true;
                     }
+                }
+                if let Some(timer) = tr
+                    .reason
+                    .strip_prefix("timer ")
+                    .and_then(|r| r.strip_suffix(" fired"))
+                    && timer != "first_response"
+                    && case
+                        .tags
+                        .iter()
+                        .any(|t| t.strip_prefix("sla_breach:") == Some(timer))
+                {
+                    facts.timer_breaches.push((timer.to_string(), tr.at));
                 }
                 if tr.from == State::Verify && tr.to == State::Execute {
                     verified_at.get_or_insert(tr.at);
@@ -623,5 +639,24 @@ mod tests {
             Some(("reschedule-exception".into(), Some(Tier::R3)))
         );
         assert_eq!(rule_evidence("the operator decides"), None);
+    }
+
+    #[test]
+    fn a_missed_privacy_deadline_counts_as_a_breach_of_its_timer() {
+        let mut log = turn_log(Some(120));
+        log.push(t(
+            State::Close,
+            State::Qa,
+            300,
+            "timer privacy_deadline fired",
+        ));
+        log.push(t(State::Close, State::Qa, 310, "timer follow_up fired"));
+        let mut h = history(Identity::WaMatch, log, Vec::new());
+        h.case.tags.push("sla_breach:privacy_deadline".into());
+        let f = case_facts(&h);
+        assert_eq!(
+            f.timer_breaches,
+            vec![("privacy_deadline".to_string(), Timestamp(300))]
+        );
     }
 }
