@@ -7,6 +7,7 @@ pub mod config;
 pub mod core;
 pub mod engine;
 pub mod http;
+pub mod intents_cmd;
 pub mod loadtest;
 pub mod policy;
 pub mod store;

@@ -47,12 +47,16 @@ enum Command {
     /// Rehearse a campaign spike (or a steady day, or a soak) against a
     /// desk: --target URL, or one started here on a temporary data dir.
     Loadtest(caseflow::loadtest::Options),
+    /// Intent detection: measure it on labelled corpora, explain a text.
+    #[command(subcommand)]
+    Intents(caseflow::intents_cmd::IntentsCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file } => check(&file),
+        Command::Intents(cmd) => caseflow::intents_cmd::run(cmd),
         Command::Loadtest(opts) => {
             init_tracing("error");
             let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod eval;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Intent {
     LegalThreat,
@@ -79,6 +81,13 @@ pub struct Detection {
     pub triggers: Vec<&'static str>,
     /// The text tries to instruct the engine ("ignore previous instructions").
     pub injection: bool,
+    /// Risky intents (legal threat, harassment, privacy, refund, cancel)
+    /// resting on weak evidence: a typo-distance match, a negated or quoted
+    /// mention, part of a phrase. Any entry means a human gets the turn.
+    pub suspected: Vec<Intent>,
+    /// The turn carries something besides general questions, greetings and
+    /// thanks: then no article can answer it fully.
+    pub beyond_faq: bool,
 }
 
 impl Detection {
@@ -89,6 +98,18 @@ impl Detection {
 
     pub fn has(&self, intent: Intent) -> bool {
         self.intents.contains(&intent)
+    }
+
+    /// A risky intent may be present though it was not established: the
+    /// turn must go to a human and never be answered automatically.
+    pub fn risk_suspected(&self) -> bool {
+        !self.suspected.is_empty()
+    }
+
+    /// Whether a published article may answer this turn at all (R0): only
+    /// general questions, nothing suspected, no instruction-like text.
+    pub fn may_answer_from_kb(&self) -> bool {
+        !self.beyond_faq && !self.risk_suspected() && !self.injection
     }
 }
 
@@ -508,6 +529,7 @@ pub fn detect(text: &str) -> Detection {
         intents,
         triggers,
         injection: any(&n, INJECTION),
+        ..Detection::default()
     }
 }
 
