@@ -89,9 +89,8 @@ fn run_eval(
     } else {
         files
     };
-    let detect = |text: &str| crate::policy::intent::detect(text);
     let judge = Judge {
-        detect: &detect,
+        detector: &policy.detector,
         tiers: &policy.tiers,
         articles: &articles,
         kb_threshold: policy.kb_threshold,

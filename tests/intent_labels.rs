@@ -4,7 +4,6 @@
 //! (tests/data/intents_heldout.tsv, scored in aggregate only).
 
 use caseflow::policy::Policy;
-use caseflow::policy::intent::detect;
 use caseflow::policy::intent::eval::{self, Judge, Report};
 
 const DEV: &str = include_str!("data/intents_dev.tsv");
@@ -16,9 +15,8 @@ const DEMO_KB: &str = include_str!("../config/demo/kb.json");
 fn measure(source: &str) -> (Vec<eval::Row<'_>>, Vec<eval::Outcome>, Report) {
     let policy = Policy::defaults();
     let articles = caseflow::http::records::parse_articles(DEMO_KB.as_bytes()).unwrap();
-    let detect = |text: &str| detect(text);
     let judge = Judge {
-        detect: &detect,
+        detector: &policy.detector,
         tiers: &policy.tiers,
         articles: &articles,
         kb_threshold: policy.kb_threshold,

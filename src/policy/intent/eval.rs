@@ -118,7 +118,7 @@ impl Outcome {
 /// What the tier stage decides for a single-message turn from an unknown
 /// number: detection, the best published article, the tier table.
 pub struct Judge<'a> {
-    pub detect: &'a dyn Fn(&str) -> Detection,
+    pub detector: &'a super::Detector,
     pub tiers: &'a TierTable,
     pub articles: &'a [Article],
     pub kb_threshold: f64,
@@ -126,15 +126,17 @@ pub struct Judge<'a> {
 
 impl Judge<'_> {
     pub fn judge(&self, text: &str) -> Outcome {
-        let detection = (self.detect)(text);
-        let kb_match = kb::best_match(text, self.articles, self.kb_threshold).is_some();
+        let detection = self.detector.detect(text);
+        let kb_match =
+            kb::best_match(self.detector, text, self.articles, self.kb_threshold).is_some();
         let decision = self.tiers.decide(&TierFacts {
             detection: &detection,
             kb_match,
             reschedule_in_policy: None,
             identity_mismatch: false,
         });
-        Outcome::of(&detection, decision.tier == Some(Tier::R0))
+        let r0 = decision.tier == Some(Tier::R0) && detection.may_answer_from_kb();
+        Outcome::of(&detection, r0)
     }
 }
 

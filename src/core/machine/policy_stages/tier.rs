@@ -27,7 +27,7 @@ impl Run<'_> {
                 format!("rule slot-choice: option {} of the offer, R2", i + 1),
             ));
         }
-        let det = intent::detect(&text);
+        let det = self.facts.policy.detector.detect(&text);
         if det.injection {
             self.case.add_tag("injection");
         }
@@ -41,7 +41,12 @@ impl Run<'_> {
             .records
             .published_articles()
             .map_err(Self::records_err)?;
-        let kb_match = kb::best_match(&text, &articles, self.facts.policy.kb_threshold);
+        let kb_match = kb::best_match(
+            &self.facts.policy.detector,
+            &text,
+            &articles,
+            self.facts.policy.kb_threshold,
+        );
         let decision = self.decide(&det, kb_match.is_some())?;
         self.case.desk.proposal = None;
         self.case.desk.task = None;
