@@ -37,6 +37,16 @@ pub enum IntentsCommand {
         #[arg(long)]
         misses: bool,
     },
+    /// Show how a text is read: its words, stems, the vocabulary entries
+    /// that matched (exact, stem or fuzzy; negated or quoted) and the
+    /// resulting intents.
+    Explain {
+        /// The customer text.
+        text: String,
+        /// Config file whose [policy] intents vocabulary is used.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+    },
 }
 
 /// Runs an `intents` subcommand.
@@ -48,7 +58,75 @@ pub fn run(cmd: IntentsCommand) -> anyhow::Result<()> {
             kb,
             misses,
         } => run_eval(files, &config, kb.as_deref(), misses),
+        IntentsCommand::Explain { text, config } => {
+            let policy = load_policy(&config)?;
+            print!("{}", explain(&policy.detector, &text));
+            Ok(())
+        }
     }
+}
+
+/// The `explain` report of `text`.
+pub fn explain(detector: &crate::policy::intent::Detector, text: &str) -> String {
+    use std::fmt::Write as _;
+    let e = detector.explain(text);
+    let d = &e.detection;
+    let mut s = String::new();
+    let _ = writeln!(s, "words:    {}", e.tokens.join(" "));
+    for stem in &e.stems {
+        let _ = writeln!(s, "stem:     {stem}");
+    }
+    for ev in &e.evidence {
+        let mut flags = vec![ev.how.as_str()];
+        if ev.negated {
+            flags.push("negated");
+        }
+        if ev.quoted {
+            flags.push("quoted");
+        }
+        let _ = writeln!(
+            s,
+            "matched:  {} '{}' on \"{}\" ({})",
+            ev.role,
+            ev.entry,
+            ev.words,
+            flags.join(", ")
+        );
+    }
+    let names = |list: &[crate::policy::intent::Intent]| {
+        if list.is_empty() {
+            "-".to_string()
+        } else {
+            list.iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let _ = writeln!(
+        s,
+        "intents:  {} (primary {})",
+        names(&d.intents),
+        d.primary().as_str()
+    );
+    let _ = writeln!(s, "suspected: {}", names(&d.suspected));
+    let _ = writeln!(
+        s,
+        "triggers: {}",
+        if d.triggers.is_empty() {
+            "-".into()
+        } else {
+            d.triggers.join(", ")
+        }
+    );
+    let _ = writeln!(
+        s,
+        "injection: {}; beyond a general question: {}; may be answered from the KB: {}",
+        d.injection,
+        d.beyond_faq,
+        d.may_answer_from_kb()
+    );
+    s
 }
 
 fn load_policy(config: &Path) -> anyhow::Result<Policy> {

@@ -73,6 +73,9 @@ pub struct Found {
     pub negated: bool,
     /// Inside quotation marks: mentioned, not asked for.
     pub quoted: bool,
+    /// Next to a word that talks *about* it ("refund policy", "the app
+    /// says cancelled", "aturan reschedule").
+    pub mentioned: bool,
 }
 
 /// Everything matching learnt about a message.
@@ -146,11 +149,13 @@ pub fn analyse(v: &Vocabulary, text: &str) -> Analysis {
     for (i, t) in tokens.iter().enumerate() {
         word_hits(v, i, t, &mut hits);
     }
+    joined_hits(v, &tokens, &mut hits);
     let found = entries(v, &tokens, &hits);
+    let mut words = tokens.iter().filter(|t| !v.courtesy.contains(&t.word));
     let asks = text.contains(['?', '\u{ff1f}'])
-        || tokens
-            .iter()
-            .find(|t| !v.courtesy.contains(&t.word))
+        || words.next().is_some_and(|t| v.question.contains(&t.word))
+        || words
+            .next_back()
             .is_some_and(|t| v.question.contains(&t.word));
     Analysis {
         tokens,
@@ -194,6 +199,23 @@ fn word_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
     fuzzy_hits(v, i, t, hits);
 }
 
+/// A word split in two ("ref und", "can cel"): two adjacent words that
+/// nothing else explains and that together make a vocabulary word.
+fn joined_hits(v: &Vocabulary, tokens: &[Token], hits: &mut Vec<Hit>) {
+    for i in 1..tokens.len() {
+        let (a, b) = (&tokens[i - 1], &tokens[i]);
+        let unexplained =
+            |k: usize, t: &Token| !hits.iter().any(|h| h.token == k) && !v.knows(&t.word);
+        if a.clause != b.clause || !unexplained(i - 1, a) || !unexplained(i, b) {
+            continue;
+        }
+        let joined = format!("{}{}", a.word, b.word);
+        if let Some(id) = v.word_id(&joined) {
+            add_hit(hits, i - 1, id, How::Fuzzy);
+        }
+    }
+}
+
 /// "f*ck", "a**hole": a `*` stands for any one letter.
 fn masked_hits(v: &Vocabulary, i: usize, word: &str, hits: &mut Vec<Hit>) {
     let pattern: Vec<char> = word.chars().collect();
@@ -217,7 +239,7 @@ fn fuzzy_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
             || !form.bytes().all(|b| b.is_ascii_lowercase())
             || v.knows(form)
             || morphology::is_root_word(form)
-            || morphology::is_root_word(&morphology::formal_stem(form))
+            || stems_to_a_root(form)
         {
             continue;
         }
@@ -226,7 +248,9 @@ fn fuzzy_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
         let from = v.fuzzy.partition_point(|(w, _)| w.len() + 2 < n);
         for (w, id) in &v.fuzzy[from..] {
             let id = *id;
-            let allowed = if w.len() >= 8 { 2 } else { 1 };
+            // The distance allowed follows the root's length: an affixed
+            // form is no easier to mistype into than its root.
+            let allowed = if v.word(id).len() >= 8 { 2 } else { 1 };
             if w.len() > n + 2 {
                 break;
             }
@@ -259,6 +283,13 @@ fn fuzzy_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
             return;
         }
     }
+}
+
+/// Whether the stemmer reduces `word` to a root of four letters or more:
+/// then it is a real word ("pembatasan" is "batas"), not a typo.
+fn stems_to_a_root(word: &str) -> bool {
+    let stem = morphology::formal_stem(word);
+    stem != word && stem.len() >= 4 && morphology::is_root_word(&stem)
 }
 
 /// The entries the hits complete, with negation and quotation.
@@ -294,6 +325,7 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
                 how,
                 negated: false,
                 quoted: tokens[start..=end].iter().any(|t| t.quoted),
+                mentioned: mentioned(v, tokens, start, end),
             });
         }
     }
@@ -381,6 +413,17 @@ fn near_spans(words: &[u32], by_word: &HashMap<u32, Vec<(usize, How)>>) -> Vec<(
         }
     }
     out
+}
+
+/// A mention word ("policy", "aturan", "says", "tulisan") within two words
+/// before or after the match, in the same clause.
+fn mentioned(v: &Vocabulary, tokens: &[Token], start: usize, end: usize) -> bool {
+    let clause = tokens[start].clause;
+    let near = |t: &Token| t.clause == clause && v.mention.contains(&t.word);
+    tokens[start.saturating_sub(2)..start].iter().any(near)
+        || tokens[end + 1..(end + 3).min(tokens.len())]
+            .iter()
+            .any(near)
 }
 
 /// A negation word before `start` in the same clause, with only bridge

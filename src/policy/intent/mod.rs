@@ -46,7 +46,7 @@ pub use normalize::normalize;
 pub use vocabulary::VocabularyError;
 
 use matching::{Analysis, How};
-use vocabulary::{Role, Vocabulary};
+use vocabulary::{Role, Vocabulary, When};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Intent {
@@ -276,7 +276,7 @@ impl Detector {
                         .join(" "),
                     how: f.how,
                     negated: f.negated,
-                    quoted: f.quoted,
+                    quoted: f.quoted || f.mentioned,
                 }
             })
             .collect();
@@ -346,8 +346,12 @@ impl Detector {
             })
             .flatten()
             .collect();
+        let mut alone: Vec<Intent> = Vec::new();
         for f in &a.found {
             let e = &v.entries[f.entry as usize];
+            if e.when == When::Asked && !a.asks {
+                continue;
+            }
             match e.role {
                 Role::Injection => injection = true,
                 Role::NegationAfter => {}
@@ -355,11 +359,20 @@ impl Detector {
                     weak.push(i);
                     push_unique(&mut triggers, &e.text);
                 }
+                Role::Intent(i) if e.when == When::Alone => {
+                    if !f.negated || v.unnegatable.contains(&i) {
+                        alone.push(i);
+                    }
+                }
                 Role::Intent(i) => {
                     let claimed_by_other =
                         f.at.len() == 1 && claimed.iter().any(|&(t, j)| t == f.start && j != i);
                     let negated = f.negated && !v.unnegatable.contains(&i);
-                    let mention = negated || f.quoted || claimed_by_other;
+                    // Quoting or talking about a word takes back only a
+                    // risky request ("the app says 'payment failed'" is
+                    // still a payment question).
+                    let about = (f.quoted || f.mentioned) && i.is_risky();
+                    let mention = negated || about || claimed_by_other;
                     if !mention {
                         intents.push(i);
                     }
@@ -374,7 +387,11 @@ impl Detector {
                 }
             }
         }
-        if intents.is_empty() && a.asks && a.content(v).next().is_some() {
+        if intents.is_empty() {
+            intents = alone;
+        }
+        let wants_human = a.tokens.iter().any(|t| v.human.contains(&t.word));
+        if intents.is_empty() && a.asks && !wants_human && a.content(v).next().is_some() {
             intents.push(Intent::Faq);
         }
         intents.sort_unstable();
@@ -382,8 +399,10 @@ impl Detector {
         let mut suspected: Vec<Intent> = weak.into_iter().filter(|i| !strong.contains(i)).collect();
         suspected.sort_unstable();
         suspected.dedup();
-        let beyond_faq =
-            intents.iter().any(|i| *i != Intent::Faq) || !suspected.is_empty() || injection;
+        let beyond_faq = intents.iter().any(|i| *i != Intent::Faq)
+            || !suspected.is_empty()
+            || injection
+            || wants_human;
         Detection {
             intents,
             triggers,

@@ -150,7 +150,11 @@ fn unprefixed(w: &str) -> Vec<String> {
                 push(r.to_string());
                 if starts_vowel(r) {
                     push(format!("k{r}"));
-                    push(format!("h{r}"));
+                    // Colloquial "ngapus" for "menghapus", unless the bare
+                    // form is a root of its own ("ngajar" is "ajar").
+                    if !is_root_word(r) {
+                        push(format!("h{r}"));
+                    }
                 }
             }
             "meny" | "peny" | "ny" if starts_vowel(r) => {

@@ -65,6 +65,10 @@ struct WordsFile {
     filler: Vec<String>,
     #[serde(default)]
     question: Vec<String>,
+    #[serde(default)]
+    mention: Vec<String>,
+    #[serde(default)]
+    human: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +97,10 @@ struct IntentFile {
     near: Vec<Vec<String>>,
     #[serde(default)]
     hints: Vec<String>,
+    #[serde(default)]
+    asked: Vec<String>,
+    #[serde(default)]
+    fallback: Vec<String>,
     /// Whether a negation before an entry takes the intent back ("I don't
     /// want a refund"). Off where negation is the request itself ("don't
     /// share my data").
@@ -140,11 +148,22 @@ pub enum Role {
     NegationAfter,
 }
 
+/// When an intent entry counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Always,
+    /// Only in a message that asks something ("les besok?").
+    Asked,
+    /// Only when no other intent is found ("invoice?" alone).
+    Alone,
+}
+
 /// One vocabulary entry: a word, a phrase or a `near` group.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub role: Role,
     pub shape: Shape,
+    pub when: When,
     /// As written in the file (a trigger tag shows it).
     pub text: String,
     /// Ids of its words (see [`Vocabulary::word`]).
@@ -160,6 +179,8 @@ pub struct Vocabulary {
     pub(super) courtesy: HashSet<String>,
     pub(super) filler: HashSet<String>,
     pub(super) question: HashSet<String>,
+    pub(super) mention: HashSet<String>,
+    pub(super) human: HashSet<String>,
     pub(super) known: HashSet<String>,
     pub(super) entries: Vec<Entry>,
     /// Distinct words of all entries.
@@ -182,6 +203,8 @@ struct Builder<'a> {
     seen: HashMap<(String, String), String>,
     /// `@name` word classes: their words as matching sees them.
     classes: HashMap<String, Vec<String>>,
+    /// When the entries being added count.
+    when: When,
     /// Words of intent entries: which intent they are evidence of.
     evidence: HashMap<String, (Intent, String)>,
 }
@@ -202,6 +225,8 @@ impl Vocabulary {
                 courtesy: HashSet::new(),
                 filler: HashSet::new(),
                 question: HashSet::new(),
+                mention: HashSet::new(),
+                human: HashSet::new(),
                 known: HashSet::new(),
                 entries: Vec::new(),
                 words: Vec::new(),
@@ -213,6 +238,7 @@ impl Vocabulary {
             },
             seen: HashMap::new(),
             classes: HashMap::new(),
+            when: When::Always,
             evidence: HashMap::new(),
         };
         if parsed.version != 1 {
@@ -229,6 +255,8 @@ impl Vocabulary {
         b.v.courtesy = b.word_set("words.courtesy", &w.courtesy)?;
         b.v.filler = b.word_set("words.filler", &w.filler)?;
         b.v.question = b.word_set("words.question", &w.question)?;
+        b.v.mention = b.word_set("words.mention", &w.mention)?;
+        b.v.human = b.word_set("words.human", &w.human)?;
         b.v.known = b.word_set("fuzzy.known", &parsed.fuzzy.known)?;
         if b.v.negation.is_empty() {
             return Err(b.err("words.negation", "must list at least one word".into()));
@@ -291,6 +319,18 @@ impl Vocabulary {
                 let text = group.join(" + ");
                 let parts: Vec<&str> = group.iter().map(String::as_str).collect();
                 b.entry(&at, Role::Intent(intent), Shape::Near, &text, &parts)?;
+            }
+            for (list, when) in [(&i.asked, When::Asked), (&i.fallback, When::Alone)] {
+                b.when = when;
+                for text in list {
+                    let shape = if text.split_whitespace().count() == 1 {
+                        Shape::Word
+                    } else {
+                        Shape::Phrase
+                    };
+                    b.entry(&at, Role::Intent(intent), shape, text, &[text.as_str()])?;
+                }
+                b.when = When::Always;
             }
             for text in &i.hints {
                 if !super::eval::RISKY.contains(&intent) {
@@ -364,6 +404,8 @@ impl Vocabulary {
             || self.courtesy.contains(word)
             || self.filler.contains(word)
             || self.question.contains(word)
+            || self.mention.contains(word)
+            || self.human.contains(word)
             || self.known.contains(word)
     }
 }
@@ -492,10 +534,10 @@ impl Builder<'_> {
             }
         }
         let count: usize = slots.iter().map(Vec::len).product();
-        if count > 400 {
+        if count > 2000 {
             return Err(self.err(
                 at,
-                format!("'{text}' stands for {count} word sequences (at most 400)"),
+                format!("'{text}' stands for {count} word sequences (at most 2000)"),
             ));
         }
         let mut sequences: Vec<Vec<String>> = vec![Vec::new()];
@@ -545,7 +587,11 @@ impl Builder<'_> {
             }
             _ => {}
         }
-        let key = (role_key(role), words.join(" "));
+        let when = self.when;
+        let key = (
+            format!("{} {shape:?} {when:?}", role_key(role)),
+            words.join(" "),
+        );
         if let Some(prev) = self.seen.get(&key) {
             if expanded {
                 // A class expansion may meet a word listed on its own.
@@ -553,7 +599,7 @@ impl Builder<'_> {
             }
             return Err(self.err(at, format!("'{text}' repeats '{prev}'")));
         }
-        if let Role::Intent(intent) = role {
+        if let (Role::Intent(intent), When::Always) = (role, when) {
             match self.evidence.get(&key.1) {
                 Some((other, prev)) if *other != intent => {
                     return Err(self.err(
@@ -592,6 +638,7 @@ impl Builder<'_> {
         self.v.entries.push(Entry {
             role,
             shape,
+            when,
             text: text.to_string(),
             words: ids,
         });
