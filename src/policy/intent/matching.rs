@@ -243,6 +243,15 @@ fn fuzzy_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
         {
             continue;
         }
+        // "cancell", "lawyerr": a doubled letter too many.
+        let single = undoubled(form);
+        if let Some(id) = v.word_id(&single) {
+            add_hit(hits, i, id, How::Exact);
+            return;
+        }
+        if v.knows(&single) {
+            continue;
+        }
         let (f0, f1) = (form.as_bytes()[0], form.as_bytes()[1]);
         let mut best: Option<(usize, Vec<u32>)> = None;
         let from = v.fuzzy.partition_point(|(w, _)| w.len() + 2 < n);
@@ -283,6 +292,17 @@ fn fuzzy_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
             return;
         }
     }
+}
+
+/// `word` with doubled letters written once ("dongg" -> "dong").
+fn undoubled(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether the stemmer reduces `word` to a root of four letters or more:
@@ -354,15 +374,18 @@ fn phrase_spans(
     'start: for &(t0, how0) in first {
         let (mut pos, mut how) = (t0, how0);
         let mut at = vec![t0];
+        // The gaps of a phrase add up to at most PHRASE_GAP words.
+        let mut budget = PHRASE_GAP;
         for w in &words[1..] {
             let next = by_word.get(w).and_then(|occ| {
                 occ.iter()
-                    .filter(|(t, _)| *t > pos && *t <= pos + 1 + PHRASE_GAP)
+                    .filter(|(t, _)| *t > pos && *t <= pos + 1 + budget)
                     .min_by_key(|(t, _)| *t)
                     .copied()
             });
             match next {
                 Some((t, h)) => {
+                    budget -= t - pos - 1;
                     pos = t;
                     how = how.max(h);
                     at.push(t);
@@ -417,13 +440,24 @@ fn near_spans(words: &[u32], by_word: &HashMap<u32, Vec<(usize, How)>>) -> Vec<(
 
 /// A mention word ("policy", "aturan", "says", "tulisan") within two words
 /// before or after the match, in the same clause.
+/// A conjunction between the two ends it ("ignore the policy *and* refund
+/// me" asks for the refund).
 fn mentioned(v: &Vocabulary, tokens: &[Token], start: usize, end: usize) -> bool {
+    const JOINS: &[&str] = &[
+        "and", "dan", "then", "lalu", "terus", "but", "tapi", "or", "atau",
+    ];
     let clause = tokens[start].clause;
-    let near = |t: &Token| t.clause == clause && v.mention.contains(&t.word);
-    tokens[start.saturating_sub(2)..start].iter().any(near)
-        || tokens[end + 1..(end + 3).min(tokens.len())]
-            .iter()
-            .any(near)
+    let fits = |t: &&Token| t.clause == clause && !JOINS.contains(&t.word.as_str());
+    let before = tokens[start.saturating_sub(2)..start]
+        .iter()
+        .rev()
+        .take_while(fits)
+        .any(|t| v.mention.contains(&t.word));
+    let after = tokens[end + 1..(end + 3).min(tokens.len())]
+        .iter()
+        .take_while(fits)
+        .any(|t| v.mention.contains(&t.word));
+    before || after
 }
 
 /// A negation word before `start` in the same clause, with only bridge

@@ -368,10 +368,12 @@ impl Detector {
                     let claimed_by_other =
                         f.at.len() == 1 && claimed.iter().any(|&(t, j)| t == f.start && j != i);
                     let negated = f.negated && !v.unnegatable.contains(&i);
-                    // Quoting or talking about a word takes back only a
-                    // risky request ("the app says 'payment failed'" is
-                    // still a payment question).
-                    let about = (f.quoted || f.mentioned) && i.is_risky();
+                    // Quoting a word takes back only a risky request ("the
+                    // app says 'payment failed'" is still a payment
+                    // question); talking about a policy ("aturan
+                    // reschedule") also takes back a reschedule.
+                    let about = (f.quoted && i.is_risky())
+                        || (f.mentioned && (i.is_risky() || i == Intent::Reschedule));
                     let mention = negated || about || claimed_by_other;
                     if !mention {
                         intents.push(i);

@@ -259,7 +259,7 @@ pub fn english_base(w: &str) -> &str {
 fn english(w: &str) -> Vec<String> {
     let mut out = Vec::new();
     for suffix in [
-        "ations", "ation", "ments", "ment", "ing", "ed", "es", "s", "d",
+        "ations", "ation", "ions", "ion", "ments", "ment", "ing", "ed", "es", "s", "d",
     ] {
         let Some(stem) = w.strip_suffix(suffix) else {
             continue;
@@ -400,7 +400,8 @@ mod tests {
             "cancel",
         );
         all_yield(&["refunded", "refunding", "refunds"], "refund");
-        all_yield(&["deleted", "deleting", "deletes"], "delete");
+        all_yield(&["deleted", "deleting", "deletes", "deletion"], "delete");
+        all_yield(&["corrections", "corrected"], "correct");
         all_yield(&["erased", "erasing"], "erase");
         all_yield(&["disputed", "disputing"], "dispute");
         all_yield(&["stopped", "stopping"], "stop");
