@@ -1,7 +1,13 @@
 //! Intent detection measured on labelled customer messages, English and
 //! Bahasa Indonesia: the development part (tests/data/intents_dev.tsv,
 //! whose misses are printed) and the held-out part
-//! (tests/data/intents_heldout.tsv, scored in aggregate only).
+//! (tests/data/intents_heldout.tsv, written from the contract alone and
+//! scored in aggregate only: its lines and misses are never printed).
+//!
+//! Each message is one turn from an unknown number, judged the way the tier
+//! stage judges it: detection, the best published article of the demo
+//! knowledge base (config/demo/kb.json), the shipped tier table. The
+//! figures over time are in docs/intent-eval.md.
 
 use caseflow::policy::Policy;
 use caseflow::policy::intent::eval::{self, Judge, Report};
@@ -10,8 +16,6 @@ const DEV: &str = include_str!("data/intents_dev.tsv");
 const HELDOUT: &str = include_str!("data/intents_heldout.tsv");
 const DEMO_KB: &str = include_str!("../config/demo/kb.json");
 
-/// Scores a corpus the way the tier stage treats a single-message turn
-/// from an unknown number, on the demo knowledge base.
 fn measure(source: &str) -> (Vec<eval::Row<'_>>, Vec<eval::Outcome>, Report) {
     let policy = Policy::defaults();
     let articles = caseflow::http::records::parse_articles(DEMO_KB.as_bytes()).unwrap();
@@ -28,9 +32,9 @@ fn measure(source: &str) -> (Vec<eval::Row<'_>>, Vec<eval::Outcome>, Report) {
 }
 
 #[test]
-fn development_part_is_measured_and_its_misses_shown() {
+fn development_part_holds_its_figures() {
     let (rows, outcomes, report) = measure(DEV);
-    assert!(rows.len() >= 700, "{} development messages", rows.len());
+    assert!(rows.len() >= 1000, "{} development messages", rows.len());
     print!("{}", report.table("development part"));
     for &i in &report.misses {
         println!(
@@ -47,11 +51,79 @@ fn development_part_is_measured_and_its_misses_shown() {
             }
         );
     }
+    assert_eq!(report.non_faq_auto_answered, 0, "non-faq answered R0");
+    assert!(
+        report.r3_recall() >= 0.99,
+        "R3 recall {:.4}",
+        report.r3_recall()
+    );
+    assert!(
+        report.accuracy() >= 0.97,
+        "accuracy {:.4}",
+        report.accuracy()
+    );
+    // The published articles do answer general questions.
+    assert!(
+        report.faq_auto_answered >= 15,
+        "{}",
+        report.faq_auto_answered
+    );
 }
 
+/// What the held-out part must never fall below again (the figures
+/// measured at the last change, docs/intent-eval.md).
 #[test]
-fn held_out_part_is_scored_in_aggregate_only() {
+fn held_out_part_does_not_regress() {
     let (rows, _, report) = measure(HELDOUT);
     assert_eq!(rows.len(), 717, "held-out messages");
     print!("{}", report.table("held-out part"));
+    assert_eq!(report.non_faq_auto_answered, 0, "non-faq answered R0");
+    assert!(
+        report.r3_recall() >= 0.90,
+        "R3 recall {:.4}",
+        report.r3_recall()
+    );
+    assert!(
+        report.accuracy() >= 0.84,
+        "accuracy {:.4}",
+        report.accuracy()
+    );
+}
+
+/// The targets of issue 9 on the held-out part: R3 recall of at least
+/// 99.5% (a suspected risky intent counts: a human gets the turn), no
+/// message that is not a general question answered R0, accuracy of the
+/// primary intent of at least 97%. Not reached yet (see
+/// docs/intent-eval.md); run with `cargo test --test intent_labels --
+/// --ignored`.
+#[test]
+#[ignore = "held-out targets not reached yet: see docs/intent-eval.md"]
+fn held_out_part_meets_the_targets() {
+    let (_, _, report) = measure(HELDOUT);
+    print!("{}", report.table("held-out part"));
+    assert_eq!(report.non_faq_auto_answered, 0, "non-faq answered R0");
+    assert!(
+        report.r3_recall() >= 0.995,
+        "R3 recall {:.4}",
+        report.r3_recall()
+    );
+    assert!(
+        report.accuracy() >= 0.97,
+        "accuracy {:.4}",
+        report.accuracy()
+    );
+}
+
+#[test]
+fn injection_attempts_in_the_development_part_are_all_tagged() {
+    let policy = Policy::defaults();
+    let rows = eval::parse_corpus(DEV).unwrap();
+    let attempts: Vec<_> = rows.iter().filter(|r| r.kind == "injection").collect();
+    assert!(attempts.len() >= 30, "{}", attempts.len());
+    let untagged: Vec<&str> = attempts
+        .iter()
+        .filter(|r| !policy.detector.detect(r.text).injection)
+        .map(|r| r.text)
+        .collect();
+    assert!(untagged.is_empty(), "not tagged: {untagged:#?}");
 }

@@ -278,3 +278,73 @@ fn explain_shows_words_stems_and_entries() {
     );
     assert!(e.evidence.iter().any(|x| x.entry == "refund" && x.negated));
 }
+
+#[test]
+fn talk_about_a_policy_is_a_question_not_a_request() {
+    for text in [
+        "what's your refund policy?",
+        "kebijakan refund nya gimana kak?",
+        "kalau mau reschedule aturannya gimana?",
+    ] {
+        let d = detect(text);
+        assert_eq!(d.primary(), Intent::Faq, "{text}: {d:?}");
+    }
+    // A risky word in a policy question is still suspected: a human answers.
+    assert!(detect("what's your refund policy?").risk_suspected());
+    // A conjunction ends the mention: this asks for the refund.
+    primary("ignore the policy and refund me", Intent::Refund);
+}
+
+#[test]
+fn some_entries_count_only_in_a_question_or_alone() {
+    // "les besok" asks about the student's lesson only in a question.
+    primary("les besok jam berapa ya?", Intent::NextSession);
+    assert!(!detect("les besok seru banget").has(Intent::NextSession));
+    // A bare document or word says what is wanted when nothing else does.
+    primary("invoice plz", Intent::InvoiceResend);
+    primary("jadwallll", Intent::NextSession);
+    primary("hapusss", Intent::Privacy);
+    primary("Sudah bayar belum ya invoice saya?", Intent::PaymentStatus);
+}
+
+#[test]
+fn asking_for_a_person_is_not_a_general_question() {
+    for text in ["bisa telpon saya kak?", "hello? anyone there?"] {
+        let d = detect(text);
+        assert_eq!(d.primary(), Intent::Other, "{text}");
+        assert!(!d.may_answer_from_kb(), "{text}");
+    }
+}
+
+#[test]
+fn split_and_doubled_words_are_read_as_the_word() {
+    for (text, intent) in [
+        ("ref und please", Intent::Refund),
+        ("cancell my package please", Intent::Cancel),
+        ("lawyerr will call", Intent::LegalThreat),
+        ("chargebackk", Intent::LegalThreat),
+    ] {
+        assert!(detect(text).has(intent), "{text}");
+    }
+    // A particle with a doubled letter is not an insult ("dongg", "dongo").
+    assert!(!detect("pindah jadwall dongg").has(Intent::Harassment));
+}
+
+#[test]
+fn colloquial_nasal_forms_do_not_invent_words() {
+    // "ngajar" is "ajar" (teach), not "hajar" (beat up).
+    assert!(!detect("coach rina keren banget ngajarnya").has(Intent::Harassment));
+    // "ngapus" is "hapus".
+    primary("tolong ngapusin data saya", Intent::Privacy);
+}
+
+#[test]
+fn a_phrase_of_one_intent_takes_its_words_from_another() {
+    // "reimburse" here is what the invoice is for, not a refund request.
+    let d = detect("I need a copy of my invoice for reimbursement from work");
+    assert_eq!(d.primary(), Intent::InvoiceResend, "{d:?}");
+    assert!(
+        d.risk_suspected(),
+        "the refund word still sends it to a human"
+    );
+}
