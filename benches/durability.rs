@@ -64,6 +64,7 @@ async fn ingest_one(store: &Store, n: u64) -> CaseId {
         .unwrap()
     {
         Ingested::Accepted { case, .. } | Ingested::Duplicate { case } => case,
+        Ingested::Conflict => panic!("one sender per message id"),
     }
 }
 

@@ -68,6 +68,7 @@ pub async fn open_desk(
             .clone()
             .filter(|s| !s.is_empty()),
         abort_after_tool_call: config.faults.abort_after_tool_call,
+        in_doubt_window: config.channels.whatsapp.in_doubt_window,
     };
     let wa = &config.channels.whatsapp;
     let rate = config.faults.send_failure_rate;
@@ -168,7 +169,11 @@ pub async fn open_desk(
         }),
     };
     Ok(Desk {
-        router: router(state, config.server.body_limit),
+        router: router(
+            state,
+            config.server.body_limit,
+            config.server.webhook_body_limit,
+        ),
         engine,
         recovery,
     })

@@ -9,7 +9,7 @@
 
 mod policy_stages;
 
-use crate::core::case::{ArmedTimer, CaseRecord, SendPurpose, TransitionRecord, Turn};
+use crate::core::case::{ArmedTimer, CaseRecord, Draft, SendPurpose, TransitionRecord, Turn};
 use crate::core::language;
 use crate::core::records::Records;
 use crate::core::stages::Outcome;
@@ -28,6 +28,8 @@ pub const SEND_TOOL: &str = "whatsapp";
 pub struct InboundFact {
     pub seq: u64,
     pub text: String,
+    /// When the customer sent it, as the provider timestamps it.
+    pub sent_at: Option<Timestamp>,
 }
 
 /// What the engine knows when it advances a case.
@@ -98,6 +100,10 @@ pub enum MachineError {
 
 const MAX_STEPS: usize = 32;
 
+/// A turn keeps collecting for at most this many collect windows after its
+/// first message.
+const MAX_COLLECT_WINDOWS: i64 = 8;
+
 /// Advances `case` by `event` until it waits, emits an effect, or closes.
 pub fn advance(
     wf: &Workflow,
@@ -111,13 +117,21 @@ pub fn advance(
         case: case.clone(),
         transitions: Vec::new(),
         effects: Vec::new(),
+        retier_floor: None,
     };
     if !run.case.is_closed() {
         run.sync_timers();
+        let (cursor, last_customer) = (run.case.inbound_cursor, run.case.desk.last_inbound_at);
         run.absorb_inbound()?;
+        run.note_customer_time(cursor, last_customer);
         run.apply(event)?;
         run.fire_due_timers();
         run.run_stages()?;
+        // Messages that arrived while an effect ran join once the case can
+        // take them again.
+        while run.absorb_inbound()? {
+            run.run_stages()?;
+        }
     }
     if run.case != *case {
         run.case.updated_at = facts.now;
@@ -142,6 +156,9 @@ struct Run<'a> {
     case: CaseRecord,
     transitions: Vec<TransitionRecord>,
     effects: Vec<Effect>,
+    /// Set when a grown turn is tiered again: the tier it had, below which
+    /// the new decision may not go.
+    retier_floor: Option<Option<crate::core::types::Tier>>,
 }
 
 impl Run<'_> {
@@ -149,7 +166,16 @@ impl Run<'_> {
         self.facts.now
     }
 
-    fn absorb_inbound(&mut self) -> Result<(), MachineError> {
+    /// Takes the case's unread messages into its turn, when the case can
+    /// take them: while it collects (intake), waits on the customer, on a
+    /// human, or on a paused tool, or rests closed. While a stage's effect is
+    /// in flight, messages stay unread and join when the effect has ended,
+    /// so no message is folded into a turn that is already being answered.
+    /// Says whether it took any.
+    fn absorb_inbound(&mut self) -> Result<bool, MachineError> {
+        if !self.takes_inbound() {
+            return Ok(false);
+        }
         let fresh: Vec<&InboundFact> = self
             .facts
             .inbound
@@ -157,7 +183,7 @@ impl Run<'_> {
             .filter(|m| m.seq > self.case.inbound_cursor)
             .collect();
         let Some(last) = fresh.last() else {
-            return Ok(());
+            return Ok(false);
         };
         self.case.inbound_cursor = last.seq;
         self.case.desk.last_inbound_at = Some(self.facts.now);
@@ -167,37 +193,107 @@ impl Run<'_> {
             .collect::<Vec<_>>()
             .join("\n");
         let count = fresh.len() as u32;
-        match (&self.case.state, &self.case.waiting_on, &mut self.case.turn) {
-            (State::Close, WaitingOn::Customer, _) => {
-                self.case.desk.end_turn();
-                self.case.desk.push_text(&joined);
-                self.case.language = language::detect(&joined, self.case.language);
-                self.case.turn = Some(self.new_turn(count));
-                self.case.collect_until =
-                    Some(self.now().plus_millis(self.facts.collect_window_ms));
+        if self.case.state == State::Close {
+            self.case.desk.end_turn();
+            self.case.desk.push_text(&joined);
+            self.case.language = language::detect(&joined, self.case.language);
+            self.case.turn = Some(self.new_turn(count));
+            self.collect_from(self.now());
+            self.goto(
+                Outcome::Reopen,
+                format!("customer wrote again ({count} message(s))"),
+            )?;
+            return Ok(true);
+        }
+        self.case.desk.push_text(&joined);
+        let Some(turn) = &mut self.case.turn else {
+            // The case's first message opens its first turn, collected for
+            // the window like any other.
+            self.case.turn = Some(self.new_turn(count));
+            self.case.language = language::detect(&joined, self.case.language);
+            self.collect_from(self.now());
+            return Ok(true);
+        };
+        turn.messages += count;
+        let opened_at = turn.opened_at;
+        match (self.case.state, &self.case.waiting_on) {
+            (State::Intake, _) => self.collect_from(opened_at),
+            (State::Verify, WaitingOn::Customer) => self.case.waiting_on = WaitingOn::None,
+            (State::Qa | State::Degraded, _)
+                if self.wf.next(self.case.state, Outcome::Retier).is_some() =>
+            {
+                self.retier_floor = Some(self.case.tier);
+                let waited = self.case.waiting_on.label();
                 self.goto(
-                    Outcome::Reopen,
-                    format!("customer wrote again ({count} message(s))"),
+                    Outcome::Retier,
+                    format!("customer wrote while waiting on {waited}: the turn is tiered again"),
                 )?;
             }
-            (_, _, Some(turn)) => {
-                turn.messages += count;
-                self.case.desk.push_text(&joined);
-                if self.case.state == State::Verify && self.case.waiting_on == WaitingOn::Customer {
-                    self.case.waiting_on = WaitingOn::None;
-                }
-            }
-            (_, _, turn @ None) => {
-                self.case.desk.push_text(&joined);
-                *turn = Some(Turn {
-                    opened_at: self.facts.now,
-                    messages: count,
-                    acked: false,
-                });
-                self.case.language = language::detect(&joined, self.case.language);
-            }
+            _ => {}
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Whether unread messages can join the case now (see
+    /// [`Run::absorb_inbound`]).
+    fn takes_inbound(&self) -> bool {
+        matches!(
+            (self.case.state, &self.case.waiting_on),
+            (State::Intake | State::Close, _)
+                | (State::Verify, WaitingOn::Customer)
+                | (State::Qa, WaitingOn::Operator | WaitingOn::Coach)
+                | (State::Degraded, WaitingOn::Tool(_))
+        )
+    }
+
+    /// Collects the turn for the collect window after its latest message,
+    /// but no longer than [`MAX_COLLECT_WINDOWS`] windows after the turn
+    /// opened at `opened_at`, so a customer who keeps typing is still
+    /// answered.
+    fn collect_from(&mut self, opened_at: Timestamp) {
+        let window = self.facts.collect_window_ms;
+        let until = self
+            .now()
+            .plus_millis(window)
+            .min(opened_at.plus_millis(window * MAX_COLLECT_WINDOWS));
+        self.case.collect_until = Some(until);
+    }
+
+    /// The 24-hour customer-service window runs from the customer's last
+    /// message as the provider timestamped it, not from when it arrived
+    /// (CONTRACT section 2, WhatsApp rules).
+    fn note_customer_time(&mut self, cursor_before: u64, before: Option<Timestamp>) {
+        let cursor = self.case.inbound_cursor;
+        let latest = self
+            .facts
+            .inbound
+            .iter()
+            .filter(|m| m.seq > cursor_before && m.seq <= cursor)
+            .map(|m| m.sent_at.unwrap_or(self.facts.now).min(self.facts.now))
+            .max();
+        if let Some(at) = latest {
+            self.case.desk.last_inbound_at = Some(before.map_or(at, |b| b.max(at)));
+        }
+    }
+
+    /// Whether the 24-hour customer-service window is closed now.
+    fn window_closed(&self) -> bool {
+        self.case
+            .desk
+            .last_inbound_at
+            .is_some_and(|t| self.now().since(t) > crate::core::stages::qa::SERVICE_WINDOW_MS)
+    }
+
+    /// The approved template `draft` goes out as when the window is closed;
+    /// `None` when it is open (free-form is allowed) or there is none.
+    fn window_template(&self, draft: &Draft) -> Option<send::WaTemplate> {
+        if !self.window_closed() {
+            return None;
+        }
+        let id = draft.template.as_deref()?;
+        self.facts
+            .templates
+            .approved(id, self.case.language, &draft.text)
     }
 
     fn new_turn(&self, messages: u32) -> Turn {
@@ -212,7 +308,12 @@ impl Run<'_> {
         match event {
             Event::Wake => Ok(()),
             Event::ResumeEffect => {
-                if let Some(out) = send::reemit(&self.case) {
+                let template = self
+                    .case
+                    .pending_send
+                    .as_ref()
+                    .and_then(|p| self.window_template(&p.draft));
+                if let Some(out) = send::reemit(&self.case, template) {
                     self.effects.push(Effect::Send(out));
                 } else if let Some(call) = execute::recall(&self.case) {
                     self.effects.push(Effect::Tool(call));
@@ -240,8 +341,9 @@ impl Run<'_> {
             self.case.stuck = Some(format!("send of step {step} failed: {error}"));
             return Ok(());
         }
+        // A stuck mark set meanwhile (a failed delivery reported while the
+        // send was in flight) stays for the operator.
         self.case.pending_send = None;
-        self.case.stuck = None;
         if self.case.first_response_at.is_none() {
             self.case.first_response_at = Some(self.now());
         }
@@ -280,7 +382,10 @@ impl Run<'_> {
     }
 
     /// Fires at most one due timer: the transition it makes re-arms the rest.
-    /// Timers wait while an effect is in flight, so a send is never abandoned.
+    /// A timer fires in every state it is armed in, also while an effect is
+    /// in flight or retrying (CONTRACT section 2, "Timers always fire"): the
+    /// effect goes on, and when its target has a human lane the case waits
+    /// there, so no second message is drafted while the first is pending.
     fn fire_due_timers(&mut self) {
         let now = self.now();
         if self.case.collect_until.is_some_and(|t| t <= now) {
@@ -289,12 +394,12 @@ impl Run<'_> {
                 self.case.waiting_on = WaitingOn::None;
             }
         }
-        if self.case.pending_send.is_some()
-            || self.case.desk.pending_tool.is_some()
-            || !self.effects.is_empty()
-        {
+        if !self.effects.is_empty() {
+            // An effect re-emitted by this step runs first; the timer fires
+            // on the next look, while it is in flight.
             return;
         }
+        let in_flight = self.case.pending_send.is_some() || self.case.desk.pending_tool.is_some();
         let due = self
             .case
             .timers
@@ -312,6 +417,15 @@ impl Run<'_> {
         }
         let target = def.target;
         self.enter(target, format!("timer {} fired", armed.name));
+        if in_flight {
+            let lane = match self.lane() {
+                crate::core::case::Lane::Operator => WaitingOn::Operator,
+                crate::core::case::Lane::Coach => WaitingOn::Coach,
+            };
+            if lane.kind().is_some_and(|k| self.wf.may_wait(target, k)) {
+                self.case.waiting_on = lane;
+            }
+        }
     }
 
     fn run_stages(&mut self) -> Result<(), MachineError> {
@@ -367,8 +481,51 @@ impl Run<'_> {
         if self.case.pending_send.is_some() {
             return Ok(Step::Wait(WaitingOn::Tool(SEND_TOOL.into())));
         }
-        let out = send::emit(&mut self.case).ok_or(MachineError::NothingToSend)?;
+        let draft = self
+            .case
+            .draft
+            .as_ref()
+            .ok_or(MachineError::NothingToSend)?;
+        let template = self.window_template(draft);
+        if self.window_closed() && template.is_none() {
+            return Ok(self.hold_outside_window());
+        }
+        let out = send::emit(&mut self.case, template).ok_or(MachineError::NothingToSend)?;
         Ok(Step::Emit(Effect::Send(out)))
+    }
+
+    /// After the 24-hour window only an approved template may go out: a
+    /// draft without one is not sent, and the case goes back to qa, where it
+    /// waits on the lane's human with the reason (nothing else can be sent
+    /// until the customer writes again).
+    fn hold_outside_window(&mut self) -> Step {
+        let draft = self.case.draft.take();
+        let what = draft
+            .as_ref()
+            .and_then(|d| d.template.clone())
+            .unwrap_or_else(|| "a human's text".into());
+        let last = self
+            .case
+            .desk
+            .last_inbound_at
+            .map_or_else(String::new, |t| t.to_rfc3339());
+        let drafted: String = draft
+            .map(|d| d.text.chars().take(300).collect())
+            .unwrap_or_default();
+        let reason = format!(
+            "outside the 24-hour customer-service window (the customer last wrote at {last}): {what} has no approved WhatsApp template, so it was not sent; drafted: {drafted}"
+        );
+        self.case.add_tag("window_closed");
+        self.case.desk.qa_block = Some(reason);
+        if let Some(turn) = &mut self.case.turn {
+            turn.acked = true;
+        }
+        Step::Go(
+            Outcome::Acknowledged,
+            format!(
+                "{what} not sent: the 24-hour window is closed and it has no approved template"
+            ),
+        )
     }
 
     fn goto(&mut self, outcome: Outcome, reason: String) -> Result<(), MachineError> {

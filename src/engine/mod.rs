@@ -8,6 +8,7 @@ pub mod actor;
 pub mod breaker;
 pub mod clock;
 pub mod degraded;
+pub mod in_doubt;
 pub mod limits;
 pub mod notion;
 pub mod recovery;
@@ -49,6 +50,9 @@ pub struct Settings {
     pub panic_on_text: Option<String>,
     /// Chaos drill: abort the process right after a write tool call.
     pub abort_after_tool_call: bool,
+    /// How long a send in doubt waits for a status carrying its key before
+    /// it may be made again.
+    pub in_doubt_window: Duration,
 }
 
 /// What every case actor shares.
@@ -69,6 +73,8 @@ pub struct Shared {
     pub pace: Option<limits::OutboundLimiter>,
     /// The payment provider's status API, when configured.
     pub payments: Option<tools::MidtransClient>,
+    /// Cases waiting to hear whether a send in doubt was made.
+    pub in_doubt: in_doubt::Waiters,
 }
 
 impl Shared {
@@ -128,7 +134,7 @@ impl Engine {
             parts
                 .tool_configs
                 .iter()
-                .map(|(k, v)| (k.clone(), v.breaker()))
+                .map(|(k, v)| (k.clone(), breaker::BreakerConfig::from(v)))
                 .collect(),
             parts.store.breakers()?,
         );
@@ -152,6 +158,7 @@ impl Engine {
             degraded: degraded::Degraded::load(&parts.store)?,
             pace: parts.pace,
             payments: parts.payments,
+            in_doubt: in_doubt::Waiters::default(),
         });
         let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
             .await
@@ -257,6 +264,12 @@ impl Engine {
             let _ = self.supervisor.cast(SupervisorMsg::Deliver(id));
         }
         Ok(out)
+    }
+
+    /// A status callback carrying `key` was stored: a send of that key in
+    /// doubt is settled at once.
+    pub fn status_arrived(&self, key: &crate::core::types::IdempotencyKey) {
+        self.shared.in_doubt.arrived(key);
     }
 
     pub fn approvals(&self) -> Option<&Arc<TelegramNotifier>> {

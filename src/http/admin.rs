@@ -144,12 +144,17 @@ pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> 
             clock::now(),
             state.engine.settings().stuck_after_ms,
         );
-        Ok(Some(views::full(
-            &case,
-            &history,
-            &effects,
-            stuck.as_deref(),
-        )))
+        let mut in_doubt = Vec::new();
+        for e in &effects {
+            if e.status == crate::core::case::EffectStatus::Intent
+                && let Some(mark) = store.in_doubt(id, e.step)?
+            {
+                in_doubt.push((e.key.clone(), mark));
+            }
+        }
+        let mut view = views::full(&case, &history, &effects, stuck.as_deref());
+        views::show_in_doubt(&mut view, &in_doubt);
+        Ok(Some(view))
     };
     match read() {
         Ok(Some(v)) => Json(v).into_response(),

@@ -28,7 +28,10 @@ pub struct AppState {
     pub webhooks: Arc<webhooks::WebhookSecrets>,
 }
 
-pub fn router(state: AppState, body_limit: usize) -> Router {
+/// The routes. Every request body is limited to `body_limit` bytes, except
+/// WhatsApp webhook deliveries, which may be up to `webhook_body_limit`
+/// (WhatsApp documents deliveries of up to 3 MB).
+pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> Router {
     let admin = Router::new()
         .route("/admin/cases", get(admin::list_cases))
         .route("/admin/cases/{id}", get(admin::get_case))
@@ -45,26 +48,36 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             get(admin::get_degraded).post(admin::set_degraded),
         )
         .route("/admin/payments/{order_id}", get(admin::get_payment))
+        .route("/admin/webhooks/rejected", get(webhooks::list_rejected))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,
         ));
-    Router::new()
-        .route("/v1/messages", post(ingest::post_message))
-        .route("/healthz", get(healthz))
-        .route("/webhooks/midtrans", post(webhooks::midtrans_event))
-        .route("/webhooks/telegram", post(webhooks::telegram_event))
+    // The body limit sits outside the timeout (tower-http 0.6), and axum's
+    // own default limit (2 MB) is lifted where ours is larger.
+    let whatsapp = Router::new()
         .route(
             "/webhooks/whatsapp",
             get(webhooks::whatsapp_verify).post(webhooks::whatsapp_event),
         )
+        .layer(axum::extract::DefaultBodyLimit::max(webhook_body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(RequestBodyLimitLayer::new(webhook_body_limit));
+    let rest = Router::new()
+        .route("/v1/messages", post(ingest::post_message))
+        .route("/healthz", get(healthz))
+        .route("/webhooks/midtrans", post(webhooks::midtrans_event))
+        .route("/webhooks/telegram", post(webhooks::telegram_event))
         .merge(admin)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(body_limit));
+    Router::new().merge(whatsapp).merge(rest).with_state(state)
 }
 
 /// `GET /metrics`: Prometheus text. Gauges of the desk's present state are

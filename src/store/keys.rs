@@ -9,7 +9,7 @@
 //! | `c`    | case id (16)              | `CaseRecord`          |
 //! | `l`    | case id (16), seq u64 BE  | `LogEntry`            |
 //! | `f`    | case id (16), step u32 BE | `EffectRecord`        |
-//! | `d`    | channel, 0, message id    | case id (16)          |
+//! | `d`    | channel, 0, message id    | case id (16) [+ sender] |
 //! | `o`    | channel, 0, address       | case id (16): open    |
 //! | `s`    | student id                | `Student`             |
 //! | `p`    | normalized phone          | student id            |
@@ -20,6 +20,15 @@
 //! | `b`    | tool name                 | `BreakerRecord`       |
 //! | `v`    | provider message id       | case id (16), seq BE  |
 //! | `y`    | order id                  | `PaymentRecord`       |
+//! | `e`    | provider message id       | `EarlyStatuses`       |
+//! | `q`    | idempotency key           | provider message id   |
+//! | `n`    | case id (16), step u32 BE | `InDoubt`             |
+//! | `u`    | channel, 0, address, 0, seq BE | `KeptNote`       |
+//! | `x`    | seq u64 BE                | `RejectedInbound`     |
+//!
+//! A dedupe value is the case id, followed by the sender's address when the
+//! message was written by a release that records it; a note kept without a
+//! case has the nil case id.
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -168,4 +177,46 @@ pub const PAYMENT: u8 = b'y';
 
 pub fn payment(order_id: &str) -> Vec<u8> {
     prefixed(PAYMENT, order_id.as_bytes())
+}
+
+pub const EARLY_STATUS: u8 = b'e';
+pub const STATUS_BY_KEY: u8 = b'q';
+pub const IN_DOUBT: u8 = b'n';
+pub const KEPT_NOTE: u8 = b'u';
+pub const REJECTED: u8 = b'x';
+
+/// Statuses of a provider message id not yet known here.
+pub fn early_status(provider_id: &str) -> Vec<u8> {
+    prefixed(EARLY_STATUS, provider_id.as_bytes())
+}
+
+/// The provider message id a status carrying this idempotency key named.
+pub fn status_by_key(key: &str) -> Vec<u8> {
+    prefixed(STATUS_BY_KEY, key.as_bytes())
+}
+
+pub fn in_doubt(id: CaseId, step: u32) -> Vec<u8> {
+    let mut k = vec![IN_DOUBT];
+    k.extend_from_slice(id.0.as_bytes());
+    k.extend_from_slice(&step.to_be_bytes());
+    k
+}
+
+pub fn kept_note_prefix(customer: &CustomerKey) -> Vec<u8> {
+    let mut k = vec![KEPT_NOTE];
+    k.extend_from_slice(customer.channel.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(customer.address.as_bytes());
+    k.push(0);
+    k
+}
+
+pub fn kept_note(customer: &CustomerKey, seq: u64) -> Vec<u8> {
+    let mut k = kept_note_prefix(customer);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn rejected(seq: u64) -> Vec<u8> {
+    prefixed(REJECTED, &seq.to_be_bytes())
 }

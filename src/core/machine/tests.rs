@@ -67,11 +67,14 @@ impl Sim {
             policy: &self.policy,
             degraded: self.degraded.as_deref(),
         };
+        // A resumed effect is the one already drafted in send (or execute),
+        // re-run under its key: a timer may have moved the case on since.
+        let resumed = event == Event::ResumeEffect;
         let adv = advance(&self.wf, &self.case, event, &facts).expect("machine advances");
         for t in &adv.transitions {
             assert_declared(&self.wf, t);
         }
-        if let Some(effect) = adv.effects.first() {
+        if let Some(effect) = adv.effects.first().filter(|_| !resumed) {
             let stage = match effect {
                 Effect::Send(_) => State::Send,
                 Effect::Tool(_) => State::Execute,
@@ -105,6 +108,7 @@ impl Sim {
         self.inbound.push(InboundFact {
             seq: self.next_seq,
             text: text.into(),
+            sent_at: None,
         });
         self.next_seq += 1;
         self.step(Event::Wake);
@@ -139,6 +143,7 @@ impl Sim {
 fn assert_declared(wf: &Workflow, t: &TransitionRecord) {
     let by_outcome = crate::core::stages::outcomes_of(t.from)
         .iter()
+        .chain(crate::core::stages::optional_outcomes_of(t.from))
         .any(|o| wf.next(t.from, *o) == Some(t.to));
     let by_timer = wf
         .timers()
@@ -153,9 +158,16 @@ fn assert_declared(wf: &Workflow, t: &TransitionRecord) {
 }
 
 #[test]
-fn a_first_message_is_acknowledged_at_once_and_waits_on_the_operator() {
+fn a_first_turn_is_acknowledged_once_collected_and_waits_on_the_operator() {
     let mut sim = Sim::new();
     sim.message("halo kak, mau nanya dong");
+    assert_eq!(
+        sim.case.state,
+        State::Intake,
+        "the first turn is collected too"
+    );
+    assert_eq!(sim.case.waiting_on, WaitingOn::Timer);
+    sim.advance_time(WINDOW);
     assert_eq!(sim.case.state, State::Send);
     assert_eq!(sim.case.waiting_on, WaitingOn::Tool(SEND_TOOL.into()));
     sim.complete_send(true);
@@ -176,22 +188,93 @@ fn a_first_message_is_acknowledged_at_once_and_waits_on_the_operator() {
 }
 
 #[test]
-fn more_messages_during_the_turn_join_it_without_another_ack() {
+fn a_greeting_and_the_request_within_the_window_are_one_turn() {
+    let mut sim = Sim::new();
+    sim.message("kak");
+    sim.now += 1000;
+    sim.message("saya mau refund");
+    assert_eq!(
+        sim.case.state,
+        State::Intake,
+        "the window restarts at each message"
+    );
+    sim.advance_time(WINDOW);
+    assert_eq!(sim.case.turn.as_ref().unwrap().messages, 2);
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    sim.complete_send(true);
+    assert_eq!(sim.sent.len(), 1);
+    assert_eq!(sim.sent[0].1.as_deref(), Some("wa.r3.refund"));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+}
+
+#[test]
+fn a_customer_who_keeps_typing_is_still_answered() {
+    let mut sim = Sim::new();
+    for _ in 0..20 {
+        sim.message("halo");
+        sim.now += WINDOW - 100;
+        sim.step(Event::Wake);
+    }
+    assert_ne!(
+        sim.case.state,
+        State::Intake,
+        "collecting stops {MAX_COLLECT_WINDOWS} windows after the turn opened"
+    );
+}
+
+#[test]
+fn a_message_that_joins_a_turn_waiting_on_a_human_retiers_it_upward_only() {
     let mut sim = Sim::new();
     sim.message("hi");
+    sim.advance_time(WINDOW);
     sim.complete_send(true);
-    sim.message("I want to move my session");
-    sim.message("tomorrow if possible");
-    assert!(sim.in_flight.is_none());
-    assert_eq!(sim.sent.len(), 1);
+    assert_eq!(sim.case.waiting_on, WaitingOn::Operator);
+    sim.message("actually I want a refund");
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    assert_eq!(sim.case.turn.as_ref().unwrap().messages, 2);
+    assert!(
+        sim.transitions
+            .iter()
+            .any(|t| t.from == State::Qa && t.to == State::Tier),
+        "{:?}",
+        sim.path()
+    );
+    sim.complete_send(true);
+    assert_eq!(sim.sent[1].1.as_deref(), Some("wa.r3.refund"));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    // Something harmless added later never lowers it.
+    sim.message("ok thanks, the timetable question can wait");
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    assert!(
+        sim.in_flight.is_none(),
+        "the coach's customer was told once"
+    );
     assert_eq!(sim.case.turn.as_ref().unwrap().messages, 3);
-    assert_eq!(sim.case.inbound_cursor, 3);
+}
+
+#[test]
+fn a_message_during_a_send_joins_after_the_send_ends() {
+    let mut sim = Sim::new();
+    sim.message("hi");
+    sim.advance_time(WINDOW);
+    assert_eq!(sim.case.state, State::Send);
+    sim.message("and I want a refund");
+    assert_eq!(
+        sim.case.inbound_cursor, 1,
+        "not folded into a turn being answered"
+    );
+    sim.complete_send(true);
+    assert_eq!(sim.case.inbound_cursor, 2);
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    assert_eq!(sim.case.turn.as_ref().unwrap().messages, 2);
 }
 
 #[test]
 fn a_failed_send_marks_the_case_stuck_and_keeps_the_send_pending() {
     let mut sim = Sim::new();
     sim.message("hi");
+    sim.advance_time(WINDOW);
     let key = sim.in_flight.as_ref().unwrap().key().clone();
     sim.complete_send(false);
     assert!(sim.case.stuck.as_deref().unwrap().contains("failed"));
@@ -277,12 +360,37 @@ fn an_idle_closed_conversation_closes_on_its_timer() {
 }
 
 #[test]
-fn timers_wait_while_a_send_is_in_flight() {
+fn timers_fire_while_a_send_is_in_flight_and_the_send_goes_on() {
     let mut sim = Sim::new();
     sim.message("hi");
+    sim.advance_time(WINDOW);
+    assert_eq!(sim.case.state, State::Send);
+    let pending = sim.case.pending_send.clone().expect("a send in flight");
     sim.now += 60 * 60 * 1000;
-    sim.step(Event::Wake);
-    assert_eq!(sim.case.state, State::Send, "the send is not abandoned");
+    let adv = sim.step(Event::Wake);
+    assert!(
+        adv.effects.is_empty(),
+        "no second message while one is pending"
+    );
+    assert_eq!(sim.case.state, State::Qa, "the first-response timer fired");
+    assert!(sim.case.waiting_on.is_human(), "{:?}", sim.case.waiting_on);
+    assert!(
+        sim.case
+            .tags
+            .iter()
+            .any(|t| t == "sla_breach:first_response")
+    );
+    assert_eq!(
+        sim.case.pending_send,
+        Some(pending),
+        "the send is not abandoned"
+    );
+    sim.step(Event::EffectDone {
+        step: sim.case.pending_send.as_ref().unwrap().step,
+        result: Ok(()),
+    });
+    assert_eq!(sim.case.pending_send, None);
+    assert!(sim.case.waiting_on.is_human(), "still with the human");
 }
 
 #[test]
@@ -308,6 +416,7 @@ fn an_undeclared_wait_is_an_error_not_a_silent_move() {
         case: sim.case.clone(),
         transitions: Vec::new(),
         effects: Vec::new(),
+        retier_floor: None,
     };
     run.case.state = State::Tier;
     assert!(matches!(
