@@ -58,7 +58,7 @@ pub fn best_match(
             let score = a
                 .questions
                 .iter()
-                .map(|q| dice(detector, &asked, &detector.kb_terms(q)))
+                .map(|q| dice(detector, &asked, &detector.kb_terms_memo(q)))
                 .fold(0.0, f64::max);
             (score >= threshold && score > 0.0).then_some((a, score))
         })
@@ -76,16 +76,18 @@ pub fn best_match(
 
 /// Every asked term appears in the article's title, questions or body.
 fn covers(detector: &Detector, article: &Article, asked: &[String]) -> bool {
-    let mut text = String::with_capacity(article.body.len() + 256);
-    text.push_str(&article.title);
-    for q in &article.questions {
-        text.push('\n');
-        text.push_str(q);
-    }
-    text.push('\n');
-    text.push_str(&article.body);
-    let known = detector.kb_terms(&text);
-    asked.iter().all(|t| known.binary_search(t).is_ok())
+    let title = detector.kb_terms_memo(&article.title);
+    let body = detector.kb_terms_memo(&article.body);
+    let questions: Vec<_> = article
+        .questions
+        .iter()
+        .map(|q| detector.kb_terms_memo(q))
+        .collect();
+    asked.iter().all(|t| {
+        title.binary_search(t).is_ok()
+            || body.binary_search(t).is_ok()
+            || questions.iter().any(|q| q.binary_search(t).is_ok())
+    })
 }
 
 #[cfg(test)]

@@ -147,7 +147,22 @@ pub fn analyse(v: &Vocabulary, text: &str) -> Analysis {
     let tokens = tokens(v, text);
     let mut hits: Vec<Hit> = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
-        word_hits(v, i, t, &mut hits);
+        let key = format!(
+            "{}\u{1}{}\u{1}{}",
+            t.word,
+            t.alt.as_deref().unwrap_or(""),
+            t.masked
+        );
+        let found = v.memo.get(&key).unwrap_or_else(|| {
+            let mut own = Vec::new();
+            word_hits(v, 0, t, &mut own);
+            let found: Vec<(u32, How)> = own.iter().map(|h| (h.word, h.how)).collect();
+            v.memo.put(key, found.clone());
+            found
+        });
+        for (word, how) in found {
+            add_hit(&mut hits, i, word, how);
+        }
     }
     joined_hits(v, &tokens, &mut hits);
     let found = entries(v, &tokens, &hits);
@@ -169,6 +184,40 @@ fn add_hit(hits: &mut Vec<Hit>, token: usize, word: u32, how: How) {
     match hits.iter_mut().find(|h| h.token == token && h.word == word) {
         Some(h) => h.how = h.how.min(how),
         None => hits.push(Hit { token, word, how }),
+    }
+}
+
+/// What message words matched, by word: the same word in the next message
+/// matches the same way, so it is looked up once (a memo: the result is
+/// the one computing it again would give).
+#[derive(Debug, Default)]
+pub struct WordMemo(std::sync::Mutex<HashMap<String, Vec<(u32, How)>>>);
+
+/// Most words the memo keeps before it starts afresh.
+const WORD_MEMO_LIMIT: usize = 50_000;
+
+impl WordMemo {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(u32, How)>>> {
+        // A poisoned memo is only a cache: use it as it is.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, key: &str) -> Option<Vec<(u32, How)>> {
+        self.lock().get(key).cloned()
+    }
+
+    fn put(&self, key: String, found: Vec<(u32, How)>) {
+        let mut memo = self.lock();
+        if memo.len() >= WORD_MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(key, found);
+    }
+}
+
+impl Clone for WordMemo {
+    fn clone(&self) -> WordMemo {
+        WordMemo::default()
     }
 }
 

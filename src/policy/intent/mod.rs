@@ -164,7 +164,14 @@ impl Detection {
 #[derive(Debug, Clone)]
 pub struct Detector {
     vocabulary: Arc<Vocabulary>,
+    /// Knowledge-base terms of texts seen before (article questions and
+    /// bodies repeat on every turn): a memo, so the result is the same as
+    /// computing them again.
+    kb_memo: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<String>>>>>,
 }
+
+/// Most texts the knowledge-base memo keeps before it starts afresh.
+const KB_MEMO_LIMIT: usize = 4096;
 
 static SHIPPED: LazyLock<Detector> = LazyLock::new(|| {
     Detector::parse(vocabulary::EMBEDDED, "config/intents.toml (built in)")
@@ -207,6 +214,7 @@ impl Detector {
     pub fn parse(source: &str, file: &str) -> Result<Detector, VocabularyError> {
         Ok(Detector {
             vocabulary: Arc::new(Vocabulary::parse(source, file)?),
+            kb_memo: Arc::default(),
         })
     }
 
@@ -308,6 +316,23 @@ impl Detector {
     /// synonym group headed by one).
     pub fn is_question_word(&self, term: &str) -> bool {
         self.vocabulary.question.contains(term)
+    }
+
+    /// [`Detector::kb_terms`] of a text that recurs (an article's
+    /// question, title or body), remembered across turns.
+    pub fn kb_terms_memo(&self, text: &str) -> Arc<Vec<String>> {
+        // A poisoned memo is only a cache: use it as it is.
+        let lock = || self.kb_memo.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = lock().get(text) {
+            return t.clone();
+        }
+        let terms = Arc::new(self.kb_terms(text));
+        let mut memo = lock();
+        if memo.len() >= KB_MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(text.to_string(), terms.clone());
+        terms
     }
 
     fn kb_root(&self, word: &str) -> String {

@@ -195,6 +195,8 @@ pub struct Vocabulary {
     pub(super) synonyms: HashMap<String, String>,
     /// Intents a negation does not take back.
     pub(super) unnegatable: Vec<Intent>,
+    /// How message words matched before.
+    pub(super) memo: super::matching::WordMemo,
 }
 
 struct Builder<'a> {
@@ -235,6 +237,7 @@ impl Vocabulary {
                 fuzzy: Vec::new(),
                 synonyms: HashMap::new(),
                 unnegatable: Vec::new(),
+                memo: Default::default(),
             },
             seen: HashMap::new(),
             classes: HashMap::new(),
