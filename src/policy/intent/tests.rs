@@ -349,3 +349,36 @@ fn a_phrase_of_one_intent_takes_its_words_from_another() {
         "the refund word still sends it to a human"
     );
 }
+
+#[test]
+fn every_listed_abbreviation_expands_and_forms_of_address_are_not_content() {
+    let d = Detector::shipped();
+    let v = d.vocabulary();
+    let words = |text: &str| -> Vec<String> {
+        matching::tokens(v, text)
+            .into_iter()
+            .map(|t| t.word)
+            .collect()
+    };
+    assert_eq!(
+        words("gak ga gk udh blm jdwl brp kpn sy yg dgn tp utk"),
+        [
+            "tidak", "tidak", "tidak", "sudah", "belum", "jadwal", "berapa", "kapan", "saya",
+            "yang", "dengan", "tapi", "untuk"
+        ]
+    );
+    assert_eq!(words("gakkk udhhh"), ["tidak", "sudah"]);
+    for address in ["kak", "kk", "min", "sis", "gan", "bang", "mba", "pak", "bu"] {
+        assert!(!matching::is_content(v, address), "{address}");
+    }
+    // Forms of address around a request change nothing.
+    for text in [
+        "kak refund",
+        "min refund",
+        "sis refund",
+        "gan refund",
+        "kk refund",
+    ] {
+        primary(text, Intent::Refund);
+    }
+}
