@@ -29,7 +29,7 @@ impl Run<'_> {
             ));
         }
         self.match_registered_number()?;
-        let det = intent::detect(&text);
+        let det = self.facts.policy.detector.detect(&text);
         if det.injection {
             self.case.add_tag("injection");
         }
@@ -43,7 +43,12 @@ impl Run<'_> {
             .records
             .published_articles()
             .map_err(Self::records_err)?;
-        let kb_match = kb::best_match(&text, &articles, self.facts.policy.kb_threshold);
+        let kb_match = kb::best_match(
+            &self.facts.policy.detector,
+            &text,
+            &articles,
+            self.facts.policy.kb_threshold,
+        );
         let decision = self.decide(&det, kb_match.is_some())?;
         self.case.desk.proposal = None;
         self.case.desk.task = None;
@@ -144,7 +149,13 @@ impl Run<'_> {
             return Ok(());
         }
         let mut intents = self.case.desk.intents.clone();
-        for i in intent::detect(&self.case.desk.turn_text).intents {
+        for i in self
+            .facts
+            .policy
+            .detector
+            .detect(&self.case.desk.turn_text)
+            .intents
+        {
             if !intents.contains(&i) {
                 intents.push(i);
             }
