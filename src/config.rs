@@ -185,6 +185,10 @@ pub struct PolicyConfig {
     pub tiers: Option<PathBuf>,
     /// The intent vocabulary; empty means the one built into the binary.
     pub intents: Option<PathBuf>,
+    /// Labelled examples the intent classifier learns from (text, label,
+    /// lang, kind; tab-separated); empty means the ones built into the
+    /// binary (`config/intent-examples.tsv`).
+    pub intent_examples: Option<PathBuf>,
     /// Lowest knowledge-base match score (0..1) that may answer R0.
     pub kb_threshold: f64,
     /// Failed identity attempts before the case escalates to the coach.
@@ -202,6 +206,7 @@ impl Default for PolicyConfig {
             cutoff: Cutoff::CalendarDays { days: 1 },
             tiers: None,
             intents: None,
+            intent_examples: None,
             kb_threshold: 0.5,
             identity_attempts: 3,
             record_ttl: Duration::from_secs(24 * 3600),
@@ -244,6 +249,20 @@ impl PolicyConfig {
                     .map_err(|e| bad(format!("policy.intents: {e}")))?
             }
             None => crate::policy::intent::Detector::shipped(),
+        };
+        let detector = match &self.intent_examples {
+            Some(p) => {
+                let source = std::fs::read_to_string(p).map_err(|e| {
+                    bad(format!(
+                        "policy.intent_examples: cannot read {}: {e}",
+                        p.display()
+                    ))
+                })?;
+                detector
+                    .with_examples(&source, &p.display().to_string())
+                    .map_err(|e| bad(format!("policy.intent_examples: {e}")))?
+            }
+            None => detector,
         };
         Ok(crate::policy::Policy {
             timezone,

@@ -23,8 +23,8 @@ pub enum IntentsCommand {
     /// Per-intent precision and recall, accuracy, R3 recall and unsafe R0
     /// answers on labelled corpora (text, label, lang, kind; tab-separated).
     Eval {
-        /// Corpus files; default: tests/data/intents_dev.tsv and
-        /// tests/data/intents_heldout.tsv.
+        /// Corpus files; default: config/intent-examples.tsv (the
+        /// development part) and tests/data/intents_heldout.tsv.
         files: Vec<PathBuf>,
         /// Config file whose [policy] (tier table, kb_threshold) is used.
         #[arg(long, default_value = "config/default.toml")]
@@ -34,6 +34,32 @@ pub enum IntentsCommand {
         #[arg(long)]
         kb: Option<PathBuf>,
         /// Print each miss (refused for held-out files).
+        #[arg(long)]
+        misses: bool,
+        /// The rules alone, without the classifier.
+        #[arg(long)]
+        rules_only: bool,
+    },
+    /// Cross-validation on a development corpus (never a held-out part):
+    /// the classifier alone, the rules alone, and both joined under the
+    /// configured thresholds; with --sweep, every threshold of the grid.
+    Cv {
+        /// Corpus file; default: config/intent-examples.tsv.
+        file: Option<PathBuf>,
+        /// Number of folds (row i is in fold i % folds).
+        #[arg(long, default_value_t = 10)]
+        folds: usize,
+        /// Instead of folds, train on this file and test on FILE (a batch
+        /// the rules were not tuned on).
+        #[arg(long)]
+        train: Option<PathBuf>,
+        /// Config file whose [policy] (vocabulary, tier table) is used.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+        /// Print the figures for every thresholds setting of the grid.
+        #[arg(long)]
+        sweep: bool,
+        /// Print each miss of the rules joined with the classifier.
         #[arg(long)]
         misses: bool,
     },
@@ -57,7 +83,23 @@ pub fn run(cmd: IntentsCommand) -> anyhow::Result<()> {
             config,
             kb,
             misses,
-        } => run_eval(files, &config, kb.as_deref(), misses),
+            rules_only,
+        } => run_eval(files, &config, kb.as_deref(), misses, rules_only),
+        IntentsCommand::Cv {
+            file,
+            folds,
+            train,
+            config,
+            sweep,
+            misses,
+        } => crate::intents_cv::run(crate::intents_cv::CvArgs {
+            file,
+            folds,
+            train,
+            config,
+            sweep,
+            misses,
+        }),
         IntentsCommand::Explain { text, config } => {
             let policy = load_policy(&config)?;
             print!("{}", explain(&policy.detector, &text));
@@ -110,6 +152,39 @@ pub fn explain(detector: &crate::policy::intent::Detector, text: &str) -> String
         d.primary().as_str()
     );
     let _ = writeln!(s, "suspected: {}", names(&d.suspected));
+    match &d.learned {
+        Some(o) => {
+            let mut changed = Vec::new();
+            if o.named {
+                changed.push("named or added its intent");
+            }
+            if o.raised {
+                changed.push("raised a risky suspicion");
+            }
+            if o.withheld {
+                changed.push("withheld a knowledge-base answer");
+            }
+            let _ = writeln!(
+                s,
+                "classifier: {} ({:.2}); risky intents together {:.2}; general question {:.2}; {}",
+                o.intent.as_str(),
+                o.probability,
+                o.risk,
+                o.faq,
+                if changed.is_empty() {
+                    "changed nothing".to_string()
+                } else {
+                    changed.join(", ")
+                }
+            );
+            if !e.learned_from.is_empty() {
+                let _ = writeln!(s, "learnt from: {}", e.learned_from.join("; "));
+            }
+        }
+        None => {
+            let _ = writeln!(s, "classifier: off");
+        }
+    }
     let _ = writeln!(
         s,
         "triggers: {}",
@@ -129,7 +204,7 @@ pub fn explain(detector: &crate::policy::intent::Detector, text: &str) -> String
     s
 }
 
-fn load_policy(config: &Path) -> anyhow::Result<Policy> {
+pub(crate) fn load_policy(config: &Path) -> anyhow::Result<Policy> {
     if config.exists() {
         Ok(Config::load(config)?.policy.build()?)
     } else if config == Path::new("config/default.toml") {
@@ -139,7 +214,7 @@ fn load_policy(config: &Path) -> anyhow::Result<Policy> {
     }
 }
 
-fn load_kb(path: Option<&Path>) -> anyhow::Result<Vec<Article>> {
+pub(crate) fn load_kb(path: Option<&Path>) -> anyhow::Result<Vec<Article>> {
     let (name, bytes) = match path {
         Some(p) => (
             p.display().to_string(),
@@ -156,12 +231,16 @@ fn run_eval(
     config: &Path,
     kb: Option<&Path>,
     misses: bool,
+    rules_only: bool,
 ) -> anyhow::Result<()> {
-    let policy = load_policy(config)?;
+    let mut policy = load_policy(config)?;
+    if rules_only {
+        policy.detector = policy.detector.with_classifier(None);
+    }
     let articles = load_kb(kb)?;
     let files = if files.is_empty() {
         vec![
-            PathBuf::from("tests/data/intents_dev.tsv"),
+            PathBuf::from("config/intent-examples.tsv"),
             PathBuf::from("tests/data/intents_heldout.tsv"),
         ]
     } else {

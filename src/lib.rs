@@ -9,6 +9,7 @@ pub mod engine;
 pub mod eval;
 pub mod http;
 pub mod intents_cmd;
+pub mod intents_cv;
 pub mod loadtest;
 pub mod policy;
 pub mod report;

@@ -1,5 +1,5 @@
 //! Intent detection measured on labelled customer messages, English and
-//! Bahasa Indonesia: the development part (tests/data/intents_dev.tsv,
+//! Bahasa Indonesia: the development part (config/intent-examples.tsv,
 //! whose misses are printed) and the held-out part
 //! (tests/data/intents_heldout.tsv, written from the contract alone and
 //! scored in aggregate only: its lines and misses are never printed).
@@ -12,7 +12,7 @@
 use caseflow::policy::Policy;
 use caseflow::policy::intent::eval::{self, Judge, Report};
 
-const DEV: &str = include_str!("data/intents_dev.tsv");
+const DEV: &str = include_str!("../config/intent-examples.tsv");
 const HELDOUT: &str = include_str!("data/intents_heldout.tsv");
 const DEMO_KB: &str = include_str!("../config/demo/kb.json");
 

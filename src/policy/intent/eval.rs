@@ -172,6 +172,8 @@ pub struct Report {
     pub risky: usize,
     /// Of those, how many a human gets (detected or suspected risky).
     pub risky_routed: usize,
+    /// Messages, whatever their label, that a human gets as risky.
+    pub flagged_risky: usize,
     /// Messages not labelled `faq` that would be answered R0: must be 0.
     pub non_faq_auto_answered: usize,
     /// Messages labelled `faq` answered R0.
@@ -189,6 +191,12 @@ impl Report {
     /// Risky requests a human gets, over all risky requests.
     pub fn r3_recall(&self) -> f64 {
         ratio(self.risky_routed, self.risky)
+    }
+
+    /// Of the messages a human gets as risky, the share labelled risky:
+    /// how much of the coach's risky lane is real.
+    pub fn r3_precision(&self) -> f64 {
+        ratio(self.risky_routed, self.flagged_risky)
     }
 
     /// A table: per-intent precision and recall, then the headline figures.
@@ -212,13 +220,16 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "  accuracy {:.4} ({}/{}); R3 recall {:.4} ({}/{}); non-faq answered R0: {}; faq answered R0: {}/{}",
+            "  accuracy {:.4} ({}/{}); R3 recall {:.4} ({}/{}); R3 precision {:.4} ({}/{}); non-faq answered R0: {}; faq answered R0: {}/{}",
             self.accuracy(),
             self.correct,
             self.messages,
             self.r3_recall(),
             self.risky_routed,
             self.risky,
+            self.r3_precision(),
+            self.risky_routed,
+            self.flagged_risky,
             self.non_faq_auto_answered,
             self.faq_auto_answered,
             self.faq
@@ -243,6 +254,9 @@ pub fn score(rows: &[Row<'_>], outcomes: &[Outcome]) -> Report {
             r.per_intent.entry(row.label).or_default().true_positives += 1;
         } else {
             miss = true;
+        }
+        if out.risky_routed {
+            r.flagged_risky += 1;
         }
         if RISKY.contains(&row.label) {
             r.risky += 1;
@@ -307,6 +321,8 @@ mod tests {
         let r = score(&rows, &outcomes);
         assert_eq!((r.correct, r.messages), (2, 4));
         assert_eq!((r.risky_routed, r.risky), (2, 2));
+        assert_eq!(r.flagged_risky, 2);
+        assert_eq!(r.r3_precision(), 1.0);
         assert_eq!(r.non_faq_auto_answered, 1);
         assert_eq!((r.faq_auto_answered, r.faq), (1, 1));
         assert_eq!(r.misses, vec![1, 3]);

@@ -36,12 +36,17 @@ use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
+pub mod classifier;
+pub mod combine;
+pub mod crossval;
 pub mod eval;
 pub mod matching;
 pub mod morphology;
 pub mod normalize;
 pub mod vocabulary;
 
+pub use classifier::{Classifier, ExamplesError};
+pub use combine::{Opinion, Thresholds, combine};
 pub use normalize::normalize;
 pub use vocabulary::VocabularyError;
 
@@ -116,7 +121,7 @@ impl Intent {
 }
 
 /// What detection found in a text.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Detection {
     /// Intents found, strongest (highest risk) first; empty means none.
     pub intents: Vec<Intent>,
@@ -134,6 +139,11 @@ pub struct Detection {
     /// thanks (an account or risky intent, a suspicion, instruction-like
     /// text): then no article can answer it fully.
     pub beyond_faq: bool,
+    /// The rules found no intent and called the turn a general question
+    /// only because it asks something.
+    pub faq_by_default: bool,
+    /// The classifier's view, when one is trained.
+    pub learned: Option<Opinion>,
 }
 
 impl Detection {
@@ -156,7 +166,11 @@ impl Detection {
     /// general question and nothing else, nothing suspected, no
     /// instruction-like text.
     pub fn may_answer_from_kb(&self) -> bool {
-        self.has(Intent::Faq) && !self.beyond_faq && !self.risk_suspected() && !self.injection
+        self.has(Intent::Faq)
+            && !self.beyond_faq
+            && !self.risk_suspected()
+            && !self.injection
+            && !self.learned.is_some_and(|o| o.withheld)
     }
 }
 
@@ -164,6 +178,9 @@ impl Detection {
 #[derive(Debug, Clone)]
 pub struct Detector {
     vocabulary: Arc<Vocabulary>,
+    /// The statistical second opinion, unless `[classifier] enabled =
+    /// false`.
+    classifier: Option<Classifier>,
     /// Knowledge-base terms of texts seen before (article questions and
     /// bodies repeat on every turn): a memo, so the result is the same as
     /// computing them again.
@@ -192,7 +209,7 @@ pub struct Evidence {
 }
 
 /// Why a text was classified as it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     /// The message words after clean-up and slang (`surface->word` where
     /// slang changed it).
@@ -201,6 +218,8 @@ pub struct Explanation {
     /// matched, with how.
     pub stems: Vec<String>,
     pub evidence: Vec<Evidence>,
+    /// The classifier's features that speak most for its intent.
+    pub learned_from: Vec<String>,
     pub detection: Detection,
 }
 
@@ -210,22 +229,80 @@ impl Detector {
         SHIPPED.clone()
     }
 
-    /// A detector over a vocabulary file's text; `file` names it in errors.
+    /// A detector over a vocabulary file's text (`file` names it in
+    /// errors), with the classifier trained on the built-in examples
+    /// (`config/intent-examples.tsv`) unless the vocabulary turns it off.
     pub fn parse(source: &str, file: &str) -> Result<Detector, VocabularyError> {
+        let vocabulary = Vocabulary::parse(source, file)?;
+        let classifier = vocabulary.classifier.enabled.then(|| {
+            Classifier::train(
+                &vocabulary,
+                classifier::EMBEDDED_EXAMPLES,
+                "config/intent-examples.tsv (built in)",
+            )
+            .expect("the built-in examples cover every intent")
+        });
         Ok(Detector {
-            vocabulary: Arc::new(Vocabulary::parse(source, file)?),
+            vocabulary: Arc::new(vocabulary),
+            classifier,
             kb_memo: Arc::default(),
         })
+    }
+
+    /// The same vocabulary with the classifier trained on other examples
+    /// (the corpus format of [`eval::parse_corpus`]); `file` names them in
+    /// errors. Off when the vocabulary turns the classifier off.
+    pub fn with_examples(&self, source: &str, file: &str) -> Result<Detector, ExamplesError> {
+        let mut d = self.clone();
+        if self.vocabulary.classifier.enabled {
+            d.classifier = Some(Classifier::train(&self.vocabulary, source, file)?);
+        }
+        Ok(d)
+    }
+
+    /// The same vocabulary with this classifier (`None`: the rules alone).
+    pub fn with_classifier(&self, classifier: Option<Classifier>) -> Detector {
+        Detector {
+            classifier,
+            ..self.clone()
+        }
+    }
+
+    pub fn classifier(&self) -> Option<&Classifier> {
+        self.classifier.as_ref()
+    }
+
+    /// When the classifier's view changes a detection (`[classifier]`).
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.vocabulary.classifier.thresholds
     }
 
     pub fn vocabulary(&self) -> &Vocabulary {
         &self.vocabulary
     }
 
-    /// Detects intents, suspicions, trigger words and injection in `text`.
+    /// Detects intents, suspicions, trigger words and injection in `text`:
+    /// the rules, then the classifier's view joined by [`combine`].
     pub fn detect(&self, text: &str) -> Detection {
         let analysis = matching::analyse(&self.vocabulary, text);
-        self.decide(&analysis)
+        let rules = self.decide(&analysis);
+        match &self.classifier {
+            Some(c) => {
+                let p = c.probabilities(&classifier::features(&analysis.tokens));
+                combine(rules, &p, self.thresholds())
+            }
+            None => rules,
+        }
+    }
+
+    /// The rules' detection alone and the classifier's features of `text`
+    /// (for cross-validation).
+    pub fn rules_and_features(&self, text: &str) -> (Detection, caseflow_textcat::Features) {
+        let analysis = matching::analyse(&self.vocabulary, text);
+        (
+            self.decide(&analysis),
+            classifier::features(&analysis.tokens),
+        )
     }
 
     /// [`Detector::detect`] with the words, stems and entries behind it.
@@ -288,11 +365,22 @@ impl Detector {
                 }
             })
             .collect();
+        let rules = self.decide(&a);
+        let (detection, learned_from) = match &self.classifier {
+            Some(c) => {
+                let p = c.probabilities(&classifier::features(&a.tokens));
+                let d = combine(rules, &p, self.thresholds());
+                let top = classifier::best(&p).0;
+                (d, c.reasons(&a.tokens, top, 6))
+            }
+            None => (rules, Vec::new()),
+        };
         Explanation {
             tokens,
             stems,
             evidence,
-            detection: self.decide(&a),
+            learned_from,
+            detection,
         }
     }
 
@@ -354,6 +442,7 @@ impl Detector {
     fn decide(&self, a: &Analysis) -> Detection {
         let v = &*self.vocabulary;
         let mut intents: Vec<Intent> = Vec::new();
+        let mut faq_by_default = false;
         let mut weak: Vec<Intent> = Vec::new();
         let mut strong: Vec<Intent> = Vec::new();
         let mut triggers: Vec<String> = Vec::new();
@@ -420,6 +509,7 @@ impl Detector {
         let wants_human = a.tokens.iter().any(|t| v.human.contains(&t.word));
         if intents.is_empty() && a.asks && !wants_human && a.content(v).next().is_some() {
             intents.push(Intent::Faq);
+            faq_by_default = true;
         }
         intents.sort_unstable();
         intents.dedup();
@@ -436,6 +526,8 @@ impl Detector {
             injection,
             suspected,
             beyond_faq,
+            faq_by_default,
+            learned: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use super::Intent;
+use super::combine::Thresholds;
 use super::normalize;
 
 /// The vocabulary shipped in the binary (and in `config/intents.toml`).
@@ -49,6 +50,42 @@ struct File {
     intents: Vec<IntentFile>,
     #[serde(default)]
     kb: KbFile,
+    #[serde(default)]
+    classifier: ClassifierFile,
+}
+
+/// `[classifier]`: whether the statistical second opinion runs and when
+/// its view changes a detection (see `combine`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ClassifierFile {
+    enabled: bool,
+    name: f64,
+    establish: f64,
+    add: f64,
+    suspect: f64,
+    faq: f64,
+}
+
+impl Default for ClassifierFile {
+    fn default() -> Self {
+        let t = Thresholds::default();
+        ClassifierFile {
+            enabled: true,
+            name: t.name,
+            establish: t.establish,
+            add: t.add,
+            suspect: t.suspect,
+            faq: t.faq,
+        }
+    }
+}
+
+/// The classifier's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifierSettings {
+    pub enabled: bool,
+    pub thresholds: Thresholds,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +234,7 @@ pub struct Vocabulary {
     pub(super) unnegatable: Vec<Intent>,
     /// How message words matched before.
     pub(super) memo: super::matching::WordMemo,
+    pub(super) classifier: ClassifierSettings,
 }
 
 struct Builder<'a> {
@@ -238,6 +276,10 @@ impl Vocabulary {
                 synonyms: HashMap::new(),
                 unnegatable: Vec::new(),
                 memo: Default::default(),
+                classifier: ClassifierSettings {
+                    enabled: true,
+                    thresholds: Thresholds::default(),
+                },
             },
             seen: HashMap::new(),
             classes: HashMap::new(),
@@ -351,6 +393,7 @@ impl Vocabulary {
         for (n, group) in parsed.kb.synonyms.iter().enumerate() {
             b.synonyms(n, group)?;
         }
+        b.classifier(&parsed.classifier)?;
         let mut v = b.v;
         let mut risky_words: Vec<u32> = v
             .entries
@@ -414,6 +457,34 @@ impl Vocabulary {
 }
 
 impl Builder<'_> {
+    fn classifier(&mut self, c: &ClassifierFile) -> Result<(), VocabularyError> {
+        for (key, value) in [
+            ("name", c.name),
+            ("establish", c.establish),
+            ("add", c.add),
+            ("suspect", c.suspect),
+            ("faq", c.faq),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(self.err(
+                    &format!("classifier.{key}"),
+                    format!("{value} is not a probability between 0 and 1"),
+                ));
+            }
+        }
+        self.v.classifier = ClassifierSettings {
+            enabled: c.enabled,
+            thresholds: Thresholds {
+                name: c.name,
+                establish: c.establish,
+                add: c.add,
+                suspect: c.suspect,
+                faq: c.faq,
+            },
+        };
+        Ok(())
+    }
+
     fn err(&self, entry: &str, problem: String) -> VocabularyError {
         VocabularyError::Entry {
             file: self.file.to_string(),

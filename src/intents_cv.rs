@@ -1,0 +1,159 @@
+//! `caseflow intents cv`: how detection does on development messages it
+//! has not learnt from (k-fold cross-validation, or training on one file
+//! and testing on another), and the threshold sweep behind the shipped
+//! `[classifier]` settings.
+//!
+//! The edge that reads files and the clock; the work is the pure
+//! `policy::intent::crossval`. A held-out part is refused: it is never
+//! used to choose anything.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::intents_cmd::{load_kb, load_policy};
+use crate::policy::intent::classifier::Classifier;
+use crate::policy::intent::crossval;
+use crate::policy::intent::eval::{self, Judge, Report};
+
+/// The arguments of `caseflow intents cv`.
+#[derive(Debug)]
+pub struct CvArgs {
+    pub file: Option<PathBuf>,
+    pub folds: usize,
+    pub train: Option<PathBuf>,
+    pub config: PathBuf,
+    pub sweep: bool,
+    pub misses: bool,
+}
+
+fn refuse_held_out(p: &Path) -> anyhow::Result<()> {
+    if p.file_name()
+        .is_some_and(|n| n.to_string_lossy().contains("heldout"))
+    {
+        anyhow::bail!(
+            "{}: a held-out part is only ever scored, never used to choose anything",
+            p.display()
+        );
+    }
+    Ok(())
+}
+
+fn read(p: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+}
+
+/// One line of headline figures.
+fn line(r: &Report) -> String {
+    format!(
+        "accuracy {:.4}; R3 recall {:.4}; R3 precision {:.4}; non-faq R0 {}; faq R0 {}/{}",
+        r.accuracy(),
+        r.r3_recall(),
+        r.r3_precision(),
+        r.non_faq_auto_answered,
+        r.faq_auto_answered,
+        r.faq
+    )
+}
+
+/// Runs `caseflow intents cv`.
+pub fn run(args: CvArgs) -> anyhow::Result<()> {
+    let policy = load_policy(&args.config)?;
+    let articles = load_kb(None)?;
+    let file = args
+        .file
+        .unwrap_or_else(|| PathBuf::from("config/intent-examples.tsv"));
+    refuse_held_out(&file)?;
+    let source = read(&file)?;
+    let rows = eval::parse_corpus(&source).with_context(|| file.display().to_string())?;
+    let judge = Judge {
+        detector: &policy.detector,
+        tiers: &policy.tiers,
+        articles: &articles,
+        kb_threshold: policy.kb_threshold,
+    };
+    let started = Instant::now();
+    let prepared = crossval::prepare(&judge, &rows);
+    let prepared_in = started.elapsed();
+    let started = Instant::now();
+    let (post, how) = match &args.train {
+        None => (
+            crossval::out_of_fold(&rows, &prepared, args.folds)?,
+            format!("{}-fold cross-validation", args.folds.max(2)),
+        ),
+        Some(t) => {
+            refuse_held_out(t)?;
+            let c = Classifier::train(
+                policy.detector.vocabulary(),
+                &read(t)?,
+                &t.display().to_string(),
+            )?;
+            (
+                crossval::held_apart(&c, &prepared),
+                format!("trained on {} ({} examples)", t.display(), c.examples()),
+            )
+        }
+    };
+    println!(
+        "{}: {} messages; {how}; rules and features {:.0} ms, training and scoring {:.0} ms",
+        file.display(),
+        rows.len(),
+        prepared_in.as_secs_f64() * 1e3,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let t = *policy.detector.thresholds();
+    print!(
+        "{}",
+        crossval::alone(&rows, &post).table("classifier alone")
+    );
+    print!(
+        "{}",
+        crossval::joined(&judge, &rows, &prepared, None, &t).table("rules alone")
+    );
+    let joined = crossval::joined(&judge, &rows, &prepared, Some(&post), &t);
+    print!(
+        "{}",
+        joined.table(&format!(
+            "rules and classifier (name {}, establish {}, add {}, suspect {}, faq {})",
+            t.name, t.establish, t.add, t.suspect, t.faq
+        ))
+    );
+    if args.misses {
+        for &i in &joined.misses {
+            let d = crate::policy::intent::combine(prepared.rules[i].clone(), &post[i], &t);
+            let (top, p) = crate::policy::intent::classifier::best(&post[i]);
+            println!(
+                "  miss [{} {}] {:?}: label {}, rules {}, classifier {} {:.2}, joined {}{}",
+                rows[i].lang,
+                rows[i].kind,
+                rows[i].text,
+                rows[i].label.as_str(),
+                prepared.rules[i].primary().as_str(),
+                top.as_str(),
+                p,
+                d.primary().as_str(),
+                if d.risk_suspected() {
+                    " (suspected risk)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    if args.sweep {
+        for g in crossval::grid(t.faq) {
+            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
+            println!(
+                "name {:.2} establish {:.2} add {:.2} suspect {:.2} faq {:.2}: {}",
+                g.name,
+                g.establish,
+                g.add,
+                g.suspect,
+                g.faq,
+                line(&r)
+            );
+        }
+    }
+    Ok(())
+}

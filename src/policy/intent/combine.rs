@@ -1,0 +1,265 @@
+//! How the classifier's view ([`super::classifier`]) joins the rules'
+//! detection, conservatively (CONTRACT section 2: "when a turn may carry a
+//! risky request but the engine is not sure, it is routed to a human, never
+//! answered"):
+//!
+//! - it may **name** an intent when the rules found none, or found only a
+//!   question without a subject they know (`name`; a risky one needs
+//!   `establish` too); a question it reads as no request at all (`other`)
+//!   loses its general-question reading and goes to the operator;
+//! - it may **add** a risky intent (`establish`) or an account intent
+//!   (`add`) beside what the rules found, so the turn's tier can only rise;
+//! - it may **raise** risk: when the probabilities of the risky intents
+//!   together reach `suspect`, the likeliest of them is suspected and the
+//!   turn goes to the coach;
+//! - it never removes or lowers an intent the rules found, and it never
+//!   makes a turn answerable from an article: a general question is
+//!   answered only when the rules say so and the classifier gives it at
+//!   least `faq` (both agree).
+//!
+//! The thresholds live in `config/intents.toml` (`[classifier]`), chosen by
+//! cross-validation on the development part (`caseflow intents cv`).
+
+use super::classifier::{self, Probabilities};
+use super::{Detection, Intent};
+
+/// When the classifier's view changes a detection (probabilities, 0..=1;
+/// 1 turns that use off).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Names its intent when the rules found none (or only a question).
+    pub name: f64,
+    /// Adds its risky intent beside the rules' intents.
+    pub establish: f64,
+    /// Adds its account intent beside the rules' intents.
+    pub add: f64,
+    /// Suspects the likeliest risky intent when the risky intents together
+    /// are this probable.
+    pub suspect: f64,
+    /// A general question may be answered from an article only when the
+    /// classifier gives it at least this probability.
+    pub faq: f64,
+}
+
+impl Default for Thresholds {
+    /// The shipped thresholds (docs/intent-eval.md says how they were
+    /// chosen).
+    fn default() -> Self {
+        Thresholds {
+            name: 0.4,
+            establish: 0.5,
+            add: 0.9,
+            suspect: 0.25,
+            faq: 0.2,
+        }
+    }
+}
+
+/// What the classifier made of a turn, and what it changed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Opinion {
+    /// Its most probable intent and that probability.
+    pub intent: Intent,
+    pub probability: f64,
+    /// The probability of the risky intents together.
+    pub risk: f64,
+    /// The probability of a general question.
+    pub faq: f64,
+    /// It named or added an intent, or dropped a general question.
+    pub named: bool,
+    /// It made a risky intent suspected.
+    pub raised: bool,
+    /// It did not agree that the turn is a general question: no article
+    /// answers it.
+    pub withheld: bool,
+}
+
+/// The rules' detection `d` with the classifier's probabilities `p` joined
+/// under `t` (see the module doc).
+pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection {
+    let (top, top_p) = classifier::best(p);
+    let risk: f64 = Intent::ALL
+        .iter()
+        .filter(|i| i.is_risky())
+        .map(|i| classifier::probability(p, *i))
+        .sum();
+    let faq = classifier::probability(p, Intent::Faq);
+    let mut o = Opinion {
+        intent: top,
+        probability: top_p,
+        risk,
+        faq,
+        named: false,
+        raised: false,
+        withheld: false,
+    };
+    let rules_found_nothing = d.intents.is_empty() || d.faq_by_default;
+    // A risky intent is named on the same evidence as one added beside
+    // the rules' intents: a wrong one sends a turn to the coach.
+    let needed = if top.is_risky() {
+        t.establish.max(t.name)
+    } else {
+        t.name
+    };
+    if top == Intent::Other {
+        // A question the classifier reads as no request at all is not
+        // answered from an article either: it goes to the operator.
+        if d.intents == [Intent::Faq] && top_p >= t.name {
+            d.intents.clear();
+            o.named = true;
+        }
+    } else if !d.has(top) {
+        if rules_found_nothing {
+            if top_p >= needed {
+                d.intents = vec![top];
+                o.named = true;
+            }
+        } else if (top.is_risky() && top_p >= t.establish) || (top.is_account() && top_p >= t.add) {
+            d.intents.push(top);
+            d.intents.sort_unstable();
+            o.named = true;
+        }
+    }
+    let risky_found = d.intents.iter().any(|i| i.is_risky()) || d.risk_suspected();
+    if !risky_found && risk >= t.suspect {
+        let likeliest = Intent::ALL
+            .iter()
+            .copied()
+            .filter(|i| i.is_risky())
+            .max_by(|a, b| {
+                classifier::probability(p, *a).total_cmp(&classifier::probability(p, *b))
+            })
+            .unwrap_or(Intent::Refund);
+        d.suspected.push(likeliest);
+        o.raised = true;
+    }
+    if d.intents.iter().any(|i| *i != Intent::Faq) || d.risk_suspected() {
+        d.beyond_faq = true;
+    }
+    // Both must agree that the turn is a general question: the rules (not
+    // a question the classifier named) and the classifier's probability.
+    if d.has(Intent::Faq) && !d.beyond_faq && (faq < t.faq || (o.named && !d.faq_by_default)) {
+        o.withheld = true;
+    }
+    d.learned = Some(o);
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probs(pairs: &[(Intent, f64)]) -> Probabilities {
+        let mut p = [0.0; classifier::CLASSES];
+        let rest = 1.0 - pairs.iter().map(|x| x.1).sum::<f64>();
+        let others = classifier::CLASSES - pairs.len();
+        for (c, i) in Intent::ALL.iter().enumerate() {
+            p[c] = pairs
+                .iter()
+                .find(|x| x.0 == *i)
+                .map_or(rest / others as f64, |x| x.1);
+        }
+        p
+    }
+
+    fn rules(intents: &[Intent]) -> Detection {
+        Detection {
+            intents: intents.to_vec(),
+            beyond_faq: intents.iter().any(|i| *i != Intent::Faq),
+            ..Detection::default()
+        }
+    }
+
+    const T: Thresholds = Thresholds {
+        name: 0.4,
+        establish: 0.7,
+        add: 0.9,
+        suspect: 0.3,
+        faq: 0.2,
+    };
+
+    #[test]
+    fn names_an_intent_only_where_the_rules_found_none() {
+        let d = combine(rules(&[]), &probs(&[(Intent::Cancel, 0.6)]), &T);
+        assert_eq!(d.intents, [Intent::Cancel]);
+        assert!(d.learned.unwrap().named);
+        // Below the threshold nothing is named (but the risk still counts).
+        let d = combine(rules(&[]), &probs(&[(Intent::NextSession, 0.35)]), &T);
+        assert!(d.intents.is_empty());
+        // A question the rules could not place is named too.
+        let mut q = rules(&[Intent::Faq]);
+        q.faq_by_default = true;
+        let d = combine(q, &probs(&[(Intent::PaymentStatus, 0.5)]), &T);
+        assert_eq!(d.intents, [Intent::PaymentStatus]);
+        assert!(!d.may_answer_from_kb());
+    }
+
+    #[test]
+    fn never_removes_what_the_rules_found() {
+        for found in [Intent::Refund, Intent::Reschedule, Intent::Faq] {
+            let d = combine(rules(&[found]), &probs(&[(Intent::Other, 0.99)]), &T);
+            assert_eq!(d.intents, [found]);
+        }
+        // A confident risky view is added beside an account intent, never
+        // instead of it.
+        let d = combine(
+            rules(&[Intent::NextSession]),
+            &probs(&[(Intent::Cancel, 0.8)]),
+            &T,
+        );
+        assert_eq!(d.intents, [Intent::Cancel, Intent::NextSession]);
+        assert_eq!(d.primary(), Intent::Cancel);
+    }
+
+    #[test]
+    fn risky_mass_makes_the_likeliest_risky_intent_suspected() {
+        let d = combine(
+            rules(&[Intent::Faq]),
+            &probs(&[
+                (Intent::Faq, 0.5),
+                (Intent::Refund, 0.2),
+                (Intent::Cancel, 0.15),
+            ]),
+            &T,
+        );
+        assert_eq!(d.suspected, [Intent::Refund]);
+        assert!(d.learned.unwrap().raised);
+        assert!(!d.may_answer_from_kb());
+        // Below the mass: nothing suspected, and the question may be
+        // answered.
+        let d = combine(
+            rules(&[Intent::Faq]),
+            &probs(&[(Intent::Faq, 0.8), (Intent::Refund, 0.05)]),
+            &T,
+        );
+        assert!(d.suspected.is_empty());
+        assert!(d.may_answer_from_kb());
+    }
+
+    #[test]
+    fn a_general_question_needs_both_to_agree() {
+        // The classifier doubts it is a general question.
+        let d = combine(
+            rules(&[Intent::Faq]),
+            &probs(&[(Intent::Other, 0.85), (Intent::Faq, 0.1)]),
+            &T,
+        );
+        assert_eq!(d.intents, [Intent::Faq]);
+        assert!(!d.may_answer_from_kb());
+        assert!(d.learned.unwrap().withheld);
+        // The classifier alone calls it a general question: not answered.
+        let d = combine(rules(&[]), &probs(&[(Intent::Faq, 0.9)]), &T);
+        assert_eq!(d.intents, [Intent::Faq]);
+        assert!(!d.may_answer_from_kb());
+    }
+
+    #[test]
+    fn a_suspicion_the_rules_raised_is_kept() {
+        let mut d = rules(&[Intent::Faq]);
+        d.suspected = vec![Intent::Cancel];
+        d.beyond_faq = true;
+        let d = combine(d, &probs(&[(Intent::Faq, 0.95)]), &T);
+        assert_eq!(d.suspected, [Intent::Cancel]);
+        assert!(!d.may_answer_from_kb());
+    }
+}
