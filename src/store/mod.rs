@@ -9,8 +9,8 @@ pub mod codec;
 pub mod committer;
 pub mod decisions;
 pub mod keys;
-mod legacy;
 pub mod records;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -63,16 +63,10 @@ impl From<sled::Error> for StoreError {
 impl Versioned for CaseRecord {
     const KIND: &'static str = "case";
     const TAG: u8 = 1;
-    const VERSION: u16 = 2;
+    const VERSION: u16 = 3;
 
     fn upgrade(version: u16, payload: &[u8]) -> Result<Self, CodecError> {
-        match version {
-            1 => codec::decode_exact::<legacy::CaseRecordV1>(Self::KIND, payload).map(Into::into),
-            found => Err(CodecError::NoUpgrade {
-                kind: Self::KIND,
-                found,
-            }),
-        }
+        schema::upgrade_case(version, payload)
     }
 }
 
