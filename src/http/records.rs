@@ -265,7 +265,7 @@ pub async fn post_students(State(state): State<AppState>, body: Bytes) -> Respon
             "ignored": out.ignored,
         }))
         .into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 
@@ -277,7 +277,7 @@ pub async fn post_slots(State(state): State<AppState>, body: Bytes) -> Response 
     let n = slots.len();
     match state.engine.store().add_slots(slots).await {
         Ok(added) => Json(json!({ "stored": added, "already_known": n - added })).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 
@@ -288,7 +288,7 @@ pub async fn post_articles(State(state): State<AppState>, body: Bytes) -> Respon
     };
     match state.engine.store().put_articles(articles).await {
         Ok(n) => Json(json!({ "stored": n })).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 

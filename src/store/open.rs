@@ -1,0 +1,161 @@
+//! Opening a store: sled's config file checked, sled opened (retrying a
+//! lock released a moment ago), the format version checked, and the
+//! acknowledgement journal compared with what sled holds. Only store-level
+//! failures refuse to open, each with an error that names it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::journal::{AckRecord, Journal};
+use super::{FORMAT_VERSION, StoreError, keys};
+
+/// Opens sled at `path`, retrying while its lock is still held (sled
+/// releases it a moment after the last handle drops, sled#1234).
+pub(crate) fn sled_db(path: &Path, patience: Duration) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let result = sled::Config::new()
+            .path(path)
+            .cache_capacity(256 * 1024 * 1024)
+            .flush_every_ms(Some(1000))
+            .open();
+        match result {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if is_lock_contention(&e) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path: path.display().to_string(),
+                    reason: explain(e),
+                });
+            }
+        }
+    }
+}
+
+fn explain(e: sled::Error) -> String {
+    match e {
+        sled::Error::Corruption { at, .. } => format!(
+            "sled's log is corrupt at {at:?}: the data files were damaged; \
+             run `caseflow store verify` and restore from a backup"
+        ),
+        sled::Error::Io(io) if is_lock_contention(&io) => {
+            "another process has this store open (sled's lock is held)".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// sled reports a held lock as an `Other` error wrapping `WouldBlock`.
+fn is_lock_contention(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || e.raw_os_error() == Some(11)
+        || e.to_string().contains("could not acquire lock")
+}
+
+/// sled's `conf` ends with a CRC-32 of what precedes it, which sled itself
+/// only warns about; a damaged one then fails with a misleading message
+/// about old sled versions. Checked here first.
+pub(crate) fn check_sled_conf(path: &Path) -> Result<(), StoreError> {
+    let conf = path.join("conf");
+    let bytes = match std::fs::read(&conf) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(StoreError::Damaged {
+                file: conf.display().to_string(),
+                reason: format!("cannot be read: {e}"),
+            });
+        }
+    };
+    let damaged = |reason: &str| StoreError::Damaged {
+        file: conf.display().to_string(),
+        reason: reason.to_string(),
+    };
+    if bytes.len() <= 8 {
+        return Err(damaged("it is truncated"));
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - 4);
+    let expected = u32::from_le_bytes(crc.try_into().unwrap_or_default());
+    if crc32fast::hash(body) != expected {
+        return Err(damaged(
+            "its checksum does not match: the file was changed or damaged",
+        ));
+    }
+    Ok(())
+}
+
+/// The last committed group and the writes through it, as sled holds them.
+pub(crate) fn commit_mark(db: &sled::Db) -> Result<(u64, u64), StoreError> {
+    match db.get(keys::COMMIT)? {
+        None => Ok((0, 0)),
+        Some(v) => keys::parse_commit(&v)
+            .ok_or_else(|| StoreError::Sled("the commit mark is not 16 bytes".into())),
+    }
+}
+
+/// Checks the format version, or writes it into an empty store.
+pub(crate) fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
+    let shown = path.display().to_string();
+    match db.get(keys::FORMAT)? {
+        None if db.is_empty() => {
+            db.insert(keys::FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+            db.flush()?;
+            Ok(())
+        }
+        None => Err(StoreError::NoFormat { path: shown }),
+        Some(v) => {
+            let bytes: [u8; 4] = v.as_ref().try_into().map_err(|_| StoreError::NoFormat {
+                path: shown.clone(),
+            })?;
+            let found = u32::from_be_bytes(bytes);
+            if found > FORMAT_VERSION {
+                return Err(StoreError::FormatTooNew {
+                    path: shown,
+                    found,
+                    known: FORMAT_VERSION,
+                });
+            }
+            // Older formats are read as they are: record kinds upgrade
+            // themselves (see codec). A layout change adds a migration here.
+            Ok(())
+        }
+    }
+}
+
+/// Compares the journal with what sled holds: `Err(LostWrites)` when sled
+/// lacks writes that were acknowledged.
+pub(crate) fn check_journal(
+    path: &Path,
+    journal: Option<AckRecord>,
+    held: (u64, u64),
+) -> Result<(), StoreError> {
+    let Some(record) = journal else {
+        return Ok(());
+    };
+    let (must_seq, must_writes) = record.must_hold();
+    if held.0 >= must_seq {
+        return Ok(());
+    }
+    Err(StoreError::LostWrites {
+        path: path.display().to_string(),
+        acknowledged: must_writes,
+        groups: must_seq,
+        held: held.1,
+        held_groups: held.0,
+        at: chrono::DateTime::from_timestamp_millis(record.at_ms)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+    })
+}
+
+/// Reads the journal of `path`, mapping a damaged one to an error.
+pub(crate) fn read_journal(path: &Path) -> Result<Option<AckRecord>, StoreError> {
+    Journal::read(path).map_err(|reason| StoreError::Damaged {
+        file: Journal::path_in(path).display().to_string(),
+        reason,
+    })
+}
