@@ -77,8 +77,12 @@ fn main() -> anyhow::Result<()> {
         Err(e) if e.use_stderr() => {
             // One line naming what is wrong, not a page of usage.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("error: bad arguments");
-            eprintln!("{first} (see `caseflow --help`)");
+            let what: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{} (see `caseflow --help`)", what.join(" "));
             std::process::exit(2);
         }
         Err(e) => e.exit(),

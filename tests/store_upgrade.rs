@@ -40,6 +40,14 @@ fn out_templates(case: &Value) -> Vec<String> {
 async fn the_release_data_dir_opens_and_its_open_cases_go_on() {
     let dir = tempfile::tempdir().unwrap();
     copy_release_data(dir.path());
+    let data = dir.path().join("data");
+    let verify = || common::run(&["store", "verify", "--data-dir", data.to_str().unwrap()]);
+    let out = verify();
+    assert!(
+        out.status.success(),
+        "the release's store verifies: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let server = Server::start(dir.path(), "collect_window = \"50ms\"", "").await;
 
     // Every case is readable; none is stuck for an unreadable record.
@@ -153,4 +161,6 @@ async fn the_release_data_dir_opens_and_its_open_cases_go_on() {
     assert_eq!(v["duplicate"], true);
 
     assert!(server.terminate().success());
+    let out = verify();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }

@@ -272,11 +272,14 @@ impl Writer {
         // replies are dropped, so they hear that the writer stopped.
         let health = self.health.clone();
         let _stop = StopOnPanic(&health);
-        while let Some(job) = rx.blocking_recv() {
+        loop {
+            if self.db.is_none() && !self.resume(&mut rx) {
+                break;
+            }
+            let Some(job) = rx.blocking_recv() else {
+                break;
+            };
             let Some(db) = self.db.clone() else {
-                if !self.resume(&mut rx, job) {
-                    break;
-                }
                 continue;
             };
             let started = Instant::now();
@@ -386,25 +389,25 @@ impl Writer {
         self.slot.set(None);
     }
 
-    /// While failing: refuse `job` and whatever else is queued at once,
-    /// and try to reopen every so often. False when the channel closed.
-    fn resume(&mut self, rx: &mut mpsc::Receiver<Job>, first: Job) -> bool {
-        let mut next = Some(first);
+    /// While failing: refuse every op at once, and try to reopen every so
+    /// often, traffic or not. False when the channel closed meanwhile.
+    fn resume(&mut self, rx: &mut mpsc::Receiver<Job>) -> bool {
         let mut wait = RETRY_FIRST;
-        let mut attempt_at = Instant::now();
+        let mut attempt_at = Instant::now() + RETRY_FIRST;
         loop {
-            while let Some(job) = next.take() {
-                let refused = match self.health.check() {
-                    Err(reason) => StoreError::Unavailable(reason),
-                    Ok(()) => StoreError::Unavailable("store is reopening".into()),
-                };
-                let (done, _) = job(None);
-                done(Err(refused));
-                next = match rx.try_recv() {
-                    Ok(job) => Some(job),
-                    Err(mpsc::error::TryRecvError::Empty) => None,
+            loop {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        let refused = match self.health.check() {
+                            Err(reason) => StoreError::Unavailable(reason),
+                            Ok(()) => StoreError::Unavailable("store is reopening".into()),
+                        };
+                        let (done, _) = job(None);
+                        done(Err(refused));
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
                     Err(mpsc::error::TryRecvError::Disconnected) => return false,
-                };
+                }
             }
             if Instant::now() >= attempt_at {
                 match self.reopen() {
@@ -414,6 +417,7 @@ impl Writer {
                         return true;
                     }
                     Err(reason) => {
+                        tracing::warn!(%reason, retry_in_ms = wait.as_millis() as u64, "store still cannot write");
                         self.health.failing(reason);
                         attempt_at = Instant::now() + wait;
                         wait = (wait * 2).min(RETRY_MAX);
@@ -421,11 +425,6 @@ impl Writer {
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
-            next = match rx.try_recv() {
-                Ok(job) => Some(job),
-                Err(mpsc::error::TryRecvError::Empty) => None,
-                Err(mpsc::error::TryRecvError::Disconnected) => return false,
-            };
         }
     }
 

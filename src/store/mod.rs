@@ -110,7 +110,13 @@ impl StoreError {
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
-        StoreError::Sled(e.to_string())
+        match e {
+            sled::Error::Corruption { at, .. } => StoreError::Sled(format!(
+                "sled read corrupt data ({at:?}): the store's files were damaged; run \
+                 `caseflow store verify` and restore the data dir from a backup"
+            )),
+            e => StoreError::Sled(e.to_string()),
+        }
     }
 }
 
