@@ -162,5 +162,9 @@ async fn the_release_data_dir_opens_and_its_open_cases_go_on() {
 
     assert!(server.terminate().success());
     let out = verify();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
