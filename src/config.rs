@@ -33,9 +33,9 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// Per tool: timeout, retry budget and circuit breaker (`[tools.whatsapp]`).
     pub tools: std::collections::BTreeMap<String, ToolConfig>,
-    pub limits: crate::engine::limits::LimitsConfig,
+    pub limits: LimitsConfig,
     /// Optional source of student records.
-    pub notion: crate::engine::notion::NotionConfig,
+    pub notion: NotionConfig,
     pub faults: FaultsConfig,
 }
 
@@ -214,12 +214,7 @@ impl PolicyConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Cutoff {
-    CalendarDays { days: u32 },
-    Minutes { minutes: u32 },
-}
+pub use crate::policy::reschedule::Cutoff;
 
 /// How one tool is called: timeout, retry with backoff, circuit breaker.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -251,24 +246,6 @@ impl Default for ToolConfig {
             max_elapsed: Duration::from_secs(120),
             failure_threshold: 5,
             open_for: Duration::from_secs(30),
-        }
-    }
-}
-
-impl ToolConfig {
-    pub fn retry(&self) -> crate::engine::retry::RetryPolicy {
-        crate::engine::retry::RetryPolicy {
-            initial: self.retry_initial,
-            max_interval: self.retry_max_interval,
-            multiplier: self.retry_multiplier,
-            max_elapsed: self.max_elapsed,
-        }
-    }
-
-    pub fn breaker(&self) -> crate::engine::breaker::BreakerConfig {
-        crate::engine::breaker::BreakerConfig {
-            failure_threshold: self.failure_threshold.max(1),
-            open_for: self.open_for,
         }
     }
 }
@@ -311,6 +288,62 @@ impl Config {
             None => Ok(Mode::Pilot),
             Some(m) => Mode::parse(m).ok_or_else(|| ConfigError::Mode(m.to_string())),
         }
+    }
+}
+
+/// Limits from `[limits]` in config.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Messages per minute one sender may send before being flagged.
+    pub inbound_per_sender_per_minute: u32,
+    /// Messages a sender may send at once before the rate applies.
+    pub inbound_burst: u32,
+    /// Messages per second through the business number.
+    pub outbound_per_second: u32,
+    /// Least time between two messages to the same customer.
+    #[serde(with = "humantime_serde")]
+    pub outbound_per_recipient: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            inbound_per_sender_per_minute: 20,
+            inbound_burst: 10,
+            outbound_per_second: 80,
+            outbound_per_recipient: Duration::from_secs(6),
+        }
+    }
+}
+
+/// The optional Notion source of student records (`[notion]`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotionConfig {
+    pub api_base: String,
+    pub token: String,
+    pub database_id: String,
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Duration,
+    pub requests_per_second: u32,
+}
+
+impl Default for NotionConfig {
+    fn default() -> Self {
+        NotionConfig {
+            api_base: String::new(),
+            token: String::new(),
+            database_id: String::new(),
+            sync_interval: Duration::from_secs(300),
+            requests_per_second: 3,
+        }
+    }
+}
+
+impl NotionConfig {
+    pub fn enabled(&self) -> bool {
+        !self.api_base.trim().is_empty() && !self.token.is_empty() && !self.database_id.is_empty()
     }
 }
 

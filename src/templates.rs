@@ -6,24 +6,66 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
+use strum::IntoEnumIterator;
 
 use crate::core::case::Language;
 
-/// The ids the contract fixes; the catalog must define every one of them.
-pub const REQUIRED: [&str; 12] = [
-    "wa.ack",
-    "wa.r0.faq",
-    "wa.r1.verify",
-    "wa.r1.schedule",
-    "wa.r1.payment",
-    "wa.r2.reschedule.offer",
-    "wa.r2.reschedule.done",
-    "wa.r3.escalation",
-    "wa.r3.refund",
-    "wa.payment.pending",
-    "wa.degraded.pending",
-    "wa.closing",
-];
+/// A template id: the contract's catalog (CONTRACT section 5) plus the ones
+/// the engine adds. Ids are stable; the catalog file must define every one.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::Display,
+)]
+pub enum TemplateId {
+    #[strum(serialize = "wa.ack")]
+    Ack,
+    #[strum(serialize = "wa.r0.faq")]
+    R0Faq,
+    #[strum(serialize = "wa.r1.verify")]
+    R1Verify,
+    #[strum(serialize = "wa.r1.schedule")]
+    R1Schedule,
+    #[strum(serialize = "wa.r1.payment")]
+    R1Payment,
+    /// Not in the contract's catalog: an invoice sent again on request.
+    #[strum(serialize = "wa.r1.invoice")]
+    R1Invoice,
+    #[strum(serialize = "wa.r2.reschedule.offer")]
+    R2RescheduleOffer,
+    #[strum(serialize = "wa.r2.reschedule.done")]
+    R2RescheduleDone,
+    #[strum(serialize = "wa.r3.escalation")]
+    R3Escalation,
+    #[strum(serialize = "wa.r3.refund")]
+    R3Refund,
+    #[strum(serialize = "wa.r3.approved")]
+    R3Approved,
+    #[strum(serialize = "wa.r3.denied")]
+    R3Denied,
+    #[strum(serialize = "wa.payment.pending")]
+    PaymentPending,
+    #[strum(serialize = "wa.degraded.pending")]
+    DegradedPending,
+    #[strum(serialize = "wa.closing")]
+    Closing,
+}
+
+impl TemplateId {
+    /// The id as written in the catalog and on the case ("wa.ack").
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TemplateError {
@@ -35,7 +77,9 @@ pub enum TemplateError {
     Empty { id: String, language: &'static str },
     #[error("template '{id}': placeholder {{{name}}} has no value")]
     UnfilledPlaceholder { id: String, name: String },
-    #[error("unknown template '{0}'")]
+    #[error(
+        "template catalog has an unknown id '{0}' (known: wa.ack, wa.r0.faq, ... see CONTRACT section 5)"
+    )]
     Unknown(String),
 }
 
@@ -48,16 +92,23 @@ struct Texts {
 
 #[derive(Debug, Clone)]
 pub struct Templates {
-    texts: HashMap<String, Texts>,
+    texts: HashMap<TemplateId, Texts>,
 }
 
 impl Templates {
     pub fn parse(source: &str) -> Result<Templates, TemplateError> {
         let texts: BTreeMap<String, Texts> =
             toml::from_str(source).map_err(|e| TemplateError::Syntax(e.to_string()))?;
-        for id in REQUIRED {
-            let t = texts
-                .get(id)
+        let mut known = HashMap::new();
+        for (name, t) in texts {
+            let id: TemplateId = name
+                .parse()
+                .map_err(|_| TemplateError::Unknown(name.clone()))?;
+            known.insert(id, t);
+        }
+        for id in TemplateId::iter() {
+            let t = known
+                .get(&id)
                 .ok_or_else(|| TemplateError::Missing(id.to_string()))?;
             for (language, text) in [("en", &t.en), ("id", &t.id)] {
                 if text.trim().is_empty() {
@@ -68,27 +119,25 @@ impl Templates {
                 }
             }
         }
-        Ok(Templates {
-            texts: texts.into_iter().collect(),
-        })
+        Ok(Templates { texts: known })
     }
 
     /// The text of `id` in `language` with `{name}` placeholders filled.
     pub fn render(
         &self,
-        id: &str,
+        id: TemplateId,
         language: Language,
         params: &[(&str, &str)],
     ) -> Result<String, TemplateError> {
         let texts = self
             .texts
-            .get(id)
-            .ok_or_else(|| TemplateError::Unknown(id.to_string()))?;
+            .get(&id)
+            .ok_or_else(|| TemplateError::Missing(id.to_string()))?;
         let raw = match language {
             Language::En => &texts.en,
             Language::Id => &texts.id,
         };
-        fill(id, raw, params)
+        fill(id.as_str(), raw, params)
     }
 }
 
@@ -127,9 +176,37 @@ mod tests {
     #[test]
     fn shipped_catalog_has_every_contract_id_in_both_languages() {
         let t = Templates::parse(SHIPPED).expect("shipped catalog parses");
-        for id in REQUIRED {
-            assert!(t.texts.contains_key(id), "{id}");
+        for id in TemplateId::iter() {
+            assert!(t.texts.contains_key(&id), "{id}");
         }
+        for contract in [
+            "wa.ack",
+            "wa.r0.faq",
+            "wa.r1.verify",
+            "wa.r1.schedule",
+            "wa.r1.payment",
+            "wa.r2.reschedule.offer",
+            "wa.r2.reschedule.done",
+            "wa.r3.escalation",
+            "wa.r3.refund",
+            "wa.r3.approved",
+            "wa.r3.denied",
+            "wa.payment.pending",
+            "wa.degraded.pending",
+            "wa.closing",
+        ] {
+            let id: TemplateId = contract.parse().expect("a contract id is a TemplateId");
+            assert_eq!(id.as_str(), contract);
+        }
+    }
+
+    #[test]
+    fn an_unknown_id_in_the_catalog_is_refused_by_name() {
+        let err = Templates::parse(&format!(
+            "{SHIPPED}\n[\"wa.r3.aproved\"]\nen = \"a\"\nid = \"b\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(err, TemplateError::Unknown("wa.r3.aproved".into()));
     }
 
     #[test]
@@ -137,14 +214,18 @@ mod tests {
         let t = Templates::parse(SHIPPED).unwrap();
         let en = t
             .render(
-                "wa.degraded.pending",
+                TemplateId::DegradedPending,
                 Language::En,
                 &[("window", "2 hours")],
             )
             .unwrap();
         assert!(en.contains("within 2 hours"), "{en}");
         let id = t
-            .render("wa.degraded.pending", Language::Id, &[("window", "2 jam")])
+            .render(
+                TemplateId::DegradedPending,
+                Language::Id,
+                &[("window", "2 jam")],
+            )
             .unwrap();
         assert!(id.contains("dalam 2 jam"), "{id}");
     }
@@ -152,7 +233,9 @@ mod tests {
     #[test]
     fn a_missing_placeholder_value_is_an_error_not_a_blank() {
         let t = Templates::parse(SHIPPED).unwrap();
-        let err = t.render("wa.r1.payment", Language::En, &[]).unwrap_err();
+        let err = t
+            .render(TemplateId::R1Payment, Language::En, &[])
+            .unwrap_err();
         assert!(matches!(err, TemplateError::UnfilledPlaceholder { .. }));
     }
 

@@ -118,30 +118,42 @@ async fn pilot_every_tier_waits_for_the_right_human_and_audits_decisions() {
     assert_eq!(booking.len(), 1);
     assert_eq!(booking[0]["status"], "done");
 
-    // R3: the coach decides; approve has nothing to approve; edit passes QA.
+    // R3: only the coach decides: approve and deny answer with their
+    // templates, an edit still passes QA. The registered number verifies.
     let c = s.say(AYU, "saya mau refund, uang kembali ya").await;
     assert_eq!(
         (c["tier"].as_str(), c["waiting_on"].as_str()),
         (Some("R3"), Some("coach"))
     );
+    assert_eq!(c["identity"], "wa_match");
     assert_eq!(templates_out(&c), ["wa.r3.refund"]);
-    let (status, v) = s
-        .admin_post(
-            &format!("/admin/cases/{}/decision", id(&c)),
-            json!({"decision": "approve", "by": "coach-dewi"}),
-        )
+    let c = s
+        .decide(&id(&c), json!({"decision": "approve", "by": "coach-dewi"}))
         .await;
-    assert_eq!(status, 409, "{v}");
+    assert_eq!(templates_out(&c), ["wa.r3.refund", "wa.r3.approved"]);
+    let c = s.say(AYU, "I want to cancel my lesson package").await;
+    assert_eq!(c["waiting_on"], "coach");
+    let c = s
+        .decide(&id(&c), json!({"decision": "deny", "by": "coach-dewi"}))
+        .await;
+    assert_eq!(
+        templates_out(&c)[2..],
+        ["wa.r3.refund", "wa.r3.denied"],
+        "{c}"
+    );
+    let c = s.say(AYU, "tetap mau refund kak").await;
     let c = s
         .decide(
             &id(&c),
             json!({"decision": "edit", "by": "coach-dewi", "text": "Baik kak, refund kakak kami proses minggu ini."}),
         )
         .await;
-    assert_eq!(templates_out(&c), ["wa.r3.refund", "human"]);
-    assert_eq!(c["approvals"][0]["lane"], "coach");
+    assert_eq!(templates_out(&c).last().unwrap(), "human");
+    let approvals = c["approvals"].as_array().unwrap();
+    assert_eq!(approvals.len(), 3);
+    assert!(approvals.iter().all(|a| a["lane"] == "coach"));
     assert_eq!(
-        c["approvals"][0]["text"],
+        approvals[2]["text"],
         "Baik kak, refund kakak kami proses minggu ini."
     );
 }

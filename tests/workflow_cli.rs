@@ -17,7 +17,7 @@ fn check_accepts_the_shipped_workflow() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("support v2 is valid"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("support v3 is valid"));
 }
 
 #[test]
@@ -106,41 +106,41 @@ async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("support v2 differs") && err.contains("bump `version`"),
+        err.contains("support v3 differs") && err.contains("bump `version`"),
         "{err}"
     );
 
-    // Bumped: starts; the open case stays on v2, a new case opens on v3.
-    let bumped = changed.replace("\nversion = 2\n", "\nversion = 3\n");
+    // Bumped: starts; the open case stays on v3, a new case opens on v4.
+    let bumped = changed.replace("\nversion = 3\n", "\nversion = 4\n");
     let config = config_with_workflow(dir.path(), &bumped);
     let s = Server::start_with_config(dir.path(), &config).await;
-    assert_eq!(s.case(&old_case).await["workflow_version"], 2);
+    assert_eq!(s.case(&old_case).await["workflow_version"], 3);
     assert_eq!(s.case(&old_case).await["stuck"], false);
     let (_, body) = s.message("+6287700000002", "wamid.v2", "hi").await;
     let new_case = body["case_id"].as_str().unwrap().to_string();
-    assert_eq!(s.case(&new_case).await["workflow_version"], 3);
+    assert_eq!(s.case(&new_case).await["workflow_version"], 4);
     assert!(s.terminate().success());
 
-    // v4 declares a migration from v2: the open v2 case moves onto v4.
+    // v5 declares a migration from v3: the open v3 case moves onto v5.
     let migrating = format!(
-        "{}\n[[migrations]]\nfrom_version = 2\n",
-        bumped.replace("\nversion = 3\n", "\nversion = 4\n")
+        "{}\n[[migrations]]\nfrom_version = 3\n",
+        bumped.replace("\nversion = 4\n", "\nversion = 5\n")
     );
     let config = config_with_workflow(dir.path(), &migrating);
     let s = Server::start_with_config(dir.path(), &config).await;
     let case = s.case(&old_case).await;
-    assert_eq!(case["workflow_version"], 4);
+    assert_eq!(case["workflow_version"], 5);
     let last = case["transitions"]
         .as_array()
         .unwrap()
         .last()
         .unwrap()
         .clone();
-    assert_eq!(last["reason"], "migrated from support v2 to support v4");
+    assert_eq!(last["reason"], "migrated from support v3 to support v5");
     assert_eq!(
         s.case(&new_case).await["workflow_version"],
-        3,
-        "no migration from v3 declared"
+        4,
+        "no migration from v4 declared"
     );
     s.terminate();
 }

@@ -11,7 +11,10 @@ use crate::core::types::{
 use crate::workflow::WorkflowRef;
 
 /// The language a reply is written in: the customer's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Language {
     #[default]
     En,
@@ -20,10 +23,7 @@ pub enum Language {
 
 impl Language {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Id => "id",
-        }
+        self.into()
     }
 }
 
@@ -197,7 +197,8 @@ pub struct TransitionRecord {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Lane {
     Operator,
     Coach,
@@ -205,10 +206,7 @@ pub enum Lane {
 
 impl Lane {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Lane::Operator => "operator",
-            Lane::Coach => "coach",
-        }
+        self.into()
     }
 }
 
@@ -258,7 +256,8 @@ pub struct DeliveryRecord {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum EffectStatus {
     /// Recorded before the call: the call may or may not have happened.
     Intent,
@@ -268,11 +267,7 @@ pub enum EffectStatus {
 
 impl EffectStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            EffectStatus::Intent => "intent",
-            EffectStatus::Done => "done",
-            EffectStatus::Failed => "failed",
-        }
+        self.into()
     }
 }
 

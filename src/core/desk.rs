@@ -144,6 +144,11 @@ pub enum ProposalKind {
     Edited {
         by: String,
     },
+    /// The coach's verdict on an R3 request with nothing drafted:
+    /// `wa.r3.approved` or `wa.r3.denied` (CONTRACT section 2, "Refunds").
+    CoachVerdict {
+        approved: bool,
+    },
 }
 
 /// A reply a stage drafted, with the facts it was built from.
@@ -156,7 +161,18 @@ pub struct Proposal {
     pub facts: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum DecisionKind {
     Approve,
     Edit,
@@ -166,23 +182,11 @@ pub enum DecisionKind {
 
 impl DecisionKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionKind::Approve => "approve",
-            DecisionKind::Edit => "edit",
-            DecisionKind::Deny => "deny",
-            DecisionKind::Escalate => "escalate",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<DecisionKind> {
-        [
-            DecisionKind::Approve,
-            DecisionKind::Edit,
-            DecisionKind::Deny,
-            DecisionKind::Escalate,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -205,7 +209,8 @@ pub enum ToolRequest {
 }
 
 /// Whether a tool changes something outside the case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ToolKind {
     Read,
     Write,
@@ -213,10 +218,7 @@ pub enum ToolKind {
 
 impl ToolKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ToolKind::Read => "read",
-            ToolKind::Write => "write",
-        }
+        self.into()
     }
 }
 

@@ -98,6 +98,10 @@ pub enum MachineError {
 
 const MAX_STEPS: usize = 32;
 
+/// A turn keeps collecting for at most this many collect windows after its
+/// first message.
+const MAX_COLLECT_WINDOWS: i64 = 8;
+
 /// Advances `case` by `event` until it waits, emits an effect, or closes.
 pub fn advance(
     wf: &Workflow,
@@ -111,6 +115,7 @@ pub fn advance(
         case: case.clone(),
         transitions: Vec::new(),
         effects: Vec::new(),
+        retier_floor: None,
     };
     if !run.case.is_closed() {
         run.sync_timers();
@@ -118,6 +123,11 @@ pub fn advance(
         run.apply(event)?;
         run.fire_due_timers();
         run.run_stages()?;
+        // Messages that arrived while an effect ran join once the case can
+        // take them again.
+        while run.absorb_inbound()? {
+            run.run_stages()?;
+        }
     }
     if run.case != *case {
         run.case.updated_at = facts.now;
@@ -142,6 +152,9 @@ struct Run<'a> {
     case: CaseRecord,
     transitions: Vec<TransitionRecord>,
     effects: Vec<Effect>,
+    /// Set when a grown turn is tiered again: the tier it had, below which
+    /// the new decision may not go.
+    retier_floor: Option<Option<crate::core::types::Tier>>,
 }
 
 impl Run<'_> {
@@ -149,7 +162,16 @@ impl Run<'_> {
         self.facts.now
     }
 
-    fn absorb_inbound(&mut self) -> Result<(), MachineError> {
+    /// Takes the case's unread messages into its turn, when the case can
+    /// take them: while it collects (intake), waits on the customer, on a
+    /// human, or on a paused tool, or rests closed. While a stage's effect is
+    /// in flight, messages stay unread and join when the effect has ended,
+    /// so no message is folded into a turn that is already being answered.
+    /// Says whether it took any.
+    fn absorb_inbound(&mut self) -> Result<bool, MachineError> {
+        if !self.takes_inbound() {
+            return Ok(false);
+        }
         let fresh: Vec<&InboundFact> = self
             .facts
             .inbound
@@ -157,7 +179,7 @@ impl Run<'_> {
             .filter(|m| m.seq > self.case.inbound_cursor)
             .collect();
         let Some(last) = fresh.last() else {
-            return Ok(());
+            return Ok(false);
         };
         self.case.inbound_cursor = last.seq;
         self.case.desk.last_inbound_at = Some(self.facts.now);
@@ -167,37 +189,70 @@ impl Run<'_> {
             .collect::<Vec<_>>()
             .join("\n");
         let count = fresh.len() as u32;
-        match (&self.case.state, &self.case.waiting_on, &mut self.case.turn) {
-            (State::Close, WaitingOn::Customer, _) => {
-                self.case.desk.end_turn();
-                self.case.desk.push_text(&joined);
-                self.case.language = language::detect(&joined, self.case.language);
-                self.case.turn = Some(self.new_turn(count));
-                self.case.collect_until =
-                    Some(self.now().plus_millis(self.facts.collect_window_ms));
+        if self.case.state == State::Close {
+            self.case.desk.end_turn();
+            self.case.desk.push_text(&joined);
+            self.case.language = language::detect(&joined, self.case.language);
+            self.case.turn = Some(self.new_turn(count));
+            self.collect_from(self.now());
+            self.goto(
+                Outcome::Reopen,
+                format!("customer wrote again ({count} message(s))"),
+            )?;
+            return Ok(true);
+        }
+        self.case.desk.push_text(&joined);
+        let Some(turn) = &mut self.case.turn else {
+            // The case's first message opens its first turn, collected for
+            // the window like any other.
+            self.case.turn = Some(self.new_turn(count));
+            self.case.language = language::detect(&joined, self.case.language);
+            self.collect_from(self.now());
+            return Ok(true);
+        };
+        turn.messages += count;
+        let opened_at = turn.opened_at;
+        match (self.case.state, &self.case.waiting_on) {
+            (State::Intake, _) => self.collect_from(opened_at),
+            (State::Verify, WaitingOn::Customer) => self.case.waiting_on = WaitingOn::None,
+            (State::Qa | State::Degraded, _)
+                if self.wf.next(self.case.state, Outcome::Retier).is_some() =>
+            {
+                self.retier_floor = Some(self.case.tier);
+                let waited = self.case.waiting_on.label();
                 self.goto(
-                    Outcome::Reopen,
-                    format!("customer wrote again ({count} message(s))"),
+                    Outcome::Retier,
+                    format!("customer wrote while waiting on {waited}: the turn is tiered again"),
                 )?;
             }
-            (_, _, Some(turn)) => {
-                turn.messages += count;
-                self.case.desk.push_text(&joined);
-                if self.case.state == State::Verify && self.case.waiting_on == WaitingOn::Customer {
-                    self.case.waiting_on = WaitingOn::None;
-                }
-            }
-            (_, _, turn @ None) => {
-                self.case.desk.push_text(&joined);
-                *turn = Some(Turn {
-                    opened_at: self.facts.now,
-                    messages: count,
-                    acked: false,
-                });
-                self.case.language = language::detect(&joined, self.case.language);
-            }
+            _ => {}
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Whether unread messages can join the case now (see
+    /// [`Run::absorb_inbound`]).
+    fn takes_inbound(&self) -> bool {
+        matches!(
+            (self.case.state, &self.case.waiting_on),
+            (State::Intake | State::Close, _)
+                | (State::Verify, WaitingOn::Customer)
+                | (State::Qa, WaitingOn::Operator | WaitingOn::Coach)
+                | (State::Degraded, WaitingOn::Tool(_))
+        )
+    }
+
+    /// Collects the turn for the collect window after its latest message,
+    /// but no longer than [`MAX_COLLECT_WINDOWS`] windows after the turn
+    /// opened at `opened_at`, so a customer who keeps typing is still
+    /// answered.
+    fn collect_from(&mut self, opened_at: Timestamp) {
+        let window = self.facts.collect_window_ms;
+        let until = self
+            .now()
+            .plus_millis(window)
+            .min(opened_at.plus_millis(window * MAX_COLLECT_WINDOWS));
+        self.case.collect_until = Some(until);
     }
 
     fn new_turn(&self, messages: u32) -> Turn {

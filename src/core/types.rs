@@ -67,23 +67,31 @@ impl fmt::Display for IdempotencyKey {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Channel {
     Whatsapp,
 }
 
 impl Channel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Whatsapp => "whatsapp",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Channel> {
-        match s {
-            "whatsapp" => Some(Channel::Whatsapp),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
@@ -125,7 +133,22 @@ pub fn mask_address(address: &str) -> String {
 }
 
 /// The declared states of the support workflow. `Closed` is terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum State {
     Intake,
     Tier,
@@ -140,34 +163,12 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 9] = [
-        State::Intake,
-        State::Tier,
-        State::Verify,
-        State::Execute,
-        State::Qa,
-        State::Send,
-        State::Close,
-        State::Closed,
-        State::Degraded,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            State::Intake => "intake",
-            State::Tier => "tier",
-            State::Verify => "verify",
-            State::Execute => "execute",
-            State::Qa => "qa",
-            State::Send => "send",
-            State::Close => "close",
-            State::Closed => "closed",
-            State::Degraded => "degraded",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<State> {
-        State::ALL.into_iter().find(|st| st.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -177,7 +178,21 @@ impl fmt::Display for State {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 pub enum Tier {
     R0,
     R1,
@@ -187,22 +202,11 @@ pub enum Tier {
 
 impl Tier {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::R0 => "R0",
-            Tier::R1 => "R1",
-            Tier::R2 => "R2",
-            Tier::R3 => "R3",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Tier> {
-        match s {
-            "R0" => Some(Tier::R0),
-            "R1" => Some(Tier::R1),
-            "R2" => Some(Tier::R2),
-            "R3" => Some(Tier::R3),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
@@ -247,7 +251,20 @@ impl WaitingOn {
 }
 
 /// The kinds of wait a workflow state may declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum WaitKind {
     Customer,
     Operator,
@@ -258,28 +275,28 @@ pub enum WaitKind {
 
 impl WaitKind {
     pub fn parse(s: &str) -> Option<WaitKind> {
-        match s {
-            "customer" => Some(WaitKind::Customer),
-            "operator" => Some(WaitKind::Operator),
-            "coach" => Some(WaitKind::Coach),
-            "tool" => Some(WaitKind::Tool),
-            "timer" => Some(WaitKind::Timer),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            WaitKind::Customer => "customer",
-            WaitKind::Operator => "operator",
-            WaitKind::Coach => "coach",
-            WaitKind::Tool => "tool",
-            WaitKind::Timer => "timer",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Identity {
     WaMatch,
     InvoiceEmail,
@@ -289,16 +306,25 @@ pub enum Identity {
 
 impl Identity {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Identity::WaMatch => "wa_match",
-            Identity::InvoiceEmail => "invoice_email",
-            Identity::Unverified => "unverified",
-            Identity::Mismatch => "mismatch",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Mode {
     #[default]
     Pilot,
@@ -307,18 +333,11 @@ pub enum Mode {
 
 impl Mode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Pilot => "pilot",
-            Mode::Production => "production",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "pilot" => Some(Mode::Pilot),
-            "production" => Some(Mode::Production),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
@@ -335,9 +354,14 @@ mod tests {
 
     #[test]
     fn state_names_round_trip() {
-        for s in State::ALL {
+        use strum::IntoEnumIterator;
+        for s in State::iter() {
             assert_eq!(State::parse(s.as_str()), Some(s));
         }
         assert_eq!(State::parse("limbo"), None);
+        assert_eq!(State::Qa.as_str(), "qa");
+        assert_eq!(Identity::WaMatch.as_str(), "wa_match");
+        assert_eq!(Tier::parse("R2"), Some(Tier::R2));
+        assert_eq!(WaitKind::parse("tool"), Some(WaitKind::Tool));
     }
 }

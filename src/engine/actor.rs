@@ -340,7 +340,7 @@ async fn payment_status_with_retry(
     };
     let cfg = shared.tool_config(tool);
     let outcome = retry::run(
-        cfg.retry(),
+        retry::RetryPolicy::from(&cfg),
         Duration::ZERO,
         0,
         || guarded(shared, tool, || client.status(order_id)),
@@ -393,7 +393,7 @@ async fn send_with_retry(
         pace.until_ready(&out.to().address).await;
     }
     let outcome = retry::run(
-        cfg.retry(),
+        retry::RetryPolicy::from(&cfg),
         Duration::from_millis(spent_ms as u64),
         before,
         || {
@@ -505,7 +505,7 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
         crate::core::types::WaitingOn::Coach => crate::core::case::Lane::Coach,
         _ => crate::core::case::Lane::Operator,
     };
-    let policy = shared.tool_config(TELEGRAM_TOOL).retry();
+    let policy = retry::RetryPolicy::from(&shared.tool_config(TELEGRAM_TOOL));
     let case = case.clone();
     tokio::spawn(async move {
         let out = retry::run(

@@ -22,6 +22,15 @@ pub struct BreakerConfig {
     pub open_for: Duration,
 }
 
+impl From<&crate::config::ToolConfig> for BreakerConfig {
+    fn from(c: &crate::config::ToolConfig) -> Self {
+        BreakerConfig {
+            failure_threshold: c.failure_threshold.max(1),
+            open_for: c.open_for,
+        }
+    }
+}
+
 impl Default for BreakerConfig {
     fn default() -> Self {
         BreakerConfig {

@@ -3,35 +3,10 @@
 //! bring no extra replies) and outbound per WhatsApp number and recipient.
 
 use std::num::NonZeroU32;
-use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// Limits from `[limits]` in config.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsConfig {
-    /// Messages per minute one sender may send before being flagged.
-    pub inbound_per_sender_per_minute: u32,
-    /// Messages a sender may send at once before the rate applies.
-    pub inbound_burst: u32,
-    /// Messages per second through the business number.
-    pub outbound_per_second: u32,
-    /// Least time between two messages to the same customer.
-    #[serde(with = "humantime_serde")]
-    pub outbound_per_recipient: Duration,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            inbound_per_sender_per_minute: 20,
-            inbound_burst: 10,
-            outbound_per_second: 80,
-            outbound_per_recipient: Duration::from_secs(6),
-        }
-    }
-}
+pub use crate::config::LimitsConfig;
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n.max(1)).expect("at least 1")
@@ -91,6 +66,7 @@ impl OutboundLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_sender_past_the_burst_is_flagged_and_others_are_not() {

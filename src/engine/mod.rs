@@ -128,7 +128,7 @@ impl Engine {
             parts
                 .tool_configs
                 .iter()
-                .map(|(k, v)| (k.clone(), v.breaker()))
+                .map(|(k, v)| (k.clone(), breaker::BreakerConfig::from(v)))
                 .collect(),
             parts.store.breakers()?,
         );

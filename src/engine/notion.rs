@@ -24,34 +24,7 @@ use crate::engine::clock;
 /// The tool name of the Notion source (its breaker, retries, degraded mode).
 pub const NOTION_TOOL: &str = "notion";
 
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NotionConfig {
-    pub api_base: String,
-    pub token: String,
-    pub database_id: String,
-    #[serde(with = "humantime_serde")]
-    pub sync_interval: Duration,
-    pub requests_per_second: u32,
-}
-
-impl Default for NotionConfig {
-    fn default() -> Self {
-        NotionConfig {
-            api_base: String::new(),
-            token: String::new(),
-            database_id: String::new(),
-            sync_interval: Duration::from_secs(300),
-            requests_per_second: 3,
-        }
-    }
-}
-
-impl NotionConfig {
-    pub fn enabled(&self) -> bool {
-        !self.api_base.trim().is_empty() && !self.token.is_empty() && !self.database_id.is_empty()
-    }
-}
+pub use crate::config::NotionConfig;
 
 pub struct NotionSource {
     client: reqwest::Client,
@@ -215,7 +188,7 @@ pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced,
     let mut out = Synced::default();
     let mut cursor: Option<String> = None;
     loop {
-        let policy = shared.tool_config(NOTION_TOOL).retry();
+        let policy = crate::engine::retry::RetryPolicy::from(&shared.tool_config(NOTION_TOOL));
         let c = cursor.clone();
         let answer = retry::run(
             policy,

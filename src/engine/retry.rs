@@ -19,6 +19,17 @@ pub struct RetryPolicy {
     pub max_elapsed: Duration,
 }
 
+impl From<&crate::config::ToolConfig> for RetryPolicy {
+    fn from(c: &crate::config::ToolConfig) -> Self {
+        RetryPolicy {
+            initial: c.retry_initial,
+            max_interval: c.retry_max_interval,
+            multiplier: c.retry_multiplier,
+            max_elapsed: c.max_elapsed,
+        }
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
@@ -30,10 +41,23 @@ impl Default for RetryPolicy {
     }
 }
 
-/// The `Retry-After` of a provider's answer, in seconds, if it gave one.
+/// The `Retry-After` of a provider's answer, if it gave one: either form
+/// of RFC 9110 section 10.2.3, delay-seconds ("120") or an HTTP-date ("Wed,
+/// 21 Oct 2026 07:28:00 GMT", counted from now; a date in the past is no
+/// wait). Anything else is ignored.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    parse_retry_after(v, std::time::SystemTime::now())
+}
+
+/// [`retry_after`] on a header value, with the time it is read at.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// How one attempt failed.
@@ -268,5 +292,26 @@ mod tests {
                 until: Duration::from_secs(30)
             }
         );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_400); // Wed, 21 Oct 2015 07:26:40 GMT
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(80))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past is no wait"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", SystemTime::now()), None);
     }
 }

@@ -318,7 +318,7 @@ pub fn desk_gauges(engine: &crate::engine::Engine) -> Result<(), crate::store::S
             stuck += 1;
         }
     }
-    for state in State::ALL {
+    for state in <State as strum::IntoEnumIterator>::iter() {
         for tier in [
             "none",
             Tier::R0.as_str(),

@@ -405,9 +405,10 @@ async fn customer(
         let Ok(c) = desk.admin_get(&format!("/admin/cases/{case}")).await else {
             continue;
         };
-        let offered = c["messages"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["template"] == "wa.r2.reschedule.offer"));
+        let offered = c["messages"].as_array().is_some_and(|m| {
+            m.iter()
+                .any(|m| m["template"] == crate::templates::TemplateId::R2RescheduleOffer.as_str())
+        });
         if offered {
             let id = format!("wamid.lt.{i}.choice");
             post_message(

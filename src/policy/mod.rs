@@ -15,7 +15,7 @@ pub mod tier;
 
 use chrono_tz::Tz;
 
-use crate::config::Cutoff;
+use crate::policy::reschedule::Cutoff;
 
 /// The policy settings the stages apply, from config.
 #[derive(Debug, Clone)]

@@ -9,8 +9,18 @@
 use chrono::{Datelike, TimeZone};
 use chrono_tz::Tz;
 
-use crate::config::Cutoff;
 use crate::core::types::Timestamp;
+
+/// When a reschedule request is too late to be in policy (CONTRACT section
+/// 2, "Reschedule"): `calendar_days` before the session's day in the
+/// business timezone ("H-1 allowed, H-0 consumed" is `days = 1`), or
+/// `minutes` before the session starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Cutoff {
+    CalendarDays { days: u32 },
+    Minutes { minutes: u32 },
+}
 
 /// What the policy says about one reschedule request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use super::codec::{decode, encode};
 use super::{Store, StoreError, keys, next_seq};
 use crate::core::case::{CaseRecord, DecisionRecord, Lane, LogEntry};
 use crate::core::desk::{DecisionKind, HumanDecision};
-use crate::core::types::{CaseId, Timestamp, WaitingOn};
+use crate::core::types::{CaseId, Tier, Timestamp, WaitingOn};
 
 /// Why a decision was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,7 +56,14 @@ impl Store {
                     return Ok(Err(Refusal::Stale));
                 }
                 let desk = &case.desk;
-                if kind == DecisionKind::Approve && desk.proposal.is_none() && desk.task.is_none() {
+                // The coach may approve an R3 request with nothing drafted:
+                // the customer then hears `wa.r3.approved`.
+                let coach_r3 = lane == Lane::Coach && case.tier == Some(Tier::R3);
+                if kind == DecisionKind::Approve
+                    && !coach_r3
+                    && desk.proposal.is_none()
+                    && desk.task.is_none()
+                {
                     return Ok(Err(Refusal::NothingToApprove));
                 }
                 if kind == DecisionKind::Escalate && lane == Lane::Coach {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::stages::{Outcome, engine_waits, outcomes_of};
+use crate::core::stages::{Outcome, engine_waits, optional_outcomes_of, outcomes_of};
 use crate::core::types::{State, WaitKind};
 
 /// A workflow name plus version: what a case records when it opens.
@@ -324,15 +324,17 @@ fn build_states(file: &WorkflowFile) -> Result<BTreeMap<State, StateDef>, Workfl
             });
         }
         let produced = outcomes_of(state);
+        let optional = optional_outcomes_of(state);
         let mut on = BTreeMap::new();
         for (outcome_name, target_name) in &def.on {
             let outcome = Outcome::parse(outcome_name)
-                .filter(|o| produced.contains(o))
+                .filter(|o| produced.contains(o) || optional.contains(o))
                 .ok_or_else(|| WorkflowError::UnknownOutcome {
                     state: name.clone(),
                     outcome: outcome_name.clone(),
                     known: produced
                         .iter()
+                        .chain(optional)
                         .map(|o| o.as_str())
                         .collect::<Vec<_>>()
                         .join(", "),

@@ -9,7 +9,7 @@ fn with(edit: impl Fn(&str) -> String) -> Result<Workflow, WorkflowError> {
 #[test]
 fn the_shipped_workflow_is_valid() {
     let wf = Workflow::parse(SHIPPED).expect("workflows/support.toml validates");
-    assert_eq!(wf.reference().to_string(), "support v2");
+    assert_eq!(wf.reference().to_string(), "support v3");
     assert!(wf.migration_from(1).is_some(), "v1 cases move onto v2");
     assert_eq!(wf.initial, State::Intake);
     assert_eq!(wf.next(State::Intake, Outcome::Ready), Some(State::Tier));
@@ -223,20 +223,20 @@ fn the_terminal_state_must_exist() {
 
 #[test]
 fn migrations_must_come_from_older_versions_and_known_states() {
-    let err = with(|s| format!("{s}\n[[migrations]]\nfrom_version = 2\n")).unwrap_err();
+    let err = with(|s| format!("{s}\n[[migrations]]\nfrom_version = 3\n")).unwrap_err();
     assert_eq!(
         err,
         WorkflowError::BadMigration {
-            from: 2,
-            current: 2
+            from: 3,
+            current: 3
         }
     );
     let wf = with(|s| {
-        let bumped = s.replace("\nversion = 2\n", "\nversion = 3\n");
-        format!("{bumped}\n[[migrations]]\nfrom_version = 2\nstates = {{ verify = \"qa\" }}\n")
+        let bumped = s.replace("\nversion = 3\n", "\nversion = 4\n");
+        format!("{bumped}\n[[migrations]]\nfrom_version = 3\nstates = {{ verify = \"qa\" }}\n")
     })
     .unwrap();
-    let m = wf.migration_from(2).unwrap();
+    let m = wf.migration_from(3).unwrap();
     assert_eq!(m.states.get(&State::Verify), Some(&State::Qa));
 }
 

@@ -139,6 +139,7 @@ impl Sim {
 fn assert_declared(wf: &Workflow, t: &TransitionRecord) {
     let by_outcome = crate::core::stages::outcomes_of(t.from)
         .iter()
+        .chain(crate::core::stages::optional_outcomes_of(t.from))
         .any(|o| wf.next(t.from, *o) == Some(t.to));
     let by_timer = wf
         .timers()
@@ -153,9 +154,16 @@ fn assert_declared(wf: &Workflow, t: &TransitionRecord) {
 }
 
 #[test]
-fn a_first_message_is_acknowledged_at_once_and_waits_on_the_operator() {
+fn a_first_turn_is_acknowledged_once_collected_and_waits_on_the_operator() {
     let mut sim = Sim::new();
     sim.message("halo kak, mau nanya dong");
+    assert_eq!(
+        sim.case.state,
+        State::Intake,
+        "the first turn is collected too"
+    );
+    assert_eq!(sim.case.waiting_on, WaitingOn::Timer);
+    sim.advance_time(WINDOW);
     assert_eq!(sim.case.state, State::Send);
     assert_eq!(sim.case.waiting_on, WaitingOn::Tool(SEND_TOOL.into()));
     sim.complete_send(true);
@@ -176,22 +184,93 @@ fn a_first_message_is_acknowledged_at_once_and_waits_on_the_operator() {
 }
 
 #[test]
-fn more_messages_during_the_turn_join_it_without_another_ack() {
+fn a_greeting_and_the_request_within_the_window_are_one_turn() {
+    let mut sim = Sim::new();
+    sim.message("kak");
+    sim.now += 1000;
+    sim.message("saya mau refund");
+    assert_eq!(
+        sim.case.state,
+        State::Intake,
+        "the window restarts at each message"
+    );
+    sim.advance_time(WINDOW);
+    assert_eq!(sim.case.turn.as_ref().unwrap().messages, 2);
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    sim.complete_send(true);
+    assert_eq!(sim.sent.len(), 1);
+    assert_eq!(sim.sent[0].1.as_deref(), Some("wa.r3.refund"));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+}
+
+#[test]
+fn a_customer_who_keeps_typing_is_still_answered() {
+    let mut sim = Sim::new();
+    for _ in 0..20 {
+        sim.message("halo");
+        sim.now += WINDOW - 100;
+        sim.step(Event::Wake);
+    }
+    assert_ne!(
+        sim.case.state,
+        State::Intake,
+        "collecting stops {MAX_COLLECT_WINDOWS} windows after the turn opened"
+    );
+}
+
+#[test]
+fn a_message_that_joins_a_turn_waiting_on_a_human_retiers_it_upward_only() {
     let mut sim = Sim::new();
     sim.message("hi");
+    sim.advance_time(WINDOW);
     sim.complete_send(true);
-    sim.message("I want to move my session");
-    sim.message("tomorrow if possible");
-    assert!(sim.in_flight.is_none());
-    assert_eq!(sim.sent.len(), 1);
+    assert_eq!(sim.case.waiting_on, WaitingOn::Operator);
+    sim.message("actually I want a refund");
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    assert_eq!(sim.case.turn.as_ref().unwrap().messages, 2);
+    assert!(
+        sim.transitions
+            .iter()
+            .any(|t| t.from == State::Qa && t.to == State::Tier),
+        "{:?}",
+        sim.path()
+    );
+    sim.complete_send(true);
+    assert_eq!(sim.sent[1].1.as_deref(), Some("wa.r3.refund"));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    // Something harmless added later never lowers it.
+    sim.message("ok thanks, the timetable question can wait");
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    assert!(
+        sim.in_flight.is_none(),
+        "the coach's customer was told once"
+    );
     assert_eq!(sim.case.turn.as_ref().unwrap().messages, 3);
-    assert_eq!(sim.case.inbound_cursor, 3);
+}
+
+#[test]
+fn a_message_during_a_send_joins_after_the_send_ends() {
+    let mut sim = Sim::new();
+    sim.message("hi");
+    sim.advance_time(WINDOW);
+    assert_eq!(sim.case.state, State::Send);
+    sim.message("and I want a refund");
+    assert_eq!(
+        sim.case.inbound_cursor, 1,
+        "not folded into a turn being answered"
+    );
+    sim.complete_send(true);
+    assert_eq!(sim.case.inbound_cursor, 2);
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    assert_eq!(sim.case.turn.as_ref().unwrap().messages, 2);
 }
 
 #[test]
 fn a_failed_send_marks_the_case_stuck_and_keeps_the_send_pending() {
     let mut sim = Sim::new();
     sim.message("hi");
+    sim.advance_time(WINDOW);
     let key = sim.in_flight.as_ref().unwrap().key().clone();
     sim.complete_send(false);
     assert!(sim.case.stuck.as_deref().unwrap().contains("failed"));
@@ -280,6 +359,7 @@ fn an_idle_closed_conversation_closes_on_its_timer() {
 fn timers_wait_while_a_send_is_in_flight() {
     let mut sim = Sim::new();
     sim.message("hi");
+    sim.advance_time(WINDOW);
     sim.now += 60 * 60 * 1000;
     sim.step(Event::Wake);
     assert_eq!(sim.case.state, State::Send, "the send is not abandoned");
@@ -308,6 +388,7 @@ fn an_undeclared_wait_is_an_error_not_a_silent_move() {
         case: sim.case.clone(),
         transitions: Vec::new(),
         effects: Vec::new(),
+        retier_floor: None,
     };
     run.case.state = State::Tier;
     assert!(matches!(

@@ -3,13 +3,13 @@
 //! only this module can build one. No other stage can change a record
 //! outside the case.
 //!
-//! ```compile_fail
-//! // Outside this module a ToolCall cannot be built:
+//! ```compile_fail,E0451
+//! // Outside this module a ToolCall cannot be built: every field is private.
 //! use caseflow::core::stages::execute::ToolCall;
 //! let c = ToolCall { step: 0, key: todo!(), request: todo!() };
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0603
 //! // ...nor can another stage mint one through the module's functions:
 //! let mut case: caseflow::core::case::CaseRecord = todo!();
 //! let c = caseflow::core::stages::execute::call(&mut case, todo!());

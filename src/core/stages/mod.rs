@@ -14,7 +14,21 @@ use serde::{Deserialize, Serialize};
 use crate::core::types::{State, WaitKind};
 
 /// What a stage decided. The workflow maps it to the next state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// intake: the turn is collected.
     Ready,
@@ -50,53 +64,19 @@ pub enum Outcome {
     Recovered,
     /// close: the customer wrote again.
     Reopen,
+    /// qa or degraded: the customer wrote while the turn waited on a human
+    /// (or a paused tool); the grown turn is tiered again (CONTRACT
+    /// section 2, "Turns").
+    Retier,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 17] = [
-        Outcome::Ready,
-        Outcome::Account,
-        Outcome::General,
-        Outcome::Verified,
-        Outcome::Unverified,
-        Outcome::Ask,
-        Outcome::Done,
-        Outcome::Reply,
-        Outcome::Acknowledge,
-        Outcome::Act,
-        Outcome::Drop,
-        Outcome::Sent,
-        Outcome::Acknowledged,
-        Outcome::Asked,
-        Outcome::Paused,
-        Outcome::Recovered,
-        Outcome::Reopen,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ready => "ready",
-            Outcome::Account => "account",
-            Outcome::General => "general",
-            Outcome::Verified => "verified",
-            Outcome::Unverified => "unverified",
-            Outcome::Ask => "ask",
-            Outcome::Done => "done",
-            Outcome::Reply => "reply",
-            Outcome::Acknowledge => "acknowledge",
-            Outcome::Act => "act",
-            Outcome::Drop => "drop",
-            Outcome::Sent => "sent",
-            Outcome::Acknowledged => "acknowledged",
-            Outcome::Asked => "asked",
-            Outcome::Paused => "paused",
-            Outcome::Recovered => "recovered",
-            Outcome::Reopen => "reopen",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -122,6 +102,16 @@ pub fn outcomes_of(state: State) -> &'static [Outcome] {
         State::Degraded => &[Outcome::Recovered],
         State::Close => &[Outcome::Reopen],
         State::Closed => &[],
+    }
+}
+
+/// Outcomes the stage of `state` produces only when the workflow maps them:
+/// a workflow written before they existed stays valid, and its cases keep
+/// the older behaviour.
+pub fn optional_outcomes_of(state: State) -> &'static [Outcome] {
+    match state {
+        State::Qa | State::Degraded => &[Outcome::Retier],
+        _ => &[],
     }
 }
 

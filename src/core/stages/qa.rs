@@ -14,9 +14,14 @@
 use crate::core::desk::{Proposal, ProposalKind};
 use crate::core::types::{Identity, Tier};
 use crate::policy::intent::normalize;
+use crate::templates::TemplateId;
 
 /// Templates an R3 case may send before the coach decides.
-pub const R3_SAFE: [&str; 3] = ["wa.ack", "wa.r3.refund", "wa.r3.escalation"];
+pub const R3_SAFE: [TemplateId; 3] = [
+    TemplateId::Ack,
+    TemplateId::R3Refund,
+    TemplateId::R3Escalation,
+];
 
 /// Everything the checklist looks at.
 pub struct Gate<'a> {
@@ -123,7 +128,10 @@ pub fn check(gate: &Gate<'_>) -> Result<(), String> {
         return Err("the turn is unclassified: only a human's text may answer it".into());
     };
     if tier == Tier::R3 && !gate.coach_decided {
-        let safe = p.template.as_deref().is_some_and(|t| R3_SAFE.contains(&t));
+        let safe = p
+            .template
+            .as_deref()
+            .is_some_and(|t| R3_SAFE.iter().any(|s| s.as_str() == t));
         if !safe {
             return Err(
                 "R3: only acknowledgement and escalation templates until the coach decides".into(),
@@ -138,7 +146,9 @@ pub fn check(gate: &Gate<'_>) -> Result<(), String> {
         | ProposalKind::Pending
         | ProposalKind::DegradedNotice => Some(Tier::R1),
         ProposalKind::Offer | ProposalKind::Booked => Some(Tier::R2),
-        ProposalKind::AskIdentity | ProposalKind::Edited { .. } => None,
+        ProposalKind::AskIdentity
+        | ProposalKind::Edited { .. }
+        | ProposalKind::CoachVerdict { .. } => None,
     };
     if let Some(needed) = needed {
         let consistent = match p.kind {
@@ -195,6 +205,7 @@ fn kind_name(kind: &ProposalKind) -> &'static str {
         ProposalKind::Pending => "pending-verification",
         ProposalKind::DegradedNotice => "degraded notice",
         ProposalKind::Edited { .. } => "edited",
+        ProposalKind::CoachVerdict { .. } => "coach verdict",
     }
 }
 

@@ -2,14 +2,22 @@
 //! the engine's customer sender takes. Other stages can draft a reply; only
 //! this one turns a draft into something that reaches a customer.
 //!
-//! ```compile_fail
-//! // Outside this module an Outbound cannot be built:
+//! ```compile_fail,E0451
+//! // Outside this module an Outbound cannot be built: every field is private.
 //! use caseflow::core::stages::send::Outbound;
-//! let o = Outbound { step: 0, text: String::new(), template: None, options: vec![] };
+//! let o = Outbound {
+//!     step: 0,
+//!     key: todo!(),
+//!     to: todo!(),
+//!     template: None,
+//!     text: String::new(),
+//!     options: vec![],
+//! };
 //! ```
 
 use crate::core::case::{CaseRecord, Draft, PendingSend};
 use crate::core::types::{CustomerKey, IdempotencyKey};
+use crate::templates::TemplateId;
 
 /// A customer-facing message, ready for the sender. Built only by [`emit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +88,7 @@ pub(in crate::core) fn reemit(case: &CaseRecord) -> Option<Outbound> {
 
 fn build(case: &CaseRecord, step: u32, draft: Draft) -> Outbound {
     let options = match (&case.desk.offer, draft.template.as_deref()) {
-        (Some(offer), Some("wa.r2.reschedule.offer")) => offer
+        (Some(offer), Some(t)) if t == TemplateId::R2RescheduleOffer.as_str() => offer
             .slots
             .iter()
             .enumerate()

@@ -12,6 +12,7 @@ use crate::core::stages::execute;
 use crate::core::types::{Mode, Tier, WaitingOn};
 use crate::policy::identity::{self};
 use crate::policy::reschedule;
+use crate::templates::TemplateId;
 
 impl Run<'_> {
     pub(in crate::core::machine) fn execute(&mut self) -> Result<Step, MachineError> {
@@ -56,7 +57,7 @@ impl Run<'_> {
     pub(in crate::core::machine) fn propose(
         &mut self,
         kind: ProposalKind,
-        template: &str,
+        template: TemplateId,
         params: &[(&str, &str)],
         facts: Vec<String>,
         reason: String,
@@ -67,7 +68,7 @@ impl Run<'_> {
             .render(template, self.case.language, params)?;
         self.case.desk.proposal = Some(Proposal {
             kind,
-            template: Some(template.into()),
+            template: Some(template.as_str().into()),
             text,
             facts,
         });
@@ -83,9 +84,9 @@ impl Run<'_> {
             Language::En => "2 hours",
             Language::Id => "2 jam",
         };
-        let (template, params): (&str, Vec<(&str, &str)>) = match task {
-            Task::PaymentStatus => ("wa.payment.pending", vec![]),
-            _ => ("wa.degraded.pending", vec![("window", window)]),
+        let (template, params): (TemplateId, Vec<(&str, &str)>) = match task {
+            Task::PaymentStatus => (TemplateId::PaymentPending, vec![]),
+            _ => (TemplateId::DegradedPending, vec![("window", window)]),
         };
         self.propose(
             ProposalKind::Pending,
@@ -107,13 +108,13 @@ impl Run<'_> {
             Language::Id => "2 jam",
         };
         let text = self.facts.templates.render(
-            "wa.degraded.pending",
+            TemplateId::DegradedPending,
             self.case.language,
             &[("window", window)],
         )?;
         self.case.desk.proposal = Some(Proposal {
             kind: ProposalKind::DegradedNotice,
-            template: Some("wa.degraded.pending".into()),
+            template: Some(TemplateId::DegradedPending.as_str().into()),
             text,
             facts: vec![window.to_string()],
         });
@@ -149,7 +150,7 @@ impl Run<'_> {
         let coach = session.coach.clone();
         self.propose(
             ProposalKind::Schedule,
-            "wa.r1.schedule",
+            TemplateId::R1Schedule,
             &[
                 ("date", &date),
                 ("time", &time),
@@ -217,7 +218,7 @@ impl Run<'_> {
         match state {
             None | Some(PaymentState::Pending) => self.propose(
                 ProposalKind::Payment { confirmed: false },
-                "wa.payment.pending",
+                TemplateId::PaymentPending,
                 &[("invoice", &inv.number)],
                 vec![inv.number.clone()],
                 format!("invoice {} is not confirmed", inv.number),
@@ -228,7 +229,7 @@ impl Run<'_> {
                     ProposalKind::Payment {
                         confirmed: state == PaymentState::Confirmed,
                     },
-                    "wa.r1.payment",
+                    TemplateId::R1Payment,
                     &[("invoice", &inv.number), ("status", word)],
                     vec![inv.number.clone(), word.to_string()],
                     format!("invoice {} is {}", inv.number, state.as_str()),
@@ -247,7 +248,7 @@ impl Run<'_> {
         let amount = rupiah(inv.amount);
         self.propose(
             ProposalKind::Invoice,
-            "wa.r1.invoice",
+            TemplateId::R1Invoice,
             &[("invoice", &inv.number), ("amount", &amount)],
             vec![inv.number.clone(), amount.clone()],
             format!("invoice {} read", inv.number),
@@ -296,7 +297,7 @@ impl Run<'_> {
         });
         self.propose(
             ProposalKind::Offer,
-            "wa.r2.reschedule.offer",
+            TemplateId::R2RescheduleOffer,
             &[("options", &options.join("; "))],
             facts,
             format!("{n} free slot(s) offered for session {}", session.id),
@@ -379,13 +380,13 @@ impl Run<'_> {
                 self.case.desk.booked = true;
                 let (date, time) = when(b.slot_at, self.facts.policy.timezone, self.case.language);
                 let text = self.facts.templates.render(
-                    "wa.r2.reschedule.done",
+                    TemplateId::R2RescheduleDone,
                     self.case.language,
                     &[("date", &date), ("time", &time), ("coach", &b.coach)],
                 )?;
                 self.case.desk.proposal = Some(Proposal {
                     kind: ProposalKind::Booked,
-                    template: Some("wa.r2.reschedule.done".into()),
+                    template: Some(TemplateId::R2RescheduleDone.as_str().into()),
                     text,
                     facts: vec![date, time, b.coach],
                 });

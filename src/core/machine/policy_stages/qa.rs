@@ -9,6 +9,7 @@ use crate::core::stages::Outcome;
 use crate::core::stages::qa::{self, Gate};
 use crate::core::types::{Mode, Tier, WaitingOn};
 use crate::policy::intent::Intent;
+use crate::templates::TemplateId;
 
 impl Run<'_> {
     pub(in crate::core::machine) fn qa(&mut self) -> Result<Step, MachineError> {
@@ -72,7 +73,7 @@ impl Run<'_> {
             | ProposalKind::Invoice
             | ProposalKind::Pending => production && self.verified(),
             ProposalKind::Offer | ProposalKind::Booked => production,
-            ProposalKind::Edited { .. } => false,
+            ProposalKind::Edited { .. } | ProposalKind::CoachVerdict { .. } => false,
         }
     }
 
@@ -104,10 +105,10 @@ impl Run<'_> {
                         .iter()
                         .any(|i| matches!(i, Intent::Refund | Intent::Cancel)) =>
                 {
-                    "wa.r3.refund"
+                    TemplateId::R3Refund
                 }
-                Lane::Coach => "wa.r3.escalation",
-                Lane::Operator => "wa.ack",
+                Lane::Coach => TemplateId::R3Escalation,
+                Lane::Operator => TemplateId::Ack,
             };
             let text = self
                 .facts
@@ -115,7 +116,7 @@ impl Run<'_> {
                 .render(template, self.case.language, &[])?;
             self.case.draft = Some(Draft {
                 purpose: SendPurpose::Ack,
-                template: Some(template.into()),
+                template: Some(template.as_str().into()),
                 text,
             });
             return Ok(Step::Go(
@@ -141,6 +142,8 @@ impl Run<'_> {
         if d.lane == Lane::Coach {
             self.case.desk.coach_decided = true;
         }
+        let nothing_drafted = self.case.desk.proposal.is_none() && self.case.desk.task.is_none();
+        let coach_r3 = d.lane == Lane::Coach && self.case.tier == Some(Tier::R3);
         match d.kind {
             DecisionKind::Approve => {
                 self.case.desk.approved = true;
@@ -149,6 +152,9 @@ impl Run<'_> {
                         Outcome::Act,
                         format!("{by} approved the action"),
                     )));
+                }
+                if coach_r3 && nothing_drafted {
+                    self.case.desk.proposal = Some(self.coach_verdict(true)?);
                 }
                 Ok(None)
             }
@@ -170,6 +176,14 @@ impl Run<'_> {
                 });
                 Ok(None)
             }
+            DecisionKind::Deny if coach_r3 => {
+                // The customer hears the policy and the alternatives.
+                self.case.desk.task = None;
+                self.case.desk.offer = None;
+                self.case.desk.approved = true;
+                self.case.desk.proposal = Some(self.coach_verdict(false)?);
+                Ok(None)
+            }
             DecisionKind::Deny => {
                 self.case.desk.proposal = None;
                 self.case.desk.task = None;
@@ -187,6 +201,28 @@ impl Run<'_> {
                 Ok(Some(Step::Wait(WaitingOn::Coach)))
             }
         }
+    }
+
+    /// The coach's verdict as a reply: `wa.r3.approved`, or `wa.r3.denied`
+    /// with the policy's reschedule quota.
+    fn coach_verdict(&self, approved: bool) -> Result<Proposal, MachineError> {
+        let quota = self.facts.policy.reschedule_quota_per_month.to_string();
+        let template = if approved {
+            TemplateId::R3Approved
+        } else {
+            TemplateId::R3Denied
+        };
+        let text = self.facts.templates.render(
+            template,
+            self.case.language,
+            &[("quota", quota.as_str())],
+        )?;
+        Ok(Proposal {
+            kind: ProposalKind::CoachVerdict { approved },
+            template: Some(template.as_str().into()),
+            text,
+            facts: vec![quota],
+        })
     }
 
     /// What the records say about the verified student, in reply wording:

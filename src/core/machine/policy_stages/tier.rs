@@ -9,6 +9,7 @@ use crate::policy::intent::{self, Detection, Intent};
 use crate::policy::kb;
 use crate::policy::reschedule;
 use crate::policy::tier::{Decision, TierFacts};
+use crate::templates::TemplateId;
 
 impl Run<'_> {
     pub(in crate::core::machine) fn tier(&mut self) -> Result<Step, MachineError> {
@@ -27,6 +28,7 @@ impl Run<'_> {
                 format!("rule slot-choice: option {} of the offer, R2", i + 1),
             ));
         }
+        self.match_registered_number()?;
         let det = intent::detect(&text);
         if det.injection {
             self.case.add_tag("injection");
@@ -52,7 +54,7 @@ impl Run<'_> {
             && let Some(article) = articles.iter().find(|a| a.id == m.article_id)
         {
             let text = self.facts.templates.render(
-                "wa.r0.faq",
+                TemplateId::R0Faq,
                 self.case.language,
                 &[("answer", article.body.as_str())],
             )?;
@@ -63,7 +65,7 @@ impl Run<'_> {
                     article: article.id.clone(),
                     version: article.version,
                 },
-                template: Some("wa.r0.faq".into()),
+                template: Some(TemplateId::R0Faq.as_str().into()),
                 text,
                 facts: vec![article.body.clone()],
             });
@@ -109,10 +111,12 @@ impl Run<'_> {
     }
 
     /// Applies a table decision. Within a turn the tier only rises, unless
-    /// it came from trigger words that facts may lower.
+    /// it came from trigger words that facts may lower; a turn tiered again
+    /// after it grew never goes below the tier it had (CONTRACT section 2,
+    /// "Turns").
     pub(in crate::core::machine) fn set_tier(&mut self, d: &Decision, first: bool) {
         let desk = &mut self.case.desk;
-        let new = if first || desk.lowerable {
+        let mut new = if first || desk.lowerable {
             d.tier
         } else {
             match (self.case.tier, d.tier) {
@@ -120,22 +124,35 @@ impl Run<'_> {
                 (a, b) => b.or(a),
             }
         };
+        if let Some(Some(floor)) = self.retier_floor {
+            new = Some(new.map_or(floor, |t| t.max(floor)));
+        }
         desk.rule = Some(d.rule.clone());
         desk.lowerable = d.lowerable;
-        desk.unclassified = new.is_none();
+        desk.unclassified = d.tier.is_none();
         self.case.tier = new;
         if new.is_none() {
             self.case.add_tag("unclassified");
         }
     }
 
-    /// Re-decides with the facts identity made known.
+    /// Re-decides with the facts identity made known, on the whole turn as
+    /// it stands: text the customer added while asked for identity can
+    /// raise the tier too.
     pub(in crate::core::machine) fn redecide(&mut self) -> Result<(), MachineError> {
         if matches!(self.case.desk.task, Some(Task::Book(_))) {
             return Ok(());
         }
+        let mut intents = self.case.desk.intents.clone();
+        for i in intent::detect(&self.case.desk.turn_text).intents {
+            if !intents.contains(&i) {
+                intents.push(i);
+            }
+        }
+        intents.sort();
+        self.case.desk.intents = intents.clone();
         let det = Detection {
-            intents: self.case.desk.intents.clone(),
+            intents,
             ..Detection::default()
         };
         let d = self.decide(&det, false)?;

@@ -6,6 +6,7 @@ use crate::core::machine::{MachineError, Run, Step};
 use crate::core::stages::Outcome;
 use crate::core::types::{Identity, WaitingOn};
 use crate::policy::identity::{self, Verdict};
+use crate::templates::TemplateId;
 
 impl Run<'_> {
     pub(in crate::core::machine) fn verify(&mut self) -> Result<Step, MachineError> {
@@ -16,14 +17,7 @@ impl Run<'_> {
                 "identity already verified".into(),
             ));
         }
-        let by_phone = self
-            .facts
-            .records
-            .student_by_phone(&self.case.customer.address)
-            .map_err(Self::records_err)?;
-        if let Some(s) = by_phone {
-            self.case.identity = Identity::WaMatch;
-            self.case.desk.student = Some(s.id);
+        if self.match_registered_number()? {
             self.redecide()?;
             return Ok(Step::Go(
                 Outcome::Verified,
@@ -104,6 +98,28 @@ impl Run<'_> {
         self.ask_identity("invoice number and registered email needed")
     }
 
+    /// The sender's number is a student's registered number: the case is
+    /// verified (`wa_match`) whatever the tier, R3 included (CONTRACT
+    /// section 2, "Identity"). Says whether it matched.
+    pub(in crate::core::machine) fn match_registered_number(
+        &mut self,
+    ) -> Result<bool, MachineError> {
+        if self.case.identity == Identity::WaMatch && self.case.desk.student.is_some() {
+            return Ok(true);
+        }
+        let by_phone = self
+            .facts
+            .records
+            .student_by_phone(&self.case.customer.address)
+            .map_err(Self::records_err)?;
+        let Some(s) = by_phone else {
+            return Ok(false);
+        };
+        self.case.identity = Identity::WaMatch;
+        self.case.desk.student = Some(s.id);
+        Ok(true)
+    }
+
     pub(in crate::core::machine) fn ask_identity(
         &mut self,
         why: &str,
@@ -111,10 +127,10 @@ impl Run<'_> {
         let text = self
             .facts
             .templates
-            .render("wa.r1.verify", self.case.language, &[])?;
+            .render(TemplateId::R1Verify, self.case.language, &[])?;
         self.case.desk.proposal = Some(Proposal {
             kind: ProposalKind::AskIdentity,
-            template: Some("wa.r1.verify".into()),
+            template: Some(TemplateId::R1Verify.as_str().into()),
             text,
             facts: Vec::new(),
         });
