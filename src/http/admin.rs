@@ -209,6 +209,9 @@ pub async fn retry_case(State(state): State<AppState>, Path(id): Path<String>) -
         Err(EngineError::Closed(_)) => {
             ApiError::conflict(format!("case {id} is closed: nothing to retry")).into_response()
         }
+        Err(EngineError::Store(e @ crate::store::StoreError::UnreadableCase { .. })) => {
+            ApiError::conflict(format!("{e}: it cannot be re-run")).into_response()
+        }
         Err(EngineError::Store(e)) => ApiError::store(e).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
