@@ -15,11 +15,11 @@ pub mod keys;
 mod open;
 pub mod records;
 pub mod schema;
+mod unreadable;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +33,9 @@ use codec::{CodecError, Versioned, decode, encode};
 use committer::{Committer, Tx};
 pub use durable::Durability;
 use health::Health;
-use journal::{AckRecord, Journal};
+use open::DbSlot;
+pub use open::{StoreFaults, StoreOptions};
+pub use unreadable::{CaseEntry, UnreadableCase};
 
 /// The layout version of the whole store (keys and record kinds). A binary
 /// opens stores up to this version and refuses newer ones.
@@ -160,48 +162,6 @@ impl Versioned for WorkflowSource {
     const VERSION: u16 = 1;
 }
 
-/// A stored case as far as it can be read.
-#[derive(Debug, Clone)]
-pub enum CaseEntry {
-    Readable(Box<CaseRecord>),
-    Unreadable(UnreadableCase),
-}
-
-/// A case record whose bytes do not decode: quarantined (never run), shown
-/// by the admin API with what its leading fields still say.
-#[derive(Debug, Clone)]
-pub struct UnreadableCase {
-    pub id: CaseId,
-    /// The leading fields (customer, state, ...) when they still decode.
-    pub head: Option<schema::v2::CaseHead>,
-    pub reason: String,
-}
-
-impl UnreadableCase {
-    /// The stuck reason shown for it.
-    pub fn stuck_reason(&self) -> String {
-        format!("unreadable record: {}", self.reason)
-    }
-}
-
-impl CaseEntry {
-    fn from_bytes(id: CaseId, bytes: &[u8]) -> CaseEntry {
-        match decode::<CaseRecord>(bytes) {
-            Ok(case) => CaseEntry::Readable(Box::new(case)),
-            Err(e) => CaseEntry::Unreadable(UnreadableCase {
-                id,
-                head: (bytes.len() >= 3)
-                    .then(|| {
-                        let version = u16::from_be_bytes([bytes[1], bytes[2]]);
-                        schema::case_head(version, &bytes[3..])
-                    })
-                    .flatten(),
-                reason: e.to_string(),
-            }),
-        }
-    }
-}
-
 /// An inbound message to take in.
 #[derive(Debug, Clone)]
 pub struct Ingest {
@@ -264,56 +224,6 @@ pub enum Committed {
     Conflict,
 }
 
-/// The sled handle readers use; empty while the writer reopens the store
-/// after a write failure.
-pub(crate) struct DbSlot(RwLock<Option<sled::Db>>);
-
-impl DbSlot {
-    fn get(&self) -> Result<sled::Db, StoreError> {
-        self.0
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| {
-                StoreError::Unavailable("store is reopening after a write failure".into())
-            })
-    }
-
-    pub(crate) fn set(&self, db: Option<sled::Db>) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = db;
-    }
-}
-
-/// Fault drills for the store (config `[faults]`): flag files whose
-/// presence makes every write fail, or the writer panic.
-#[derive(Debug, Clone, Default)]
-pub struct StoreFaults {
-    /// While this file exists, every group fails as if the disk were full.
-    pub fail_writes_while: Option<PathBuf>,
-    /// When this file exists, the writer panics outside any op.
-    pub panic_writer_when: Option<PathBuf>,
-}
-
-impl StoreFaults {
-    fn write_fault(&self) -> Option<String> {
-        self.fail_writes_while
-            .as_ref()
-            .filter(|p| p.exists())
-            .map(|_| "No space left on device (os error 28; injected fault)".to_string())
-    }
-
-    fn writer_panic(&self) -> bool {
-        self.panic_writer_when.as_ref().is_some_and(|p| p.exists())
-    }
-}
-
-/// How a store is opened.
-#[derive(Debug, Clone, Default)]
-pub struct StoreOptions {
-    pub durability: Durability,
-    pub faults: StoreFaults,
-}
-
 pub struct Store {
     db: Arc<DbSlot>,
     committer: Committer,
@@ -341,73 +251,7 @@ impl Store {
     /// the format version and the acknowledgement journal. Refuses a store
     /// that lost acknowledged writes, naming how many.
     pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        let io = |what: &str, e: std::io::Error| StoreError::Open {
-            path: path.display().to_string(),
-            reason: format!("{what}: {e}"),
-        };
-        std::fs::create_dir_all(path).map_err(|e| io("cannot create the directory", e))?;
-        open::check_sled_conf(path)?;
-        let journal = open::read_journal(path)?;
-        let db = open::sled_db(path, Duration::from_secs(5))?;
-        let held = open::commit_mark(&db)?;
-        open::check_journal(path, journal, held)?;
-        open::check_format(&db, path)?;
-        if journal.is_none() && held.0 > 0 {
-            tracing::warn!(
-                path = %path.display(),
-                "no acknowledgement journal beside the store: it cannot be checked for lost \
-                 writes this time; a new journal starts from what the store holds"
-            );
-        }
-        let start = AckRecord {
-            seq: held.0,
-            writes: held.1,
-            writes_before: held.1,
-            at_ms: chrono::Utc::now().timestamp_millis(),
-            clean: false,
-        };
-        let journal =
-            Journal::create(path, start).map_err(|e| io("cannot write the journal", e))?;
-        let files = match options.durability {
-            Durability::Fsync => {
-                let mut files = durable::SledFiles::open(path)
-                    .map_err(|e| io("cannot open sled's files", e))?;
-                files
-                    .sync()
-                    .map_err(|e| io("cannot sync sled's files", e))?;
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::File::open(parent)
-                        .and_then(|d| d.sync_all())
-                        .map_err(|e| io("cannot sync the data directory", e))?;
-                }
-                Some(files)
-            }
-            Durability::Flush => None,
-        };
-        let slot = Arc::new(DbSlot(RwLock::new(Some(db.clone()))));
-        let health = Arc::new(Health::default());
-        let (committer, writer) = Committer::start(
-            committer::WriterStart {
-                slot: slot.clone(),
-                db,
-                path: path.to_path_buf(),
-                durability: options.durability,
-                files,
-                journal,
-                seq: held.0,
-                writes: held.1,
-                health: health.clone(),
-                faults: options.faults,
-            },
-            16 * 1024,
-        );
-        Ok(Store {
-            db: slot,
-            committer,
-            writer: Mutex::new(Some(writer)),
-            health,
-            path: path.to_path_buf(),
-        })
+        open::open_store(path, options)
     }
 
     pub fn path(&self) -> &Path {
@@ -463,30 +307,6 @@ impl Store {
                 }),
             None => Ok(None),
         }
-    }
-
-    /// The case as far as it can be read: the record, or what is left of
-    /// an unreadable one.
-    pub fn case_entry(&self, id: CaseId) -> Result<Option<CaseEntry>, StoreError> {
-        Ok(self
-            .db()?
-            .get(keys::case(id))?
-            .map(|v| CaseEntry::from_bytes(id, &v)))
-    }
-
-    /// The case's history, skipping entries that do not decode; with how
-    /// many were skipped (for showing an unreadable case).
-    pub fn history_lenient(&self, id: CaseId) -> Result<(Vec<(u64, LogEntry)>, usize), StoreError> {
-        let mut entries = Vec::new();
-        let mut skipped = 0;
-        for kv in self.db()?.scan_prefix(keys::log_prefix(id)) {
-            let (k, v) = kv?;
-            match decode(&v) {
-                Ok(entry) => entries.push((keys::log_seq(&k).unwrap_or(0), entry)),
-                Err(_) => skipped += 1,
-            }
-        }
-        Ok((entries, skipped))
     }
 
     /// The case's history in commit order, with log sequence numbers.
@@ -552,24 +372,6 @@ impl Store {
             CaseEntry::Readable(case) => visit(*case),
             CaseEntry::Unreadable(_) => true,
         })
-    }
-
-    /// Visits every case, readable or not, newest first, until `visit`
-    /// returns false.
-    pub fn scan_case_entries(
-        &self,
-        mut visit: impl FnMut(CaseEntry) -> bool,
-    ) -> Result<(), StoreError> {
-        for kv in self.db()?.scan_prefix([keys::CASE]).rev() {
-            let (k, v) = kv?;
-            let Some(id) = keys::case_id_from_case_key(&k) else {
-                continue;
-            };
-            if !visit(CaseEntry::from_bytes(id, &v)) {
-                break;
-            }
-        }
-        Ok(())
     }
 
     /// Every workflow definition the store remembers.

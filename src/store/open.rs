@@ -3,11 +3,135 @@
 //! acknowledgement journal compared with what sled holds. Only store-level
 //! failures refuse to open, each with an error that names it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use super::committer::{self, Committer};
+use super::durable::{self, Durability};
+use super::health::Health;
 use super::journal::{AckRecord, Journal};
-use super::{FORMAT_VERSION, StoreError, keys};
+use super::{FORMAT_VERSION, Store, StoreError, keys};
+
+/// The sled handle readers use; empty while the writer reopens the store
+/// after a write failure.
+pub(crate) struct DbSlot(pub(crate) RwLock<Option<sled::Db>>);
+
+impl DbSlot {
+    pub(crate) fn get(&self) -> Result<sled::Db, StoreError> {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                StoreError::Unavailable("store is reopening after a write failure".into())
+            })
+    }
+
+    pub(crate) fn set(&self, db: Option<sled::Db>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = db;
+    }
+}
+
+/// Fault drills for the store (config `[faults]`): flag files whose
+/// presence makes every write fail, or the writer panic.
+#[derive(Debug, Clone, Default)]
+pub struct StoreFaults {
+    /// While this file exists, every group fails as if the disk were full.
+    pub fail_writes_while: Option<PathBuf>,
+    /// When this file exists, the writer panics outside any op.
+    pub panic_writer_when: Option<PathBuf>,
+}
+
+impl StoreFaults {
+    pub(crate) fn write_fault(&self) -> Option<String> {
+        self.fail_writes_while
+            .as_ref()
+            .filter(|p| p.exists())
+            .map(|_| "No space left on device (os error 28; injected fault)".to_string())
+    }
+
+    pub(crate) fn writer_panic(&self) -> bool {
+        self.panic_writer_when.as_ref().is_some_and(|p| p.exists())
+    }
+}
+
+/// How a store is opened.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    pub durability: Durability,
+    pub faults: StoreFaults,
+}
+
+/// Opens (or creates) the store at `path`: see [`Store::open_with`].
+pub(super) fn open_store(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+    let io = |what: &str, e: std::io::Error| StoreError::Open {
+        path: path.display().to_string(),
+        reason: format!("{what}: {e}"),
+    };
+    std::fs::create_dir_all(path).map_err(|e| io("cannot create the directory", e))?;
+    check_sled_conf(path)?;
+    let journal = read_journal(path)?;
+    let db = sled_db(path, Duration::from_secs(5))?;
+    let held = commit_mark(&db)?;
+    check_journal(path, journal, held)?;
+    check_format(&db, path)?;
+    if journal.is_none() && held.0 > 0 {
+        tracing::warn!(
+            path = %path.display(),
+            "no acknowledgement journal beside the store: it cannot be checked for lost \
+             writes this time; a new journal starts from what the store holds"
+        );
+    }
+    let start = AckRecord {
+        seq: held.0,
+        writes: held.1,
+        writes_before: held.1,
+        at_ms: chrono::Utc::now().timestamp_millis(),
+        clean: false,
+    };
+    let journal = Journal::create(path, start).map_err(|e| io("cannot write the journal", e))?;
+    let files = match options.durability {
+        Durability::Fsync => {
+            let mut files =
+                durable::SledFiles::open(path).map_err(|e| io("cannot open sled's files", e))?;
+            files
+                .sync()
+                .map_err(|e| io("cannot sync sled's files", e))?;
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::File::open(parent)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| io("cannot sync the data directory", e))?;
+            }
+            Some(files)
+        }
+        Durability::Flush => None,
+    };
+    let slot = Arc::new(DbSlot(RwLock::new(Some(db.clone()))));
+    let health = Arc::new(Health::default());
+    let (committer, writer) = Committer::start(
+        committer::WriterStart {
+            slot: slot.clone(),
+            db,
+            path: path.to_path_buf(),
+            durability: options.durability,
+            files,
+            journal,
+            seq: held.0,
+            writes: held.1,
+            health: health.clone(),
+            faults: options.faults,
+        },
+        16 * 1024,
+    );
+    Ok(Store {
+        db: slot,
+        committer,
+        writer: Mutex::new(Some(writer)),
+        health,
+        path: path.to_path_buf(),
+    })
+}
 
 /// Opens sled at `path`, retrying while its lock is still held (sled
 /// releases it a moment after the last handle drops, sled#1234).
