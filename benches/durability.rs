@@ -67,6 +67,7 @@ async fn ingest_one(store: &Store, n: u64) -> CaseId {
         .unwrap()
     {
         Ingested::Accepted { case, .. } | Ingested::Duplicate { case } => case,
+        Ingested::Conflict => panic!("one sender per message id"),
     }
 }
 

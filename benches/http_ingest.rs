@@ -17,6 +17,7 @@ use caseflow::config::Config;
 use caseflow::store::Durability;
 
 const CONNECTIONS: u64 = 32;
+const INGEST_TOKEN: &str = "bench-ingest-token-0123456789abcdef";
 const CUSTOMERS: u64 = 10_000;
 
 struct Target {
@@ -28,7 +29,9 @@ async fn start(durability: Durability) -> Target {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.store.durability = durability;
-    let desk = caseflow::app::open_desk(&config, dir.path(), "bench-token-0123456789abcdef0123")
+    let access =
+        caseflow::http::auth::Access::new("bench-admin-token-0123456789abcdef", INGEST_TOKEN);
+    let desk = caseflow::app::open_desk(&config, dir.path(), access)
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -53,7 +56,13 @@ async fn post(client: &reqwest::Client, base: &str, next: &Arc<AtomicU64>, n: u6
                         "message_id": format!("wamid.bench.{i}"),
                         "text": "halo kak, jadwal les saya kapan ya?",
                     });
-                    let r = client.post(&url).json(&body).send().await.unwrap();
+                    let r = client
+                        .post(&url)
+                        .bearer_auth(INGEST_TOKEN)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
                     assert_eq!(r.status().as_u16(), 202);
                 }
             })

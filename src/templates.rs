@@ -88,6 +88,22 @@ pub enum TemplateError {
 struct Texts {
     en: String,
     id: String,
+    /// The name of the WhatsApp message template approved for this id (the
+    /// same wording, `{{1}}`, `{{2}}`... for the placeholders in order), if
+    /// one is: only such a template may reach a customer after the 24-hour
+    /// customer-service window.
+    #[serde(default)]
+    whatsapp: Option<String>,
+}
+
+/// A rendered catalog text as an approved WhatsApp template message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedTemplate {
+    pub name: String,
+    /// WhatsApp's language code of the text (`en`, `id`).
+    pub language: &'static str,
+    /// The placeholder values in the order they appear.
+    pub parameters: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +155,60 @@ impl Templates {
         };
         fill(id.as_str(), raw, params)
     }
+
+    /// `text`, rendered from `id` in `language`, as the approved WhatsApp
+    /// template of `id`: `None` when `id` has none, or when `text` is not a
+    /// rendering of it (a human's edit).
+    pub fn approved(&self, id: &str, language: Language, text: &str) -> Option<ApprovedTemplate> {
+        let id: TemplateId = id.parse().ok()?;
+        let texts = self.texts.get(&id)?;
+        let name = texts.whatsapp.clone().filter(|n| !n.trim().is_empty())?;
+        let (raw, code) = match language {
+            Language::En => (&texts.en, "en"),
+            Language::Id => (&texts.id, "id"),
+        };
+        Some(ApprovedTemplate {
+            name,
+            language: code,
+            parameters: unfill(raw, text)?,
+        })
+    }
+}
+
+/// The placeholder values that turn `raw` into `text`, in order; `None`
+/// when `text` is not a rendering of `raw`. WhatsApp refuses template
+/// parameters with line breaks or tabs, so those become spaces.
+fn unfill(raw: &str, text: &str) -> Option<Vec<String>> {
+    let mut literals = Vec::new();
+    let mut rest = raw;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}')? + open;
+        literals.push(&rest[..open]);
+        rest = &rest[close + 1..];
+    }
+    literals.push(rest);
+    let (first, last) = (literals[0], literals[literals.len() - 1]);
+    if literals.len() == 1 {
+        return (raw == text).then(Vec::new);
+    }
+    let body = text.strip_prefix(first)?.strip_suffix(last)?;
+    let mut values = Vec::new();
+    let mut at = body;
+    for lit in &literals[1..literals.len() - 1] {
+        if lit.is_empty() {
+            return None;
+        }
+        let end = at.find(lit)?;
+        values.push(&at[..end]);
+        at = &at[end + lit.len()..];
+    }
+    values.push(at);
+    Some(
+        values
+            .into_iter()
+            .map(|v| v.replace(['\n', '\t', '\r'], " "))
+            .collect(),
+    )
 }
 
 fn fill(id: &str, raw: &str, params: &[(&str, &str)]) -> Result<String, TemplateError> {
@@ -237,6 +307,39 @@ mod tests {
             .render(TemplateId::R1Payment, Language::En, &[])
             .unwrap_err();
         assert!(matches!(err, TemplateError::UnfilledPlaceholder { .. }));
+    }
+
+    #[test]
+    fn a_rendered_text_reads_back_as_its_approved_template() {
+        let catalog = SHIPPED.replace(
+            "[\"wa.r1.schedule\"]\n",
+            "[\"wa.r1.schedule\"]\nwhatsapp = \"next_session\"\n",
+        );
+        let t = Templates::parse(&catalog).unwrap();
+        let text = t
+            .render(
+                TemplateId::R1Schedule,
+                Language::Id,
+                &[
+                    ("date", "Kamis, 27 Nov"),
+                    ("time", "19.00"),
+                    ("coach", "Dewi"),
+                ],
+            )
+            .unwrap();
+        let a = t.approved("wa.r1.schedule", Language::Id, &text).unwrap();
+        assert_eq!(a.name, "next_session");
+        assert_eq!(a.language, "id");
+        assert_eq!(a.parameters, ["Kamis, 27 Nov", "19.00", "Dewi"]);
+        assert_eq!(
+            t.approved("wa.r1.schedule", Language::Id, "a human's own words"),
+            None
+        );
+        assert_eq!(
+            t.approved("wa.ack", Language::En, "x"),
+            None,
+            "no name: none"
+        );
     }
 
     #[test]

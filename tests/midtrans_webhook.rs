@@ -232,7 +232,9 @@ mod status_api {
                 std::time::Duration::from_secs(10),
                 || async {
                     let c = s.case(&id).await;
-                    (last(&c)["template"] == "wa.r1.schedule").then_some(c)
+                    // The reply is listed from its intent on: wait for it to
+                    // be sent and the case to move on.
+                    (last(&c)["template"] == "wa.r1.schedule" && c["state"] == "close").then_some(c)
                 },
             )
             .await;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, TOKEN};
+use common::{INGEST_TOKEN, Server, TOKEN};
 use serde_json::Value;
 
 /// Posts `n` messages from `customers` senders; returns the acknowledged ids.
@@ -66,6 +66,7 @@ fn start_refused(dir: &Path) -> Option<(std::process::ExitStatus, String)> {
         .args(["serve", "--config", config.to_str().unwrap(), "--data-dir"])
         .arg(dir.join("data"))
         .env("CASEFLOW_ADMIN_TOKEN", TOKEN)
+        .env("CASEFLOW_INGEST_TOKEN", INGEST_TOKEN)
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
@@ -274,6 +275,7 @@ async fn a_full_disk_is_503_and_the_desk_recovers_by_itself() {
         let r = server
             .client()
             .post(format!("{}/v1/messages", server.base))
+            .bearer_auth(INGEST_TOKEN)
             .json(&serde_json::json!({"channel": "whatsapp", "from": "+6285510000001", "message_id": id, "text": "halo"}))
             .send()
             .await
@@ -453,6 +455,7 @@ async fn a_real_write_error_is_503_and_the_desk_recovers_when_writes_succeed() {
         .args(["serve", "--config", config.to_str().unwrap(), "--data-dir"])
         .arg(&data)
         .env("CASEFLOW_ADMIN_TOKEN", TOKEN)
+        .env("CASEFLOW_INGEST_TOKEN", INGEST_TOKEN)
         .stderr(std::fs::File::create(&log).unwrap());
     // Writes past the limit fail with EFBIG instead of killing the process.
     unsafe {
@@ -472,6 +475,7 @@ async fn a_real_write_error_is_503_and_the_desk_recovers_when_writes_succeed() {
             let text = "x".repeat(4000);
             client
                 .post(url)
+                .bearer_auth(INGEST_TOKEN)
                 .json(&serde_json::json!({"channel": "whatsapp", "from": "+6285530000001", "message_id": id, "text": text}))
                 .send()
                 .await

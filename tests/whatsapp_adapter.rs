@@ -15,7 +15,7 @@ const SECRET: &str = "app-secret-for-tests";
 
 fn extra(base: &str, tools: &str) -> String {
     format!(
-        "[channels.whatsapp]\napi_base = \"{base}\"\nphone_number_id = \"1234\"\naccess_token = \"tok\"\napp_secret = \"{SECRET}\"\nverify_token = \"verify-me\"\n[tools.whatsapp]\ntimeout = \"300ms\"\nretry_initial = \"20ms\"\nretry_max_interval = \"100ms\"\n{tools}\n[limits]\noutbound_per_recipient = \"100ms\"\n"
+        "[channels.whatsapp]\napi_base = \"{base}\"\nphone_number_id = \"1234\"\naccess_token = \"tok\"\napp_secret = \"{SECRET}\"\nverify_token = \"verify-me\"\nin_doubt_window = \"300ms\"\n[tools.whatsapp]\ntimeout = \"300ms\"\nretry_initial = \"20ms\"\nretry_max_interval = \"100ms\"\n{tools}\n[limits]\noutbound_per_recipient = \"100ms\"\n"
     )
 }
 
@@ -223,7 +223,8 @@ async fn the_webhook_checks_its_signature_and_takes_messages_and_statuses() {
     let inbound = |id: &str, text: &str| {
         json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
             "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1234"},
-              "messages": [{"from": "6281222333444", "id": id, "timestamp": "1764000000",
+              "messages": [{"from": "6281222333444", "id": id,
+                            "timestamp": chrono::Utc::now().timestamp().to_string(),
                             "type": "text", "text": {"body": text}}]}}]}]})
         .to_string()
     };
@@ -418,7 +419,7 @@ async fn a_slot_offer_goes_as_a_list_and_a_tapped_row_books_that_slot() {
 
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
         "value": {"messaging_product": "whatsapp", "messages": [{"from": "6281234567890", "id": "wamid.tap.1",
-          "timestamp": "1764000000", "type": "interactive",
+          "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "interactive",
           "interactive": {"type": "list_reply", "list_reply": {"id": tapped, "title": rows[1]["title"]}}}]}}]}]})
     .to_string();
     let r = s

@@ -10,6 +10,7 @@ use crate::core::stages::send::Outbound;
 
 pub mod telegram;
 pub mod whatsapp;
+pub mod whatsapp_webhook;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SendError {
@@ -22,6 +23,12 @@ pub enum SendError {
     /// Will fail again as it is (4xx, bad recipient).
     #[error("{0}")]
     Permanent(String),
+    /// The request may have reached the provider but its answer did not
+    /// come (timed out, connection lost after the request was written): the
+    /// message may have gone out. Only a status callback carrying the key
+    /// tells (see `engine::in_doubt`).
+    #[error("{0} (outcome unknown)")]
+    InDoubt(String),
 }
 
 impl From<SendError> for crate::engine::retry::Failure<String> {
@@ -35,6 +42,10 @@ impl From<SendError> for crate::engine::retry::Failure<String> {
                 retry_after,
             },
             SendError::Permanent(reason) => Self::Permanent(reason),
+            SendError::InDoubt(reason) => Self::Transient {
+                error: reason,
+                retry_after: None,
+            },
         }
     }
 }
@@ -45,6 +56,13 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<String, SendError>>
 /// Must treat the message's idempotency key as the identity of the send.
 pub trait CustomerSender: Send + Sync + 'static {
     fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a>;
+
+    /// Whether the provider confirms sends with status callbacks that echo
+    /// the idempotency key, so a send in doubt can be settled by waiting
+    /// for one instead of sending again.
+    fn confirms_by_status(&self) -> bool {
+        false
+    }
 }
 
 /// The embedded default: the message is recorded on the case and goes

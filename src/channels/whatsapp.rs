@@ -36,6 +36,18 @@ impl WhatsappSender {
     }
 }
 
+/// The addressing of a Cloud API message: `to` with a phone number (digits,
+/// no `+`), or `recipient` with a business-scoped user id for a user who
+/// hides their number (Meta, "Business-scoped user IDs").
+fn addressed(to: &str, mut body: Value) -> Value {
+    if crate::core::inbound::is_phone_address(to) {
+        body["to"] = json!(to.trim_start_matches('+'));
+    } else {
+        body["recipient"] = json!(to);
+    }
+    body
+}
+
 /// The Cloud API body of an interactive list message: the text and one
 /// row per option; a tap comes back as a `list_reply` with the row's id.
 pub fn list_body(to: &str, text: &str, options: &[crate::core::stages::send::ListOption]) -> Value {
@@ -49,38 +61,78 @@ pub fn list_body(to: &str, text: &str, options: &[crate::core::stages::send::Lis
             })
         })
         .collect();
-    json!({
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to.trim_start_matches('+'),
-        "type": "interactive",
-        "interactive": {
-            "type": "list",
-            "body": { "text": text.chars().take(1024).collect::<String>() },
-            "action": { "button": "Slots", "sections": [{ "title": "Slots", "rows": rows }] },
-        },
-    })
+    addressed(
+        to,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": { "text": text.chars().take(1024).collect::<String>() },
+                "action": { "button": "Slots", "sections": [{ "title": "Slots", "rows": rows }] },
+            },
+        }),
+    )
 }
 
-/// The Cloud API body of a text message to `to` (E.164 without the plus).
+/// The Cloud API body of a text message to `to` (a customer address).
 pub fn text_body(to: &str, text: &str) -> Value {
-    json!({
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to.trim_start_matches('+'),
-        "type": "text",
-        "text": { "preview_url": false, "body": text },
-    })
+    addressed(
+        to,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "type": "text",
+            "text": { "preview_url": false, "body": text },
+        }),
+    )
+}
+
+/// The Cloud API body of an approved template message: its name, language
+/// and body parameters in order (`{{1}}`, `{{2}}`...).
+pub fn template_body(to: &str, t: &crate::core::stages::send::WaTemplate) -> Value {
+    let parameters: Vec<Value> = t
+        .parameters
+        .iter()
+        .map(|p| json!({"type": "text", "text": p}))
+        .collect();
+    let mut template = json!({"name": t.name, "language": {"code": t.language}});
+    if !parameters.is_empty() {
+        template["components"] = json!([{"type": "body", "parameters": parameters}]);
+    }
+    addressed(
+        to,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "type": "template",
+            "template": template,
+        }),
+    )
+}
+
+/// The body of `message`: a template message when the send stage chose
+/// one (outside the 24-hour window), else a list or a text; each carries
+/// the idempotency key in `biz_opaque_callback_data`, which WhatsApp echoes
+/// in every status callback of the message.
+pub fn body_of(message: &Outbound) -> Value {
+    let to = &message.to().address;
+    let mut body = if let Some(t) = message.wa_template() {
+        template_body(to, t)
+    } else if message.options().is_empty() {
+        text_body(to, message.text())
+    } else {
+        list_body(to, message.text(), message.options())
+    };
+    body["biz_opaque_callback_data"] = json!(message.key().0);
+    body
 }
 
 impl CustomerSender for WhatsappSender {
     fn send<'a>(&'a self, message: &'a Outbound) -> SendFuture<'a> {
         Box::pin(async move {
-            let body = if message.options().is_empty() {
-                text_body(&message.to().address, message.text())
-            } else {
-                list_body(&message.to().address, message.text(), message.options())
-            };
+            let body = body_of(message);
             let response = self
                 .client
                 .post(&self.url)
@@ -89,28 +141,20 @@ impl CustomerSender for WhatsappSender {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| SendError::Transient {
-                    reason: format!(
-                        "whatsapp: {}",
-                        if e.is_timeout() {
-                            "timed out".to_string()
-                        } else {
-                            e.to_string()
-                        }
-                    ),
-                    retry_after: None,
-                })?;
+                .map_err(request_error)?;
             let status = response.status();
             if status.is_success() {
-                let v: Value = response.json().await.map_err(|e| SendError::Transient {
-                    reason: format!("whatsapp: unreadable answer: {e}"),
-                    retry_after: None,
-                })?;
+                // Accepted: the message goes out whatever happens to the
+                // answer, so an unreadable one leaves the send in doubt.
+                let v: Value = response
+                    .json()
+                    .await
+                    .map_err(|e| SendError::InDoubt(format!("whatsapp: unreadable answer: {e}")))?;
                 return v["messages"][0]["id"]
                     .as_str()
                     .map(str::to_string)
                     .ok_or_else(|| {
-                        SendError::Permanent("whatsapp: answer without a message id".into())
+                        SendError::InDoubt("whatsapp: answer without a message id".into())
                     });
             }
             let wait = crate::engine::retry::retry_after(response.headers());
@@ -126,6 +170,28 @@ impl CustomerSender for WhatsappSender {
                 Err(SendError::Permanent(reason))
             }
         })
+    }
+
+    fn confirms_by_status(&self) -> bool {
+        true
+    }
+}
+
+/// A request that got no answer. Not connected: nothing was sent, try
+/// again. Otherwise (timed out, connection lost mid-way) the request may
+/// have been written: the send is in doubt.
+fn request_error(e: reqwest::Error) -> SendError {
+    if e.is_connect() {
+        SendError::Transient {
+            reason: format!("whatsapp: cannot connect: {e}"),
+            retry_after: None,
+        }
+    } else if e.is_timeout() {
+        SendError::InDoubt("whatsapp: timed out".into())
+    } else if e.is_builder() {
+        SendError::Permanent(format!("whatsapp: bad request: {e}"))
+    } else {
+        SendError::InDoubt(format!("whatsapp: {e}"))
     }
 }
 

@@ -242,8 +242,115 @@ pub enum LogEntry {
     /// Reserved by schema 1; decisions are written as [`LogEntry::Decision`].
     Approval(ApprovalRecord),
     Decision(DecisionRecord),
-    /// A provider's status callback for an outbound message.
+    /// A provider's status callback for an outbound message (written by
+    /// older releases; new callbacks are [`LogEntry::Status`]).
     Delivery(DeliveryRecord),
+    /// Something the customer did that is kept on the case but takes no
+    /// part in a turn (a reaction, an edit, a system notice).
+    Note(InboundNote),
+    /// A provider's status callback for an outbound message, with the
+    /// idempotency key it echoed.
+    Status(StatusRecord),
+}
+
+/// What kind of customer event a [`InboundNote`] records. None of them
+/// opens, reopens or wakes a case (CONTRACT section 2, WhatsApp inbound shapes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoteKind {
+    /// An emoji reaction to a message (an empty emoji removes it).
+    Reaction,
+    /// The customer opened the chat for the first time (`request_welcome`).
+    RequestWelcome,
+    /// A system notice (changed number, changed user id).
+    System,
+    /// The customer edited an earlier message.
+    Edit,
+    /// The customer deleted (revoked) an earlier message.
+    Revoke,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Reaction => "reaction",
+            NoteKind::RequestWelcome => "request_welcome",
+            NoteKind::System => "system",
+            NoteKind::Edit => "edit",
+            NoteKind::Revoke => "revoke",
+        }
+    }
+}
+
+/// A customer event recorded on a case without waking it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundNote {
+    pub message_id: MessageId,
+    pub kind: NoteKind,
+    /// The message it is about (the reacted-to, edited or deleted one).
+    pub refers_to: Option<MessageId>,
+    /// The emoji, the edited text or the notice's wording (untrusted).
+    pub text: String,
+    pub sent_at: Option<Timestamp>,
+    pub received_at: Timestamp,
+}
+
+/// Where a message's delivery stands, in the only order it may move:
+/// accepted < sent < delivered < read; failed is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DeliveryStatus {
+    Accepted,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        Some(match s {
+            "accepted" => DeliveryStatus::Accepted,
+            "sent" => DeliveryStatus::Sent,
+            "delivered" => DeliveryStatus::Delivered,
+            "read" => DeliveryStatus::Read,
+            "failed" => DeliveryStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Accepted => "accepted",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// The status after `next` arrives on a message at `self`: statuses
+    /// only move forward, and nothing moves a failed message.
+    pub fn advance(self, next: DeliveryStatus) -> DeliveryStatus {
+        if self == DeliveryStatus::Failed {
+            self
+        } else {
+            self.max(next)
+        }
+    }
+}
+
+/// A provider status callback as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRecord {
+    /// The provider's message id (wamid).
+    pub provider_id: String,
+    pub status: DeliveryStatus,
+    /// The provider's timestamp of the status.
+    pub at: Timestamp,
+    /// `code title` of the first error, for a failed status.
+    pub error: Option<String>,
+    /// The idempotency key the send carried (`biz_opaque_callback_data`).
+    pub key: Option<IdempotencyKey>,
+    pub received_at: Timestamp,
 }
 
 /// What the provider reported about an outbound message.

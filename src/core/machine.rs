@@ -9,7 +9,7 @@
 
 mod policy_stages;
 
-use crate::core::case::{ArmedTimer, CaseRecord, SendPurpose, TransitionRecord, Turn};
+use crate::core::case::{ArmedTimer, CaseRecord, Draft, SendPurpose, TransitionRecord, Turn};
 use crate::core::language;
 use crate::core::records::Records;
 use crate::core::stages::Outcome;
@@ -28,6 +28,8 @@ pub const SEND_TOOL: &str = "whatsapp";
 pub struct InboundFact {
     pub seq: u64,
     pub text: String,
+    /// When the customer sent it, as the provider timestamps it.
+    pub sent_at: Option<Timestamp>,
 }
 
 /// What the engine knows when it advances a case.
@@ -119,7 +121,9 @@ pub fn advance(
     };
     if !run.case.is_closed() {
         run.sync_timers();
+        let (cursor, last_customer) = (run.case.inbound_cursor, run.case.desk.last_inbound_at);
         run.absorb_inbound()?;
+        run.note_customer_time(cursor, last_customer);
         run.apply(event)?;
         run.fire_due_timers();
         run.run_stages()?;
@@ -255,6 +259,43 @@ impl Run<'_> {
         self.case.collect_until = Some(until);
     }
 
+    /// The 24-hour customer-service window runs from the customer's last
+    /// message as the provider timestamped it, not from when it arrived
+    /// (CONTRACT section 2, WhatsApp rules).
+    fn note_customer_time(&mut self, cursor_before: u64, before: Option<Timestamp>) {
+        let cursor = self.case.inbound_cursor;
+        let latest = self
+            .facts
+            .inbound
+            .iter()
+            .filter(|m| m.seq > cursor_before && m.seq <= cursor)
+            .map(|m| m.sent_at.unwrap_or(self.facts.now).min(self.facts.now))
+            .max();
+        if let Some(at) = latest {
+            self.case.desk.last_inbound_at = Some(before.map_or(at, |b| b.max(at)));
+        }
+    }
+
+    /// Whether the 24-hour customer-service window is closed now.
+    fn window_closed(&self) -> bool {
+        self.case
+            .desk
+            .last_inbound_at
+            .is_some_and(|t| self.now().since(t) > crate::core::stages::qa::SERVICE_WINDOW_MS)
+    }
+
+    /// The approved template `draft` goes out as when the window is closed;
+    /// `None` when it is open (free-form is allowed) or there is none.
+    fn window_template(&self, draft: &Draft) -> Option<send::WaTemplate> {
+        if !self.window_closed() {
+            return None;
+        }
+        let id = draft.template.as_deref()?;
+        self.facts
+            .templates
+            .approved(id, self.case.language, &draft.text)
+    }
+
     fn new_turn(&self, messages: u32) -> Turn {
         Turn {
             opened_at: self.now(),
@@ -267,7 +308,12 @@ impl Run<'_> {
         match event {
             Event::Wake => Ok(()),
             Event::ResumeEffect => {
-                if let Some(out) = send::reemit(&self.case) {
+                let template = self
+                    .case
+                    .pending_send
+                    .as_ref()
+                    .and_then(|p| self.window_template(&p.draft));
+                if let Some(out) = send::reemit(&self.case, template) {
                     self.effects.push(Effect::Send(out));
                 } else if let Some(call) = execute::recall(&self.case) {
                     self.effects.push(Effect::Tool(call));
@@ -295,8 +341,9 @@ impl Run<'_> {
             self.case.stuck = Some(format!("send of step {step} failed: {error}"));
             return Ok(());
         }
+        // A stuck mark set meanwhile (a failed delivery reported while the
+        // send was in flight) stays for the operator.
         self.case.pending_send = None;
-        self.case.stuck = None;
         if self.case.first_response_at.is_none() {
             self.case.first_response_at = Some(self.now());
         }
@@ -335,7 +382,10 @@ impl Run<'_> {
     }
 
     /// Fires at most one due timer: the transition it makes re-arms the rest.
-    /// Timers wait while an effect is in flight, so a send is never abandoned.
+    /// A timer fires in every state it is armed in, also while an effect is
+    /// in flight or retrying (CONTRACT section 2, "Timers always fire"): the
+    /// effect goes on, and when its target has a human lane the case waits
+    /// there, so no second message is drafted while the first is pending.
     fn fire_due_timers(&mut self) {
         let now = self.now();
         if self.case.collect_until.is_some_and(|t| t <= now) {
@@ -344,12 +394,12 @@ impl Run<'_> {
                 self.case.waiting_on = WaitingOn::None;
             }
         }
-        if self.case.pending_send.is_some()
-            || self.case.desk.pending_tool.is_some()
-            || !self.effects.is_empty()
-        {
+        if !self.effects.is_empty() {
+            // An effect re-emitted by this step runs first; the timer fires
+            // on the next look, while it is in flight.
             return;
         }
+        let in_flight = self.case.pending_send.is_some() || self.case.desk.pending_tool.is_some();
         let due = self
             .case
             .timers
@@ -362,11 +412,20 @@ impl Run<'_> {
         let Some(def) = self.wf.timer(&armed.name) else {
             return;
         };
-        if def.until_outbound {
+        if def.is_sla() {
             self.case.add_tag(&format!("sla_breach:{}", def.name));
         }
         let target = def.target;
         self.enter(target, format!("timer {} fired", armed.name));
+        if in_flight {
+            let lane = match self.lane() {
+                crate::core::case::Lane::Operator => WaitingOn::Operator,
+                crate::core::case::Lane::Coach => WaitingOn::Coach,
+            };
+            if lane.kind().is_some_and(|k| self.wf.may_wait(target, k)) {
+                self.case.waiting_on = lane;
+            }
+        }
     }
 
     fn run_stages(&mut self) -> Result<(), MachineError> {
@@ -422,8 +481,51 @@ impl Run<'_> {
         if self.case.pending_send.is_some() {
             return Ok(Step::Wait(WaitingOn::Tool(SEND_TOOL.into())));
         }
-        let out = send::emit(&mut self.case).ok_or(MachineError::NothingToSend)?;
+        let draft = self
+            .case
+            .draft
+            .as_ref()
+            .ok_or(MachineError::NothingToSend)?;
+        let template = self.window_template(draft);
+        if self.window_closed() && template.is_none() {
+            return Ok(self.hold_outside_window());
+        }
+        let out = send::emit(&mut self.case, template).ok_or(MachineError::NothingToSend)?;
         Ok(Step::Emit(Effect::Send(out)))
+    }
+
+    /// After the 24-hour window only an approved template may go out: a
+    /// draft without one is not sent, and the case goes back to qa, where it
+    /// waits on the lane's human with the reason (nothing else can be sent
+    /// until the customer writes again).
+    fn hold_outside_window(&mut self) -> Step {
+        let draft = self.case.draft.take();
+        let what = draft
+            .as_ref()
+            .and_then(|d| d.template.clone())
+            .unwrap_or_else(|| "a human's text".into());
+        let last = self
+            .case
+            .desk
+            .last_inbound_at
+            .map_or_else(String::new, |t| t.to_rfc3339());
+        let drafted: String = draft
+            .map(|d| d.text.chars().take(300).collect())
+            .unwrap_or_default();
+        let reason = format!(
+            "outside the 24-hour customer-service window (the customer last wrote at {last}): {what} has no approved WhatsApp template, so it was not sent; drafted: {drafted}"
+        );
+        self.case.add_tag("window_closed");
+        self.case.desk.qa_block = Some(reason);
+        if let Some(turn) = &mut self.case.turn {
+            turn.acked = true;
+        }
+        Step::Go(
+            Outcome::Acknowledged,
+            format!(
+                "{what} not sent: the 24-hour window is closed and it has no approved template"
+            ),
+        )
     }
 
     fn goto(&mut self, outcome: Outcome, reason: String) -> Result<(), MachineError> {
@@ -481,7 +583,10 @@ impl Run<'_> {
         for def in self.wf.timers() {
             let armed = self.case.timers.iter().any(|t| t.name == def.name);
             let wanted = def.armed_in.contains(&state)
-                && !(def.until_outbound && self.case.first_response_at.is_some());
+                && !(def.until_outbound && self.case.first_response_at.is_some())
+                && def
+                    .intent
+                    .is_none_or(|i| self.case.desk.intents.contains(&i));
             if wanted && !armed {
                 self.case.timers.push(ArmedTimer {
                     name: def.name.clone(),

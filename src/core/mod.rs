@@ -5,6 +5,7 @@
 
 pub mod case;
 pub mod desk;
+pub mod inbound;
 pub mod language;
 pub mod machine;
 pub mod records;

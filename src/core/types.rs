@@ -59,6 +59,15 @@ impl IdempotencyKey {
     pub fn for_step(case: CaseId, step: u32) -> IdempotencyKey {
         IdempotencyKey(format!("{case}/{step}"))
     }
+
+    /// The case and step of a key made by [`IdempotencyKey::for_step`]
+    /// (e.g. read back from a provider's echo); `None` for anything else.
+    pub fn case_step(&self) -> Option<(CaseId, u32)> {
+        let (case, step) = self.0.split_once('/')?;
+        let id = CaseId::parse(case)?;
+        let step: u32 = step.parse().ok()?;
+        (IdempotencyKey::for_step(id, step) == *self).then_some((id, step))
+    }
 }
 
 impl fmt::Display for IdempotencyKey {

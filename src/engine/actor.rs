@@ -10,6 +10,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::supervisor::SupervisorMsg;
 use super::{Shared, clock};
+use crate::channels::SendError;
 use crate::core::case::CaseRecord;
 use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
 use std::time::Duration;
@@ -18,7 +19,7 @@ use crate::core::desk::ToolRequest;
 use crate::core::records::PAYMENT_STATUS_TOOL;
 use crate::core::stages::send::Outbound;
 use crate::core::types::{CaseId, State};
-use crate::engine::retry;
+use crate::engine::{in_doubt, retry};
 use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
 
 /// Reloads allowed when the case was written by someone else meanwhile.
@@ -113,8 +114,13 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
             // Shown as stuck by the admin API; nothing can run it here.
             return Ok(());
         };
+        let pending = case.pending_send.is_some() || case.desk.pending_tool.is_some();
         let (mut event, mut done) = match carried.take() {
             Some((outcome, event)) => (event, Some(outcome)),
+            // A stuck case stays where it is until an operator retries it,
+            // but its due timers still fire (the first-response SLA hands it
+            // to a human even while the send is stuck).
+            None if case.stuck.is_some() && pending && timer_due(&case) => (Event::Wake, None),
             None if case.stuck.is_some() => return Ok(()),
             None if case.pending_send.is_some() || case.desk.pending_tool.is_some() => {
                 (Event::ResumeEffect, None)
@@ -126,7 +132,11 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 .store
                 .inbound_after(id, case.inbound_cursor)?
                 .into_iter()
-                .map(|(seq, m)| InboundFact { seq, text: m.text })
+                .map(|(seq, m)| InboundFact {
+                    seq,
+                    text: m.text,
+                    sent_at: m.sent_at,
+                })
                 .collect();
             shared.inject_faults(&inbound);
             let degraded = shared.degraded.tool_at(clock::now());
@@ -207,11 +217,20 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 }
                 shared.timers.set(id, wake);
             }
+            if case.stuck.is_some() && done.is_none() && !resumed {
+                // Timers only: a stuck case runs no effect until retried.
+                return Ok(());
+            }
             let Some(effect) = advance.effects.into_iter().next() else {
                 return Ok(());
             };
-            let Some((outcome, next)) = run_effect(shared, id, effect).await? else {
-                return Ok(());
+            let (outcome, next) = match run_with_timers(shared, &wf, &mut case, effect).await? {
+                Ran::Done(outcome, next) => (outcome, next),
+                Ran::Paused(due) => {
+                    let wake = case.next_deadline().map_or(due, |d| d.min(due));
+                    shared.timers.set(id, Some(wake));
+                    return Ok(());
+                }
             };
             done = Some(outcome);
             event = next;
@@ -220,18 +239,128 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
     Err(DriveError::Conflicts(id))
 }
 
-/// Runs one effect and says how it ended, for the store and the machine;
-/// `None` when the tool is unavailable (breaker open) and the case pauses.
-async fn run_effect(
+/// How running an effect ended.
+enum Ran {
+    Done(EffectOutcome, Event),
+    /// The tool is unavailable (breaker open): the case pauses until then.
+    Paused(crate::core::types::Timestamp),
+}
+
+/// Whether one of the case's timers is due now.
+fn timer_due(case: &CaseRecord) -> bool {
+    let now = clock::now();
+    case.timers.iter().any(|t| t.due <= now)
+}
+
+/// Runs an effect while the case's timers keep firing: a timer that falls
+/// due while a send or a tool call is in flight (or retrying) is fired
+/// through the machine and committed at once, and the effect goes on.
+async fn run_with_timers(
     shared: &Shared,
-    id: CaseId,
+    wf: &crate::workflow::Workflow,
+    case: &mut CaseRecord,
     effect: Effect,
-) -> Result<Option<(EffectOutcome, Event)>, StoreError> {
+) -> Result<Ran, DriveError> {
+    let id = case.id;
+    let run = run_effect(shared, id, effect);
+    tokio::pin!(run);
+    let mut firing = true;
+    loop {
+        let next = case.timers.iter().map(|t| t.due).min().filter(|_| firing);
+        let wait = next.map_or(Duration::from_secs(3600), |d| {
+            Duration::from_millis(d.since(clock::now()).max(0) as u64)
+        });
+        tokio::select! {
+            ran = &mut run => return Ok(ran?),
+            _ = tokio::time::sleep(wait), if next.is_some() => {
+                firing = fire_in_flight(shared, wf, case).await?;
+            }
+        }
+    }
+}
+
+/// Fires the case's due timers while its effect is in flight. Returns
+/// whether to keep watching the timers (false when firing made no progress).
+async fn fire_in_flight(
+    shared: &Shared,
+    wf: &crate::workflow::Workflow,
+    case: &mut CaseRecord,
+) -> Result<bool, DriveError> {
+    let id = case.id;
+    for _ in 0..MAX_CONFLICTS {
+        let Some(fresh) = shared.store.case(id)? else {
+            return Ok(false);
+        };
+        *case = fresh;
+        if case.is_closed() || !timer_due(case) {
+            return Ok(true);
+        }
+        let inbound: Vec<InboundFact> = shared
+            .store
+            .inbound_after(id, case.inbound_cursor)?
+            .into_iter()
+            .map(|(seq, m)| InboundFact {
+                seq,
+                text: m.text,
+                sent_at: m.sent_at,
+            })
+            .collect();
+        let degraded = shared.degraded.tool_at(clock::now());
+        let facts = Facts {
+            now: clock::now(),
+            inbound: &inbound,
+            collect_window_ms: shared.settings.collect_window_ms,
+            templates: &shared.templates,
+            records: &*shared.store,
+            policy: &shared.policy,
+            degraded: degraded.as_ref().map(|(t, _)| t.as_str()),
+        };
+        let advance = match machine::advance(wf, case, Event::Wake, &facts) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(case = %id, error = %e, "a timer could not fire while an effect is in flight");
+                return Ok(false);
+            }
+        };
+        if !advance.effects.is_empty() || advance.transitions.is_empty() {
+            // Nothing to commit without running a second effect: the timer
+            // fires once the effect in flight has finished.
+            return Ok(false);
+        }
+        let seen: Vec<(State, State)> =
+            advance.transitions.iter().map(|t| (t.from, t.to)).collect();
+        let commit = Commit {
+            case: advance.case.clone(),
+            transitions: advance.transitions,
+            sends: Vec::new(),
+            tools: Vec::new(),
+            done: None,
+        };
+        if let Committed::Written { rev } = shared.store.commit(commit).await? {
+            observe(case, &advance.case, &seen);
+            let before = case.waiting_on.clone();
+            *case = CaseRecord {
+                rev,
+                ..advance.case
+            };
+            if case.waiting_on.is_human() && case.waiting_on != before {
+                notify_lane(shared, case);
+            }
+            shared.timers.set(id, case.next_deadline());
+            tracing::info!(case = %id, "timer fired while an effect is in flight");
+            return Ok(true);
+        }
+    }
+    Err(DriveError::Conflicts(id))
+}
+
+/// Runs one effect and says how it ended, for the store and the machine.
+async fn run_effect(shared: &Shared, id: CaseId, effect: Effect) -> Result<Ran, StoreError> {
     match effect {
         Effect::Send(out) => {
             let step = out.step();
             match send_with_retry(shared, id, &out).await? {
-                retry::Outcome::Done { value, attempts } => Ok(Some((
+                retry::Outcome::Done { value, attempts } => Ok(Ran::Done(
                     EffectOutcome {
                         step,
                         attempts,
@@ -242,10 +371,10 @@ async fn run_effect(
                         step,
                         result: Ok(()),
                     },
-                ))),
+                )),
                 retry::Outcome::Failed { error, attempts } => {
                     let error = format!("{error} (after {attempts} attempt(s))");
-                    Ok(Some((
+                    Ok(Ran::Done(
                         EffectOutcome {
                             step,
                             attempts,
@@ -256,13 +385,13 @@ async fn run_effect(
                             step,
                             result: Err(error),
                         },
-                    )))
+                    ))
                 }
                 retry::Outcome::Paused { error, until } => {
                     tracing::info!(case = %id, %error, wait_ms = until.as_millis() as u64, "send paused");
-                    let due = clock::now().plus_millis(until.as_millis() as i64);
-                    shared.timers.set(id, Some(due));
-                    Ok(None)
+                    Ok(Ran::Paused(
+                        clock::now().plus_millis(until.as_millis() as i64),
+                    ))
                 }
             }
         }
@@ -318,7 +447,7 @@ async fn run_effect(
                     },
                 ),
             };
-            Ok(Some((outcome, event)))
+            Ok(Ran::Done(outcome, event))
         }
     }
 }
@@ -387,6 +516,13 @@ async fn send_with_retry(
         Some(r) => (clock::now().since(r.started_at).max(0), r.attempts),
         None => (0, 0),
     };
+    let confirms = shared.sender.confirms_by_status();
+    if confirms && let Some(wamid) = earlier_send_settled(shared, id, out).await? {
+        return Ok(retry::Outcome::Done {
+            value: wamid,
+            attempts: before.max(1),
+        });
+    }
     // Paced once per message (not per attempt): the number's throughput and
     // the per-recipient interval.
     if let Some(pace) = &shared.pace {
@@ -398,13 +534,98 @@ async fn send_with_retry(
         before,
         || {
             guarded(shared, tool, || async {
-                shared.sender.send(out).await.map_err(retry::Failure::from)
+                if confirms {
+                    // Marked before the request leaves, so a crash in
+                    // flight leaves the send in doubt, not forgotten.
+                    shared
+                        .store
+                        .mark_in_doubt(id, step, clock::now(), "attempt in flight".into())
+                        .await
+                        .map_err(|e| retry::Failure::Transient {
+                            error: e.to_string(),
+                            retry_after: None,
+                        })?;
+                }
+                match shared.sender.send(out).await {
+                    Ok(wamid) => Ok(wamid),
+                    Err(SendError::InDoubt(reason)) if confirms => {
+                        settle_in_doubt(shared, id, out, reason).await
+                    }
+                    Err(e) => {
+                        if confirms {
+                            // The provider answered: nothing is in doubt.
+                            let _ = shared.store.clear_in_doubt(id, step).await;
+                        }
+                        Err(retry::Failure::from(e))
+                    }
+                }
             })
         },
         |attempt, error| record_failure(shared, tool, id, step, attempt, error),
     )
     .await;
     Ok(outcome)
+}
+
+/// Whether a send that may already have been made (a status with its key
+/// came, or an attempt was in flight when the process stopped) went out:
+/// the message id if so; `None` when it is to be made (again).
+async fn earlier_send_settled(
+    shared: &Shared,
+    id: CaseId,
+    out: &Outbound,
+) -> Result<Option<String>, StoreError> {
+    if let Some(wamid) = shared.store.status_for_key(out.key())? {
+        return Ok(Some(wamid));
+    }
+    let Some(mark) = shared.store.in_doubt(id, out.step())? else {
+        return Ok(None);
+    };
+    match settle(shared, id, out, mark.reason).await? {
+        in_doubt::Settled::Sent(wamid) => Ok(Some(wamid)),
+        in_doubt::Settled::NotSent => Ok(None),
+    }
+}
+
+async fn settle(
+    shared: &Shared,
+    id: CaseId,
+    out: &Outbound,
+    reason: String,
+) -> Result<in_doubt::Settled, StoreError> {
+    tracing::warn!(case = %id, key = %out.key(), %reason, "send in doubt: waiting for a status with its key before sending again");
+    in_doubt::settle(
+        &shared.store,
+        &shared.in_doubt,
+        id,
+        out.step(),
+        out.key(),
+        shared.settings.in_doubt_window,
+        reason,
+    )
+    .await
+}
+
+/// One attempt whose outcome is unknown: settled as sent when a status
+/// with its key comes within the window, else a transient failure (the
+/// retry makes it again under the same key).
+async fn settle_in_doubt(
+    shared: &Shared,
+    id: CaseId,
+    out: &Outbound,
+    reason: String,
+) -> Result<String, retry::Failure<String>> {
+    match settle(shared, id, out, reason.clone()).await {
+        Ok(in_doubt::Settled::Sent(wamid)) => Ok(wamid),
+        Ok(in_doubt::Settled::NotSent) => Err(retry::Failure::Transient {
+            error: format!("{reason}; no status with its key within the in-doubt window"),
+            retry_after: None,
+        }),
+        Err(e) => Err(retry::Failure::Transient {
+            error: e.to_string(),
+            retry_after: None,
+        }),
+    }
 }
 
 /// Stores a failed attempt of an effect (so its count survives a restart)

@@ -68,6 +68,24 @@ impl MidtransClient {
         })
     }
 
+    /// `{api_base}/v2/{order_id}/status` with the order id as one
+    /// percent-encoded path segment: an id such as `INV/2026/11/0011` must
+    /// not become extra path segments (Midtrans, "Get Transaction Status").
+    pub fn status_url(&self, order_id: &str) -> Result<reqwest::Url, Failure<String>> {
+        if order_id.is_empty() || order_id == "." || order_id == ".." {
+            return Err(Failure::Permanent(format!(
+                "midtrans: order id '{order_id}' cannot be a path segment"
+            )));
+        }
+        let mut url = reqwest::Url::parse(&self.base)
+            .map_err(|e| Failure::Permanent(format!("midtrans: bad api_base: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|_| Failure::Permanent("midtrans: api_base cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(["v2", order_id, "status"]);
+        Ok(url)
+    }
+
     /// The order's state as the provider reports it; `None` if it does not
     /// know the order.
     pub async fn status(
@@ -76,7 +94,7 @@ impl MidtransClient {
     ) -> Result<Option<(PaymentState, PaymentEvent, String)>, Failure<String>> {
         let r = self
             .client
-            .get(format!("{}/v2/{}/status", self.base, order_id))
+            .get(self.status_url(order_id)?)
             .basic_auth(&self.server_key, Some(""))
             .header("accept", "application/json")
             .send()
@@ -126,5 +144,25 @@ impl MidtransClient {
         };
         let gross = v["gross_amount"].as_str().unwrap_or("").to_string();
         Ok(Some((state, event, gross)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_order_id_is_one_percent_encoded_path_segment() {
+        let c =
+            MidtransClient::new("http://127.0.0.1:9/base/", "k", Duration::from_secs(1)).unwrap();
+        for (id, path) in [
+            ("INV/2026/11/0011", "/base/v2/INV%2F2026%2F11%2F0011/status"),
+            ("ORDER-1", "/base/v2/ORDER-1/status"),
+            ("a b?c#d%e", "/base/v2/a%20b%3Fc%23d%25e/status"),
+        ] {
+            assert_eq!(c.status_url(id).unwrap().path(), path, "{id}");
+        }
+        // URLs cannot carry a dot segment as data: such an id is refused.
+        assert!(c.status_url("..").is_err());
     }
 }

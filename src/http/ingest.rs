@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use super::{ApiError, AppState};
 use crate::core::case::InboundMessage;
+use crate::core::inbound;
 use crate::core::types::{Channel, CustomerKey, MessageId, Timestamp};
 use crate::engine::clock;
 use crate::store::Ingested;
@@ -51,6 +52,7 @@ pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Respons
     let label = match &result {
         Ok(Ingested::Accepted { .. }) => "accepted",
         Ok(Ingested::Duplicate { .. }) => "duplicate",
+        Ok(Ingested::Conflict) => "conflict",
         Err(_) => "failed",
     };
     metrics::counter!("caseflow_messages_total", "result" => label).increment(1);
@@ -65,6 +67,10 @@ pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Respons
             Json(serde_json::json!({ "case_id": case.to_string(), "duplicate": true })),
         )
             .into_response(),
+        Ok(Ingested::Conflict) => ApiError::conflict(
+            "field `message_id` is already stored for another sender: a message id names one message of one sender",
+        )
+        .into_response(),
         Err(e) => ApiError::store(e).into_response(),
     }
 }
@@ -86,17 +92,16 @@ pub fn parse(body: &[u8]) -> Result<NewMessage, ApiError> {
         ));
     }
     let message_id = required_str(&obj, "message_id")?;
-    if message_id.trim().is_empty()
-        || message_id.chars().count() > MAX_ID_CHARS
-        || message_id.chars().any(char::is_control)
-    {
+    if !inbound::valid_message_id(message_id) {
         return Err(ApiError::bad_request(format!(
             "field `message_id` must be 1 to {MAX_ID_CHARS} printable characters"
         )));
     }
     let text = required_str(&obj, "text")?;
-    if text.trim().is_empty() {
-        return Err(ApiError::bad_request("field `text` must not be empty"));
+    if inbound::is_blank(text) {
+        return Err(ApiError::bad_request(
+            "field `text` must say something: it is empty once whitespace, control and zero-width characters are removed",
+        ));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::bad_request(format!(
@@ -141,12 +146,7 @@ fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str,
 
 /// `+` then 8 to 15 digits, not starting with 0.
 fn is_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else {
-        return false;
-    };
-    (8..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
+    s.starts_with('+') && inbound::e164(s).is_some()
 }
 
 #[cfg(test)]
@@ -183,6 +183,28 @@ mod tests {
         assert!(err(&format!("{{{}}}", base.replace("+6281234567890", "0812"))).contains("`from`"));
         assert!(err(&format!("{{{}}}", base.replace(r#""m1""#, r#""""#))).contains("`message_id`"));
         assert!(err(&format!("{{{}}}", base.replace(r#""hi""#, "7"))).contains("`text`"));
+        for blank in [
+            r#"" ""#,
+            r#""\u200b\u200d""#,
+            r#""\u0000\u0007""#,
+            r#""\ufeff \n""#,
+        ] {
+            assert!(
+                err(&format!("{{{}}}", base.replace(r#""hi""#, blank))).contains("`text`"),
+                "{blank}"
+            );
+        }
+        for bad_from in ["abc", "", "+", "+62abc", "6281234567890"] {
+            assert!(
+                err(&format!("{{{}}}", base.replace("+6281234567890", bad_from)))
+                    .contains("`from`"),
+                "{bad_from}"
+            );
+        }
+        assert!(
+            err(&format!("{{{}}}", base.replace(r#""m1""#, r#""a\u0000""#)))
+                .contains("`message_id`")
+        );
         assert!(err(&format!("{{{},\"at\":\"yesterday\"}}", base)).contains("`at`"));
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::core::case::{CaseRecord, EffectRecord, LogEntry};
+use crate::core::case::{CaseRecord, DeliveryStatus, EffectRecord, LogEntry};
 use crate::core::stuck::stuck_reason;
 use crate::core::types::Timestamp;
 use crate::workflow::Workflow;
@@ -37,8 +37,8 @@ pub fn full(
     let mut transitions = Vec::new();
     let mut approvals = Vec::new();
     let mut unread = 0;
-    let mut deliveries: std::collections::HashMap<String, (String, Option<String>)> =
-        std::collections::HashMap::new();
+    let mut deliveries = Deliveries::default();
+    let mut events = Vec::new();
     for (seq, entry) in history {
         if matches!(entry, LogEntry::Inbound(_)) && *seq > case.inbound_cursor {
             unread += 1;
@@ -57,6 +57,7 @@ pub fn full(
                 "template": m.template,
                 "at": ts(m.at),
                 "provider_id": m.provider_id,
+                "idempotency_key": m.key.0,
             })),
             LogEntry::Transition(t) => transitions.push(json!({
                 "from": t.from.as_str(),
@@ -72,8 +73,23 @@ pub fn full(
                 "text": a.text,
             })),
             LogEntry::Delivery(d) => {
-                deliveries.insert(d.provider_id.clone(), (d.status.clone(), d.error.clone()));
+                if let Some(status) = DeliveryStatus::parse(&d.status) {
+                    deliveries.add(&d.provider_id, None, status, d.error.clone());
+                }
             }
+            LogEntry::Status(st) => deliveries.add(
+                &st.provider_id,
+                st.key.as_ref(),
+                st.status,
+                st.error.clone(),
+            ),
+            LogEntry::Note(n) => events.push(json!({
+                "kind": n.kind.as_str(),
+                "text": n.text,
+                "refers_to": n.refers_to.as_ref().map(|r| r.0.clone()),
+                "at": ts(n.sent_at.unwrap_or(n.received_at)),
+                "provider_id": n.message_id.0,
+            })),
             LogEntry::Decision(d) => approvals.push(json!({
                 "lane": d.lane.as_str(),
                 "decision": d.decision.as_str(),
@@ -86,13 +102,10 @@ pub fn full(
         }
     }
     for m in &mut messages {
-        let status = m["provider_id"]
-            .as_str()
-            .and_then(|pid| deliveries.get(pid))
-            .cloned();
         if m["direction"] == "out" {
-            let (status, error) = match status {
-                Some((s, e)) => (Value::from(s), e.map_or(Value::Null, Value::from)),
+            let known = deliveries.of(m["provider_id"].as_str(), m["idempotency_key"].as_str());
+            let (status, error) = match known {
+                Some((s, e)) => (Value::from(s.as_str()), e.map_or(Value::Null, Value::from)),
                 None if m["provider_id"].is_null() => (Value::from("pending"), Value::Null),
                 None => (Value::from("accepted"), Value::Null),
             };
@@ -145,6 +158,7 @@ pub fn full(
         "transitions": transitions,
         "tool_calls": tool_calls,
         "approvals": approvals,
+        "events": events,
     })
 }
 
@@ -264,6 +278,84 @@ impl From<crate::store::schema::v2::CaseHead> for Head {
             opened_at: h.opened_at.into(),
             updated_at: h.updated_at.into(),
             closed_at: h.closed_at.map(Into::into),
+        }
+    }
+}
+
+/// What the provider reported about each outbound message: statuses only
+/// move forward (accepted < sent < delivered < read; failed is final),
+/// whatever order they arrived in. A status is matched by message id, or
+/// by the idempotency key it echoed when it came before the send's answer.
+#[derive(Default)]
+struct Deliveries {
+    by_id: std::collections::HashMap<String, (DeliveryStatus, Option<String>)>,
+    by_key: std::collections::HashMap<String, (DeliveryStatus, Option<String>)>,
+}
+
+impl Deliveries {
+    fn add(
+        &mut self,
+        provider_id: &str,
+        key: Option<&crate::core::types::IdempotencyKey>,
+        status: DeliveryStatus,
+        error: Option<String>,
+    ) {
+        let merge = |slot: &mut (DeliveryStatus, Option<String>)| {
+            let next = slot.0.advance(status);
+            if next == DeliveryStatus::Failed
+                && status == DeliveryStatus::Failed
+                && slot.1.is_none()
+            {
+                slot.1 = error.clone();
+            }
+            slot.0 = next;
+        };
+        merge(
+            self.by_id
+                .entry(provider_id.to_string())
+                .or_insert((status, None)),
+        );
+        if let Some(k) = key {
+            merge(self.by_key.entry(k.0.clone()).or_insert((status, None)));
+        }
+    }
+
+    fn of(
+        &self,
+        provider_id: Option<&str>,
+        key: Option<&str>,
+    ) -> Option<(DeliveryStatus, Option<String>)> {
+        let a = provider_id.and_then(|p| self.by_id.get(p)).cloned();
+        let b = key.and_then(|k| self.by_key.get(k)).cloned();
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if a.0.advance(b.0) == a.0 { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Marks the outbound messages whose send is in doubt (the outcome of an
+/// attempt is unknown and no status with its key came yet).
+pub fn show_in_doubt(
+    view: &mut Value,
+    in_doubt: &[(
+        crate::core::types::IdempotencyKey,
+        crate::store::provider::InDoubt,
+    )],
+) {
+    let Some(messages) = view["messages"].as_array_mut() else {
+        return;
+    };
+    for m in messages {
+        let Some((_, mark)) = in_doubt
+            .iter()
+            .find(|(k, _)| m["idempotency_key"].as_str() == Some(k.0.as_str()))
+        else {
+            continue;
+        };
+        if m["provider_id"].is_null() && m["status"] == "pending" {
+            m["status"] = Value::from("in_doubt");
+            m["in_doubt"] = json!({"since": ts(mark.since), "reason": mark.reason});
         }
     }
 }

@@ -2,9 +2,10 @@
 //! anything is read; a bad or missing signature is 401 and nothing is stored.
 //!
 //! WhatsApp Cloud API: `GET /webhooks/whatsapp` answers the verification
-//! handshake; `POST` carries inbound messages (taken in exactly like
-//! `/v1/messages`, deduplicated by wamid) and status callbacks for outbound
-//! messages (sent, delivered, read, failed).
+//! handshake; `POST` carries inbound messages (taken in like `/v1/messages`,
+//! deduplicated by wamid), customer events that wake nothing, and status
+//! callbacks for outbound messages (sent, delivered, read, failed); the
+//! payload is read by [`crate::channels::whatsapp_webhook`].
 
 use std::collections::HashMap;
 
@@ -16,9 +17,10 @@ use serde_json::Value;
 
 use super::{ApiError, AppState};
 use crate::channels::whatsapp::signature_ok;
-use crate::core::case::{DeliveryRecord, InboundMessage};
-use crate::core::types::{Channel, CustomerKey, MessageId, Timestamp};
+use crate::channels::whatsapp_webhook::{self, WaEvent};
 use crate::engine::clock;
+use crate::store::Ingested;
+use crate::store::provider::{NoteTaken, RejectedInbound, StatusTaken};
 
 /// Secrets the webhooks check against, from config.
 #[derive(Debug, Clone, Default)]
@@ -77,10 +79,23 @@ pub async fn telegram_event(
         .map(str::to_string)
         .or_else(|| cq["from"]["id"].as_i64().map(|i| i.to_string()))
         .unwrap_or_else(|| "unknown".into());
-    let by = format!("telegram:{who}");
+    // A lane's buttons are posted only to that lane's chat, and a press on
+    // an outdated post is refused (`wait_since`): the chat is the credential.
+    let actor = crate::store::audit::Actor::new(format!("telegram:{who}"), "telegram");
+    let lanes = vec![
+        crate::core::case::Lane::Operator,
+        crate::core::case::Lane::Coach,
+    ];
     let outcome = state
         .engine
-        .decide(press.case, press.kind, by, None, Some(press.wait_since))
+        .decide(
+            press.case,
+            press.kind,
+            actor,
+            lanes,
+            None,
+            Some(press.wait_since),
+        )
         .await;
     let (taken, answer) = match outcome {
         Ok(Ok(_)) => (true, format!("{} recorded", press.kind.as_str())),
@@ -215,84 +230,16 @@ pub async fn whatsapp_verify(
     }
 }
 
-/// An inbound message or a status callback, read from a webhook body.
-#[derive(Debug, PartialEq)]
-pub enum WaEvent {
-    Message {
-        from: String,
-        id: String,
-        text: String,
-        at: Option<Timestamp>,
-    },
-    Status(DeliveryRecord),
-}
-
-fn unix_ts(v: &Value) -> Option<Timestamp> {
-    let secs: i64 = v.as_str()?.parse().ok()?;
-    Some(Timestamp(secs * 1000))
-}
-
-/// Reads a Cloud API webhook body; an error names what is malformed.
-pub fn parse_whatsapp(body: &[u8]) -> Result<Vec<WaEvent>, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-    let entries = v["entry"]
-        .as_array()
-        .ok_or("field `entry` must be an array")?;
-    let mut out = Vec::new();
-    for entry in entries {
-        for change in entry["changes"].as_array().into_iter().flatten() {
-            let value = &change["value"];
-            for m in value["messages"].as_array().into_iter().flatten() {
-                let from = m["from"].as_str().ok_or("message without `from`")?;
-                let id = m["id"].as_str().ok_or("message without `id`")?;
-                let kind = m["type"].as_str().unwrap_or("unknown");
-                let text = match kind {
-                    "text" => m["text"]["body"].as_str().unwrap_or("").to_string(),
-                    "interactive" => {
-                        let i = &m["interactive"];
-                        // A tapped option answers with its number.
-                        let option = i["list_reply"]["id"]
-                            .as_str()
-                            .and_then(|id| id.strip_prefix("option-"));
-                        option
-                            .or(i["list_reply"]["title"].as_str())
-                            .or(i["button_reply"]["title"].as_str())
-                            .unwrap_or("")
-                            .to_string()
-                    }
-                    "button" => m["button"]["text"].as_str().unwrap_or("").to_string(),
-                    other => format!("[{other} message]"),
-                };
-                let digits: String = from.chars().filter(char::is_ascii_digit).collect();
-                out.push(WaEvent::Message {
-                    from: format!("+{digits}"),
-                    id: id.to_string(),
-                    text,
-                    at: unix_ts(&m["timestamp"]),
-                });
-            }
-            for st in value["statuses"].as_array().into_iter().flatten() {
-                let id = st["id"].as_str().ok_or("status without `id`")?;
-                let status = st["status"].as_str().ok_or("status without `status`")?;
-                let error = st["errors"][0]["title"]
-                    .as_str()
-                    .or(st["errors"][0]["message"].as_str())
-                    .map(|t| match st["errors"][0]["code"].as_i64() {
-                        Some(code) => format!("{code} {t}"),
-                        None => t.to_string(),
-                    });
-                out.push(WaEvent::Status(DeliveryRecord {
-                    provider_id: id.to_string(),
-                    status: status.to_string(),
-                    at: unix_ts(&st["timestamp"]).unwrap_or_else(clock::now),
-                    error,
-                }));
-            }
-        }
-    }
-    Ok(out)
-}
-
+/// `POST /webhooks/whatsapp`: a signed delivery of the Cloud API webhook.
+///
+/// Each message and status is taken on its own: customer messages like
+/// `/v1/messages` (deduplicated by wamid; a wamid already stored for another
+/// sender is refused without naming that sender's case), reactions, edits and
+/// notices kept without waking anyone, statuses recorded (also before the
+/// send's answer), and an item that cannot be taken recorded with its reason.
+/// The answer is 200 as long as the signature is good and everything that
+/// could be taken is stored; 500 (so WhatsApp delivers again) only when the
+/// store failed.
 pub async fn whatsapp_event(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -308,44 +255,114 @@ pub async fn whatsapp_event(
         )
             .into_response();
     }
-    let events = match parse_whatsapp(&body) {
+    let events = match whatsapp_webhook::parse(&body, clock::now()) {
         Ok(e) => e,
-        Err(e) => return ApiError::bad_request(e).into_response(),
+        Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
     };
     let mut taken = 0;
+    let mut rejected = Vec::new();
     for event in events {
-        match event {
-            WaEvent::Message { from, id, text, at } => {
-                let customer = CustomerKey {
-                    channel: Channel::Whatsapp,
-                    address: from,
-                };
-                let message = InboundMessage {
-                    message_id: MessageId(id),
-                    text: text.chars().take(4096).collect(),
-                    sent_at: at,
-                    received_at: clock::now(),
-                };
-                if let Err(e) = state.engine.ingest(customer, message).await {
-                    return ApiError::internal(e).into_response();
-                }
-                taken += 1;
+        match take_whatsapp(&state, event).await {
+            Ok(None) => taken += 1,
+            Ok(Some((id, reason))) => {
+                rejected.push(serde_json::json!({"message_id": id, "reason": reason}))
             }
-            WaEvent::Status(d) => {
-                let status = d.status.clone();
-                match state.engine.store().record_delivery(d).await {
-                    Ok(Some(case)) if status == "failed" => {
-                        tracing::warn!(case = %case, "outbound delivery failed: case marked stuck");
-                    }
-                    Ok(_) => {}
-                    Err(e) => return ApiError::internal(e).into_response(),
-                }
-                taken += 1;
-            }
+            Err(e) => return ApiError::internal(e).into_response(),
         }
     }
-    axum::Json(serde_json::json!({ "taken": taken })).into_response()
+    axum::Json(serde_json::json!({ "taken": taken, "rejected": rejected })).into_response()
 }
+
+/// Takes one event of a delivery; `Some((message id, reason))` when it was
+/// refused (and recorded as such).
+async fn take_whatsapp(
+    state: &AppState,
+    event: WaEvent,
+) -> Result<Option<(Option<String>, String)>, crate::store::StoreError> {
+    let store = state.engine.store();
+    let refuse = |id: Option<String>, reason: String, raw: String| async move {
+        metrics::counter!("caseflow_messages_total", "result" => "rejected").increment(1);
+        tracing::warn!(%reason, "webhook item refused");
+        store
+            .record_rejected(RejectedInbound {
+                at: clock::now(),
+                source: "whatsapp".into(),
+                message_id: id.clone(),
+                reason: reason.clone(),
+                raw,
+            })
+            .await?;
+        Ok::<_, crate::store::StoreError>(Some((id, reason)))
+    };
+    match event {
+        WaEvent::Message { customer, message } => {
+            let id = message.message_id.0.clone();
+            let raw = message.text.chars().take(512).collect();
+            match state.engine.ingest(customer, message).await? {
+                Ingested::Accepted { .. } => {
+                    metrics::counter!("caseflow_messages_total", "result" => "accepted")
+                        .increment(1);
+                    Ok(None)
+                }
+                Ingested::Duplicate { .. } => Ok(None),
+                Ingested::Conflict => refuse(Some(id), CONFLICT_REASON.into(), raw).await,
+            }
+        }
+        WaEvent::Note { customer, note } => {
+            let id = note.message_id.0.clone();
+            match store.take_note(customer, note).await? {
+                NoteTaken::Conflict => {
+                    refuse(Some(id), CONFLICT_REASON.into(), String::new()).await
+                }
+                _ => Ok(None),
+            }
+        }
+        WaEvent::Status(status) => {
+            let key = status.key.clone();
+            match store.record_status(status).await? {
+                StatusTaken::OnCase { case, failed: true } => {
+                    tracing::warn!(case = %case, "outbound delivery failed: case marked stuck");
+                }
+                StatusTaken::OnCase { .. } | StatusTaken::Early | StatusTaken::Duplicate => {}
+            }
+            if let Some(key) = key {
+                state.engine.status_arrived(&key);
+            }
+            Ok(None)
+        }
+        WaEvent::Rejected { id, reason, raw } => refuse(id, reason, raw).await,
+    }
+}
+
+/// `GET /admin/webhooks/rejected?limit=N`: the items of signed deliveries
+/// that could not be taken, newest first, with the reason and the item as
+/// delivered, so nothing a customer sent is lost unseen.
+pub async fn list_rejected(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return ApiError::bad_request("query `limit` must be 1 to 1000").into_response(),
+    };
+    match state.engine.store().rejected_inbound(limit) {
+        Ok(items) => axum::Json(serde_json::json!({
+            "rejected": items.iter().map(|r| serde_json::json!({
+                "at": r.at.to_rfc3339(),
+                "source": r.source,
+                "message_id": r.message_id,
+                "reason": r.reason,
+                "raw": r.raw,
+            })).collect::<Vec<_>>()
+        }))
+        .into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// Why a message id used by another sender is refused: it names no case.
+pub const CONFLICT_REASON: &str = "`message_id` is already stored for another sender: not taken";
 
 #[cfg(test)]
 mod tests {
@@ -366,35 +383,5 @@ mod tests {
                 .unwrap_err()
                 .contains("status_code")
         );
-    }
-
-    #[test]
-    fn messages_and_statuses_are_read_from_the_cloud_api_shape() {
-        let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
-            "messaging_product":"whatsapp","metadata":{"phone_number_id":"42"},
-            "contacts":[{"profile":{"name":"Sari"},"wa_id":"6281234567890"}],
-            "messages":[
-              {"from":"6281234567890","id":"wamid.A","timestamp":"1764000000","type":"text","text":{"body":"halo kak"}},
-              {"from":"6281234567890","id":"wamid.B","timestamp":"1764000001","type":"interactive",
-               "interactive":{"type":"list_reply","list_reply":{"id":"option-2","title":"2) 27/11 19:00"}}},
-              {"from":"6281234567890","id":"wamid.C","timestamp":"1764000002","type":"image","image":{"id":"x"}}],
-            "statuses":[{"id":"wamid.OUT","status":"failed","timestamp":"1764000003","recipient_id":"6281234567890",
-              "errors":[{"code":131047,"title":"Re-engagement message"}]}]}}]}]}"#;
-        let events = parse_whatsapp(body).unwrap();
-        assert_eq!(events.len(), 4);
-        assert_eq!(
-            events[0],
-            WaEvent::Message {
-                from: "+6281234567890".into(),
-                id: "wamid.A".into(),
-                text: "halo kak".into(),
-                at: Some(Timestamp(1_764_000_000_000)),
-            }
-        );
-        assert!(matches!(&events[1], WaEvent::Message { text, .. } if text == "2"));
-        assert!(matches!(&events[2], WaEvent::Message { text, .. } if text == "[image message]"));
-        assert!(matches!(&events[3], WaEvent::Status(d)
-            if d.status == "failed" && d.error.as_deref() == Some("131047 Re-engagement message")));
-        assert!(parse_whatsapp(b"{}").unwrap_err().contains("entry"));
     }
 }

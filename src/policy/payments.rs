@@ -6,13 +6,25 @@
 use crate::core::records::PaymentState;
 
 /// The state a Midtrans notification reports, if it reports one.
+///
+/// Midtrans ("Transaction Status Cycle", "Handling HTTP Notification"):
+/// `capture` is a card payment taken, safe only when the fraud detection
+/// says `accept` (`challenge` waits for review, `deny` is refused);
+/// `settlement` is funds received; `pending` and `authorize` are not paid
+/// yet; `deny`, `cancel` and `failure` failed; `expire` ran out;
+/// `refund`/`partial_refund` and `chargeback`/`partial_chargeback` follow a
+/// payment. A fraud status other than `accept` never confirms: the desk
+/// then says nothing is confirmed, and asks the status API when in doubt.
 pub fn state_of(transaction_status: &str, fraud_status: Option<&str>) -> Option<PaymentState> {
     use PaymentState::*;
     Some(match transaction_status {
-        "settlement" => Confirmed,
-        "capture" => match fraud_status.unwrap_or("accept") {
-            "accept" => Confirmed,
-            "deny" => Failed,
+        "settlement" => match fraud_status {
+            None | Some("accept") => Confirmed,
+            Some(_) => Pending,
+        },
+        "capture" => match fraud_status {
+            Some("accept") => Confirmed,
+            Some("deny") => Failed,
             _ => Pending,
         },
         "pending" | "authorize" => Pending,
@@ -78,6 +90,8 @@ mod tests {
         assert_eq!(state_of("capture", Some("accept")), Some(Confirmed));
         assert_eq!(state_of("capture", Some("challenge")), Some(Pending));
         assert_eq!(state_of("capture", Some("deny")), Some(Failed));
+        assert_eq!(state_of("capture", None), Some(Pending));
+        assert_eq!(state_of("settlement", Some("challenge")), Some(Pending));
         assert_eq!(state_of("whatever", None), None);
     }
 }

@@ -11,7 +11,7 @@
 //! | `c`    | case id (16)              | `CaseRecord`          |
 //! | `l`    | case id (16), seq u64 BE  | `LogEntry`            |
 //! | `f`    | case id (16), step u32 BE | `EffectRecord`        |
-//! | `d`    | channel, 0, message id    | case id (16)          |
+//! | `d`    | channel, 0, message id    | case id (16) [+ sender] |
 //! | `o`    | channel, 0, address       | case id (16): open    |
 //! | `s`    | student id                | `Student`             |
 //! | `p`    | normalized phone          | student id            |
@@ -22,6 +22,19 @@
 //! | `b`    | tool name                 | `BreakerRecord`       |
 //! | `v`    | provider message id       | case id (16), seq BE  |
 //! | `y`    | order id                  | `PaymentRecord`       |
+//! | `e`    | provider message id       | `EarlyStatuses`       |
+//! | `q`    | idempotency key           | provider message id   |
+//! | `n`    | case id (16), step u32 BE | `InDoubt`             |
+//! | `u`    | channel, 0, address, 0, seq BE | `KeptNote`       |
+//! | `x`    | seq u64 BE                | `RejectedInbound`     |
+//! | `A`    | at (ordered), seq u64 BE  | `AuditEntry`          |
+//! | `m`    | `pseudonym`               | `PseudonymKey`        |
+//! | `E`    | pseudonym                 | `ErasureRecord`       |
+//! | `R`    | SHA-256(channel, 0, id)   | case id (16): erased  |
+//!
+//! A dedupe value is the case id, followed by the sender's address when the
+//! message was written by a release that records it; a note kept without a
+//! case has the nil case id.
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -188,4 +201,85 @@ pub const PAYMENT: u8 = b'y';
 
 pub fn payment(order_id: &str) -> Vec<u8> {
     prefixed(PAYMENT, order_id.as_bytes())
+}
+
+pub const EARLY_STATUS: u8 = b'e';
+pub const STATUS_BY_KEY: u8 = b'q';
+pub const IN_DOUBT: u8 = b'n';
+pub const KEPT_NOTE: u8 = b'u';
+pub const REJECTED: u8 = b'x';
+
+/// Statuses of a provider message id not yet known here.
+pub fn early_status(provider_id: &str) -> Vec<u8> {
+    prefixed(EARLY_STATUS, provider_id.as_bytes())
+}
+
+/// The provider message id a status carrying this idempotency key named.
+pub fn status_by_key(key: &str) -> Vec<u8> {
+    prefixed(STATUS_BY_KEY, key.as_bytes())
+}
+
+pub fn in_doubt(id: CaseId, step: u32) -> Vec<u8> {
+    let mut k = vec![IN_DOUBT];
+    k.extend_from_slice(id.0.as_bytes());
+    k.extend_from_slice(&step.to_be_bytes());
+    k
+}
+
+pub fn kept_note_prefix(customer: &CustomerKey) -> Vec<u8> {
+    let mut k = vec![KEPT_NOTE];
+    k.extend_from_slice(customer.channel.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(customer.address.as_bytes());
+    k.push(0);
+    k
+}
+
+pub fn kept_note(customer: &CustomerKey, seq: u64) -> Vec<u8> {
+    let mut k = kept_note_prefix(customer);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn rejected(seq: u64) -> Vec<u8> {
+    prefixed(REJECTED, &seq.to_be_bytes())
+}
+
+pub const AUDIT: u8 = b'A';
+
+/// Audit keys sort by time, then by a store-wide sequence.
+pub fn audit(at: crate::core::types::Timestamp, seq: u64) -> Vec<u8> {
+    let ordered = (at.millis() as u64) ^ (1 << 63);
+    let mut k = Vec::with_capacity(17);
+    k.push(AUDIT);
+    k.extend_from_slice(&ordered.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn audit_at(key: &[u8]) -> Option<crate::core::types::Timestamp> {
+    let ordered: [u8; 8] = key.get(1..9)?.try_into().ok()?;
+    Some(crate::core::types::Timestamp(
+        (u64::from_be_bytes(ordered) ^ (1 << 63)) as i64,
+    ))
+}
+
+pub const PSEUDONYM_KEY: &[u8] = b"mpseudonym";
+pub const ERASURE: u8 = b'E';
+pub const ERASED_MESSAGE: u8 = b'R';
+
+/// The erasure mark of a data subject, by pseudonym.
+pub fn erasure(pseudonym: &str) -> Vec<u8> {
+    prefixed(ERASURE, pseudonym.as_bytes())
+}
+
+/// An erased inbound message, by the SHA-256 of its channel and id: a late
+/// redelivery is recognised without keeping the id itself.
+pub fn erased_message(channel: crate::core::types::Channel, message: &MessageId) -> Vec<u8> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(channel.as_str().as_bytes());
+    h.update([0]);
+    h.update(message.0.as_bytes());
+    prefixed(ERASED_MESSAGE, &h.finalize())
 }

@@ -5,14 +5,17 @@
 //! [`committer::Committer`] and return only once flushed. The store knows
 //! records and keys, never the rules of a case.
 
+pub mod audit;
 pub mod codec;
 pub mod committer;
 pub mod decisions;
 pub mod durable;
+pub mod erase;
 pub mod health;
 pub mod journal;
 pub mod keys;
 mod open;
+pub mod provider;
 pub mod records;
 pub mod schema;
 mod unreadable;
@@ -171,8 +174,16 @@ pub struct Ingest {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingested {
-    Accepted { case: CaseId, opened: bool },
-    Duplicate { case: CaseId },
+    Accepted {
+        case: CaseId,
+        opened: bool,
+    },
+    Duplicate {
+        case: CaseId,
+    },
+    /// The message id is already stored for another sender: nothing is
+    /// stored, and that sender's case is not named.
+    Conflict,
 }
 
 /// An outbound message about to be handed to its tool.
@@ -413,11 +424,18 @@ impl Store {
         self.committer
             .run(move |tx| {
                 let dedupe = keys::dedupe(&ingest.customer, &ingest.message.message_id);
-                if let Some(v) = tx.get(&dedupe)? {
-                    let case = keys::case_id_from_value(&v).ok_or_else(|| {
-                        StoreError::Sled("dedupe index holds a bad case id".into())
-                    })?;
-                    return Ok(Ingested::Duplicate { case });
+                if let Some(seen) = provider::seen_message(tx, &dedupe, &ingest.customer)? {
+                    return Ok(match seen {
+                        provider::Seen::Same(Some(case)) => Ingested::Duplicate { case },
+                        provider::Seen::Same(None) | provider::Seen::OtherSender => {
+                            Ingested::Conflict
+                        }
+                    });
+                }
+                // A message whose case was erased: a late redelivery, not news.
+                let (customer, id) = (&ingest.customer, &ingest.message.message_id);
+                if let Some(answer) = erase::erased_redelivery(tx, customer, id)? {
+                    return Ok(answer);
                 }
                 let open_key = keys::open(&ingest.customer);
                 let (case, opened) = match tx.get(&open_key)? {
@@ -465,55 +483,6 @@ impl Store {
         .await
     }
 
-    /// Appends a provider status callback to the case of the outbound
-    /// message it is about; a failed delivery marks the case stuck so an
-    /// operator sees it. `None` when the message is not known here.
-    pub async fn record_delivery(
-        &self,
-        delivery: crate::core::case::DeliveryRecord,
-    ) -> Result<Option<CaseId>, StoreError> {
-        self.committer
-            .run(move |tx| {
-                let Some(v) = tx.get(&keys::provider_message(&delivery.provider_id))? else {
-                    return Ok(None);
-                };
-                let Some(id) = v.get(..16).and_then(keys::case_id_from_value) else {
-                    return Err(StoreError::Sled(
-                        "provider index holds a bad case id".into(),
-                    ));
-                };
-                let ckey = keys::case(id);
-                let Some(cv) = tx.get(&ckey)? else {
-                    return Ok(None);
-                };
-                let mut case: CaseRecord = decode(&cv)?;
-                let already = tx
-                    .range(&keys::log(id, 0), &keys::log(id, u64::MAX))?
-                    .into_iter()
-                    .any(|(_, v)| {
-                        matches!(decode::<LogEntry>(&v), Ok(LogEntry::Delivery(d))
-                            if d.provider_id == delivery.provider_id && d.status == delivery.status)
-                    });
-                if already {
-                    return Ok(Some(id));
-                }
-                if delivery.status == "failed" {
-                    case.add_tag("delivery_failed");
-                    case.stuck = Some(format!(
-                        "delivery of message {} failed: {}",
-                        delivery.provider_id,
-                        delivery.error.as_deref().unwrap_or("no reason given")
-                    ));
-                    case.rev += 1;
-                    tx.insert(ckey, encode(&case)?);
-                }
-                let seq = next_seq(tx)?;
-                tx.insert(keys::log(id, seq), encode(&LogEntry::Delivery(delivery))?);
-                Ok(Some(id))
-            })
-            .await
-    }
-
     /// Changes an effect record, if it exists.
     async fn update_effect<F>(&self, id: CaseId, step: u32, change: F) -> Result<(), StoreError>
     where
@@ -550,14 +519,20 @@ impl Store {
         }
     }
 
+    /// Stores the degraded mode, with the audit entry of the switch made by
+    /// a human, if any, in the same batch.
     pub async fn put_degraded(
         &self,
         record: crate::engine::degraded::DegradedRecord,
+        audit: Option<audit::AuditRecord>,
     ) -> Result<(), StoreError> {
         let value = encode(&record)?;
         self.committer
             .run(move |tx| {
                 tx.insert(keys::DEGRADED.to_vec(), value);
+                if let Some(r) = audit {
+                    audit::record(tx, r)?;
+                }
                 Ok(())
             })
             .await
@@ -620,8 +595,12 @@ fn apply_commit(tx: &mut Tx<'_>, commit: Commit) -> Result<Committed, StoreError
         let seq = next_seq(tx)?;
         tx.insert(keys::log(case.id, seq), encode(&LogEntry::Transition(t))?);
     }
+    // A status that came before the send's answer may change the case
+    // beyond this step: its stored rev then runs ahead of the writer's, so
+    // the writer's next write is refused and it reads the case again.
+    let mut changed_here = false;
     if let Some(done) = done {
-        complete_effect(tx, &case, done)?;
+        changed_here = complete_effect(tx, &mut case, done)?;
     }
     for s in sends {
         let seq = next_seq(tx)?;
@@ -671,19 +650,26 @@ fn apply_commit(tx: &mut Tx<'_>, commit: Commit) -> Result<Committed, StoreError
     }
     case.rev += 1;
     let rev = case.rev;
+    if changed_here {
+        case.rev += 1;
+    }
     tx.insert(key, encode(&case)?);
     Ok(Committed::Written { rev })
 }
 
+/// Records how an effect ended; `true` when statuses kept for its message
+/// changed `case`.
 fn complete_effect(
     tx: &mut Tx<'_>,
-    case: &CaseRecord,
+    case: &mut CaseRecord,
     done: EffectOutcome,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let fkey = keys::effect(case.id, done.step);
     let Some(v) = tx.get(&fkey)? else {
-        return Ok(());
+        return Ok(false);
     };
+    tx.remove(keys::in_doubt(case.id, done.step));
+    let mut changed = false;
     let mut effect: EffectRecord = decode(&v)?;
     effect.finished_at = Some(case.updated_at);
     effect.attempts = effect.attempts.max(done.attempts);
@@ -698,6 +684,7 @@ fn complete_effect(
         let mut index = case.id.0.as_bytes().to_vec();
         index.extend_from_slice(&seq.to_be_bytes());
         tx.insert(keys::provider_message(&pid), index);
+        changed = provider::apply_early(tx, case, &pid)?;
         let lkey = keys::log(case.id, seq);
         if let Some(lv) = tx.get(&lkey)?
             && let LogEntry::Outbound(mut m) = decode(&lv)?
@@ -707,7 +694,7 @@ fn complete_effect(
         }
     }
     tx.insert(fkey, encode(&effect)?);
-    Ok(())
+    Ok(changed)
 }
 
 /// The next log sequence number. Starts at 1: 0 is the cursor of a case

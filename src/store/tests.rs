@@ -218,6 +218,7 @@ async fn ops_in_one_group_see_each_others_writes() {
                 cases.insert(case);
                 duplicates += 1;
             }
+            Ingested::Conflict => panic!("one sender: no conflict"),
         }
     }
     assert_eq!(cases.len(), 1, "one customer, one open case");

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::codec::{Versioned, decode};
 use super::journal::{AckRecord, Journal};
-use super::{StoreError, WorkflowSource, keys, open};
+use super::{StoreError, WorkflowSource, audit, erase, keys, open, provider};
 use crate::core::case::{CaseRecord, EffectRecord, LogEntry};
 use crate::core::records::{Article, BreakerRecord, PaymentRecord, Slot, Student, ToolReceipt};
 use crate::engine::degraded::DegradedRecord;
@@ -184,10 +184,21 @@ fn scan(db: &sled::Db, v: &mut Verification) -> Result<(), StoreError> {
             keys::TOOL => check::<ToolReceipt>(v, &k, &value),
             keys::BREAKER => check::<BreakerRecord>(v, &k, &value),
             keys::PAYMENT => check::<PaymentRecord>(v, &k, &value),
+            keys::EARLY_STATUS => check::<provider::EarlyStatuses>(v, &k, &value),
+            keys::IN_DOUBT => check::<provider::InDoubt>(v, &k, &value),
+            keys::KEPT_NOTE => check::<provider::KeptNote>(v, &k, &value),
+            keys::REJECTED => check::<provider::RejectedInbound>(v, &k, &value),
+            keys::AUDIT => check::<audit::AuditEntry>(v, &k, &value),
+            keys::ERASURE => check::<erase::ErasureRecord>(v, &k, &value),
+            keys::STATUS_BY_KEY | keys::ERASED_MESSAGE => {
+                *v.counts.entry("index entry").or_default() += 1;
+            }
             keys::DEDUPE | keys::OPEN | keys::PROVIDER => {
                 *v.counts.entry("index entry").or_default() += 1;
                 let case = value.get(..16).and_then(keys::case_id_from_value);
                 match case {
+                    // A note kept without a case names the nil id.
+                    Some(id) if id.0.is_nil() && prefix == keys::DEDUPE => {}
                     Some(id) if db.contains_key(keys::case(id))? => {}
                     Some(id) => v.problem(format!(
                         "index {} names case {id}, which is missing",
@@ -203,6 +214,7 @@ fn scan(db: &sled::Db, v: &mut Verification) -> Result<(), StoreError> {
                 }
             }
             b'm' if &k[..] == keys::DEGRADED => check::<DegradedRecord>(v, &k, &value),
+            b'm' if &k[..] == keys::PSEUDONYM_KEY => check::<erase::PseudonymKey>(v, &k, &value),
             b'm' => {}
             _ => v.problem(format!("unknown key {}", shown(&k))),
         }

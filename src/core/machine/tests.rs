@@ -67,11 +67,14 @@ impl Sim {
             policy: &self.policy,
             degraded: self.degraded.as_deref(),
         };
+        // A resumed effect is the one already drafted in send (or execute),
+        // re-run under its key: a timer may have moved the case on since.
+        let resumed = event == Event::ResumeEffect;
         let adv = advance(&self.wf, &self.case, event, &facts).expect("machine advances");
         for t in &adv.transitions {
             assert_declared(&self.wf, t);
         }
-        if let Some(effect) = adv.effects.first() {
+        if let Some(effect) = adv.effects.first().filter(|_| !resumed) {
             let stage = match effect {
                 Effect::Send(_) => State::Send,
                 Effect::Tool(_) => State::Execute,
@@ -105,6 +108,7 @@ impl Sim {
         self.inbound.push(InboundFact {
             seq: self.next_seq,
             text: text.into(),
+            sent_at: None,
         });
         self.next_seq += 1;
         self.step(Event::Wake);
@@ -319,6 +323,59 @@ fn the_first_response_timer_hands_a_silent_case_to_a_human_once() {
 }
 
 #[test]
+fn a_privacy_request_carries_a_72_hour_deadline_and_missing_it_is_a_breach() {
+    const H72: i64 = 72 * 3600 * 1000;
+    let mut refund = Sim::new();
+    refund.message("saya mau refund");
+    refund.advance_time(WINDOW);
+    assert!(
+        !refund
+            .case
+            .timers
+            .iter()
+            .any(|t| t.name == "privacy_deadline"),
+        "only a privacy request has it"
+    );
+
+    let mut sim = Sim::new();
+    sim.message("tolong hapus data saya");
+    sim.advance_time(WINDOW);
+    let tiered_at = sim.now;
+    if sim.in_flight.is_some() {
+        sim.complete_send(true);
+    }
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    let due = sim
+        .case
+        .timers
+        .iter()
+        .find(|t| t.name == "privacy_deadline")
+        .expect("armed while the coach decides")
+        .due;
+    assert_eq!(due.0 - tiered_at, H72);
+    // The coach's own 8 h SLA passing does not touch it.
+    sim.advance_time(9 * 3600 * 1000);
+    assert!(
+        sim.case
+            .timers
+            .iter()
+            .any(|t| t.name == "privacy_deadline" && t.due == due)
+    );
+    sim.now = due.0;
+    sim.step(Event::Wake);
+    assert!(
+        sim.case
+            .tags
+            .iter()
+            .any(|t| t == "sla_breach:privacy_deadline"),
+        "{:?}",
+        sim.case.tags
+    );
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach, "back with the coach");
+}
+
+#[test]
 fn a_closed_conversation_reopens_and_collects_rapid_fire_messages_into_one_turn() {
     let mut sim = Sim::new();
     sim.case.state = State::Close;
@@ -356,13 +413,37 @@ fn an_idle_closed_conversation_closes_on_its_timer() {
 }
 
 #[test]
-fn timers_wait_while_a_send_is_in_flight() {
+fn timers_fire_while_a_send_is_in_flight_and_the_send_goes_on() {
     let mut sim = Sim::new();
     sim.message("hi");
     sim.advance_time(WINDOW);
+    assert_eq!(sim.case.state, State::Send);
+    let pending = sim.case.pending_send.clone().expect("a send in flight");
     sim.now += 60 * 60 * 1000;
-    sim.step(Event::Wake);
-    assert_eq!(sim.case.state, State::Send, "the send is not abandoned");
+    let adv = sim.step(Event::Wake);
+    assert!(
+        adv.effects.is_empty(),
+        "no second message while one is pending"
+    );
+    assert_eq!(sim.case.state, State::Qa, "the first-response timer fired");
+    assert!(sim.case.waiting_on.is_human(), "{:?}", sim.case.waiting_on);
+    assert!(
+        sim.case
+            .tags
+            .iter()
+            .any(|t| t == "sla_breach:first_response")
+    );
+    assert_eq!(
+        sim.case.pending_send,
+        Some(pending),
+        "the send is not abandoned"
+    );
+    sim.step(Event::EffectDone {
+        step: sim.case.pending_send.as_ref().unwrap().step,
+        result: Ok(()),
+    });
+    assert_eq!(sim.case.pending_send, None);
+    assert!(sim.case.waiting_on.is_human(), "still with the human");
 }
 
 #[test]

@@ -12,12 +12,17 @@
 //!     template: None,
 //!     text: String::new(),
 //!     options: vec![],
+//!     wa_template: None,
 //! };
 //! ```
 
 use crate::core::case::{CaseRecord, Draft, PendingSend};
 use crate::core::types::{CustomerKey, IdempotencyKey};
 use crate::templates::TemplateId;
+
+/// An approved WhatsApp template message: what may reach a customer after
+/// the 24-hour customer-service window.
+pub type WaTemplate = crate::templates::ApprovedTemplate;
 
 /// A customer-facing message, ready for the sender. Built only by [`emit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +33,7 @@ pub struct Outbound {
     template: Option<String>,
     text: String,
     options: Vec<ListOption>,
+    wa_template: Option<WaTemplate>,
 }
 
 /// A choice the customer can tap (a slot offer as a list message).
@@ -64,11 +70,20 @@ impl Outbound {
     pub fn options(&self) -> &[ListOption] {
         &self.options
     }
+
+    /// The approved template to send instead of free-form text (set only
+    /// outside the 24-hour window).
+    pub fn wa_template(&self) -> Option<&WaTemplate> {
+        self.wa_template.as_ref()
+    }
 }
 
 /// Turns the case's cleared draft into an outbound message under a fresh
 /// idempotency key, and marks it pending. `None` when nothing is drafted.
-pub(in crate::core) fn emit(case: &mut CaseRecord) -> Option<Outbound> {
+pub(in crate::core) fn emit(
+    case: &mut CaseRecord,
+    wa_template: Option<WaTemplate>,
+) -> Option<Outbound> {
     let draft = case.draft.take()?;
     let step = case.effect_seq;
     case.effect_seq += 1;
@@ -76,17 +91,25 @@ pub(in crate::core) fn emit(case: &mut CaseRecord) -> Option<Outbound> {
         step,
         draft: draft.clone(),
     });
-    Some(build(case, step, draft))
+    Some(build(case, step, draft, wa_template))
 }
 
 /// The pending send again, under its original key: for a send whose intent
 /// was recorded but whose completion was not.
-pub(in crate::core) fn reemit(case: &CaseRecord) -> Option<Outbound> {
+pub(in crate::core) fn reemit(
+    case: &CaseRecord,
+    wa_template: Option<WaTemplate>,
+) -> Option<Outbound> {
     let pending = case.pending_send.as_ref()?;
-    Some(build(case, pending.step, pending.draft.clone()))
+    Some(build(
+        case,
+        pending.step,
+        pending.draft.clone(),
+        wa_template,
+    ))
 }
 
-fn build(case: &CaseRecord, step: u32, draft: Draft) -> Outbound {
+fn build(case: &CaseRecord, step: u32, draft: Draft, wa_template: Option<WaTemplate>) -> Outbound {
     let options = match (&case.desk.offer, draft.template.as_deref()) {
         (Some(offer), Some(t)) if t == TemplateId::R2RescheduleOffer.as_str() => offer
             .slots
@@ -101,7 +124,12 @@ fn build(case: &CaseRecord, step: u32, draft: Draft) -> Outbound {
         _ => Vec::new(),
     };
     Outbound {
-        options,
+        options: if wa_template.is_some() {
+            Vec::new()
+        } else {
+            options
+        },
+        wa_template,
         step,
         key: IdempotencyKey::for_step(case.id, step),
         to: case.customer.clone(),
