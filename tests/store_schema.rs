@@ -16,6 +16,7 @@ use caseflow::core::case::{
     EffectStatus, InboundMessage, Lane, Language, LogEntry, OutboundMessage, PendingSend,
     SendPurpose, TransitionRecord, Turn,
 };
+use caseflow::core::case::{DeliveryStatus, InboundNote, NoteKind, StatusRecord};
 use caseflow::core::desk::{
     DecisionKind, Desk, HumanDecision, Offer, OfferedSlot, PendingTool, Proposal, ProposalKind,
     Task, ToolRequest,
@@ -32,7 +33,10 @@ use caseflow::engine::degraded::{DegradedRecord, DegradedSwitch};
 use caseflow::policy::identity::Claims;
 use caseflow::policy::intent::Intent;
 use caseflow::store::WorkflowSource;
+use caseflow::store::audit::{Actor, AuditAction, AuditEntry, AuditRecord};
 use caseflow::store::codec::{Versioned, decode, encode};
+use caseflow::store::erase::{Erased, ErasureRecord};
+use caseflow::store::provider::{EarlyStatuses, InDoubt, KeptNote, RejectedInbound};
 use caseflow::workflow::WorkflowRef;
 
 fn dir() -> PathBuf {
@@ -217,7 +221,118 @@ fn log_entries() -> Vec<(&'static str, LogEntry)> {
                 error: Some("131047 Re-engagement message".into()),
             }),
         ),
+        ("note", LogEntry::Note(note_value())),
+        ("status", LogEntry::Status(status_value())),
     ]
+}
+
+fn note_value() -> InboundNote {
+    InboundNote {
+        message_id: MessageId("wamid.NOTE".into()),
+        kind: NoteKind::Revoke,
+        refers_to: Some(MessageId("wamid.HBgN".into())),
+        text: "(deleted)".into(),
+        sent_at: Some(ts(8)),
+        received_at: ts(9),
+    }
+}
+
+fn status_value() -> StatusRecord {
+    StatusRecord {
+        provider_id: "wamid.OUT".into(),
+        status: DeliveryStatus::Failed,
+        at: ts(10),
+        error: Some("131047 Re-engagement message".into()),
+        key: Some(IdempotencyKey(format!("{}/3", case_id()))),
+        received_at: ts(11),
+    }
+}
+
+fn customer() -> CustomerKey {
+    CustomerKey {
+        channel: Channel::Whatsapp,
+        address: "+6281298765432".into(),
+    }
+}
+
+/// The kinds added with the WhatsApp shapes, audit and erasure: file stem
+/// (without version) and encoded value, and a check of the decoded value.
+fn later_kinds() -> Vec<(String, Vec<u8>)> {
+    let audit_action = AuditEntry::Action(AuditRecord {
+        at: ts(12),
+        actor: Actor::new("admin", "admin"),
+        action: AuditAction::Retention,
+        target: Some(case_id().to_string()),
+        policy: Some("UU PDP".into()),
+        detail: "closed cases older than 365d erased".into(),
+    });
+    vec![
+        (
+            format!("early-statuses-v{}", EarlyStatuses::VERSION),
+            bytes(&EarlyStatuses {
+                statuses: vec![status_value()],
+            }),
+        ),
+        (
+            format!("in-doubt-v{}", InDoubt::VERSION),
+            bytes(&InDoubt {
+                since: ts(13),
+                reason: "timeout after the request was written".into(),
+            }),
+        ),
+        (
+            format!("kept-note-v{}", KeptNote::VERSION),
+            bytes(&KeptNote {
+                customer: customer(),
+                note: note_value(),
+            }),
+        ),
+        (
+            format!("rejected-inbound-v{}", RejectedInbound::VERSION),
+            bytes(&rejected_value()),
+        ),
+        (
+            format!("audit-v{}-decision", AuditEntry::VERSION),
+            bytes(&AuditEntry::Decision {
+                case: case_id(),
+                log_seq: 17,
+                role: "coach".into(),
+            }),
+        ),
+        (
+            format!("audit-v{}-action", AuditEntry::VERSION),
+            bytes(&audit_action),
+        ),
+        (
+            format!("erasure-v{}", ErasureRecord::VERSION),
+            bytes(&erasure_value()),
+        ),
+    ]
+}
+
+fn rejected_value() -> RejectedInbound {
+    RejectedInbound {
+        at: ts(14),
+        source: "whatsapp".into(),
+        message_id: Some("wamid.BAD".into()),
+        reason: "message without `from`".into(),
+        raw: "{\"id\":\"wamid.BAD\"}".into(),
+    }
+}
+
+fn erasure_value() -> ErasureRecord {
+    ErasureRecord {
+        subject: "3f2a9c".into(),
+        first_at: ts(15),
+        last_at: ts(16),
+        by: "coach-dewi".into(),
+        reason: "customer asked (UU PDP)".into(),
+        erased: Erased {
+            cases: 2,
+            messages: 9,
+            students: 1,
+        },
+    }
 }
 
 fn effect_value() -> EffectRecord {
@@ -368,6 +483,7 @@ fn current() -> Vec<(String, Vec<u8>)> {
             bytes(&degraded_value()),
         ),
     ]);
+    out.extend(later_kinds());
     out
 }
 
@@ -446,6 +562,35 @@ fn every_committed_fixture_decodes() {
     check("payment-v1.bin");
     assert_eq!(read::<DegradedRecord>("degraded-v1.bin"), degraded_value());
     check("degraded-v1.bin");
+    assert_eq!(
+        read::<EarlyStatuses>("early-statuses-v1.bin").statuses,
+        vec![status_value()]
+    );
+    check("early-statuses-v1.bin");
+    assert_eq!(read::<InDoubt>("in-doubt-v1.bin").since, ts(13));
+    check("in-doubt-v1.bin");
+    assert_eq!(read::<KeptNote>("kept-note-v1.bin").note, note_value());
+    check("kept-note-v1.bin");
+    assert_eq!(
+        read::<RejectedInbound>("rejected-inbound-v1.bin"),
+        rejected_value()
+    );
+    check("rejected-inbound-v1.bin");
+    assert!(matches!(
+        read::<AuditEntry>("audit-v1-decision.bin"),
+        AuditEntry::Decision { log_seq: 17, .. }
+    ));
+    check("audit-v1-decision.bin");
+    assert!(matches!(
+        read::<AuditEntry>("audit-v1-action.bin"),
+        AuditEntry::Action(AuditRecord {
+            action: AuditAction::Retention,
+            ..
+        })
+    ));
+    check("audit-v1-action.bin");
+    assert_eq!(read::<ErasureRecord>("erasure-v1.bin"), erasure_value());
+    check("erasure-v1.bin");
 
     // Case schema 2 as the release (c5a7a42) wrote it: an open R1 payment
     // question waiting on the operator, taken from that build's data dir.
