@@ -191,6 +191,11 @@ impl Engine {
         &self.shared.settings
     }
 
+    /// The policy in force (timezone, quota, cutoff, tier table).
+    pub fn policy(&self) -> &Policy {
+        &self.shared.policy
+    }
+
     /// Stores an inbound message durably, then wakes its case.
     pub async fn ingest(
         &self,

@@ -190,6 +190,8 @@ fn scan(db: &sled::Db, v: &mut Verification) -> Result<(), StoreError> {
             keys::REJECTED => check::<provider::RejectedInbound>(v, &k, &value),
             keys::AUDIT => check::<audit::AuditEntry>(v, &k, &value),
             keys::ERASURE => check::<erase::ErasureRecord>(v, &k, &value),
+            keys::QA_SAMPLE => check::<crate::report::audit::QaSample>(v, &k, &value),
+            keys::QA_LABEL => check::<crate::report::audit::QaLabel>(v, &k, &value),
             keys::STATUS_BY_KEY | keys::ERASED_MESSAGE => {
                 *v.counts.entry("index entry").or_default() += 1;
             }
