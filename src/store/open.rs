@@ -167,7 +167,7 @@ fn explain(e: sled::Error) -> String {
              run `caseflow store verify` and restore from a backup"
         ),
         sled::Error::Io(io) if is_lock_contention(&io) => {
-            "another process has this store open (sled's lock is held)".into()
+            format!("another process has this store open ({io})")
         }
         other => other.to_string(),
     }
