@@ -25,6 +25,8 @@ use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, Too
 
 /// Reloads allowed when the case was written by someone else meanwhile.
 const MAX_CONFLICTS: usize = 16;
+/// When a case looks again after the store refused a write.
+const STORE_RETRY_MS: i64 = 2_000;
 
 pub enum CaseMsg {
     /// Look at the case: something may have changed.
@@ -63,7 +65,24 @@ impl Actor for CaseActor {
         CaseMsg::Signal: CaseMsg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        drive(&state.args.shared, state.args.id).await?;
+        let (shared, id) = (&state.args.shared, state.args.id);
+        match drive(shared, id).await {
+            Ok(()) => {}
+            // The store does not take writes now: nothing of this step was
+            // kept. Not the case's fault, so no restart is counted; look
+            // again shortly (the timer survives the store's recovery).
+            Err(DriveError::Store(e)) if e.is_unavailable() => {
+                tracing::warn!(case = %id, error = %e, "case waits for the store to take writes");
+                shared
+                    .timers
+                    .set(id, Some(clock::now().plus_millis(STORE_RETRY_MS)));
+            }
+            // Quarantined by recovery and shown by the admin API.
+            Err(DriveError::Store(e @ StoreError::UnreadableCase { .. })) => {
+                tracing::error!(case = %id, error = %e, "case record cannot be read; the case is left alone");
+            }
+            Err(e) => return Err(e.into()),
+        }
         state.handled += 1;
         let _ = state.args.supervisor.cast(SupervisorMsg::Idle {
             case: state.args.id,

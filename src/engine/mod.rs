@@ -179,6 +179,11 @@ impl Engine {
         &self.shared.store
     }
 
+    /// The store, to keep beyond the engine (e.g. to close it at exit).
+    pub fn store_handle(&self) -> Arc<Store> {
+        self.shared.store.clone()
+    }
+
     pub fn workflows(&self) -> &Workflows {
         &self.shared.workflows
     }

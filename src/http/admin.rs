@@ -16,6 +16,7 @@ use crate::core::case::CaseRecord;
 use crate::core::desk::DecisionKind;
 use crate::core::types::{CaseId, State as CaseState, Tier};
 use crate::engine::{EngineError, clock};
+use crate::store::CaseEntry;
 use crate::store::decisions::Refusal;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -95,11 +96,21 @@ pub async fn list_cases(
         let mut out = Vec::new();
         engine
             .store()
-            .scan_cases(|case| {
-                let wf = engine.workflows().get(&case.workflow);
-                let stuck = views::stuck_of(&case, wf.as_deref(), now, stuck_after);
-                if matches(&filter, &case, stuck.is_some()) {
-                    out.push(views::summary(&case, stuck.as_deref()));
+            .scan_case_entries(|entry| {
+                match entry {
+                    CaseEntry::Readable(case) => {
+                        let wf = engine.workflows().get(&case.workflow);
+                        let stuck = views::stuck_of(&case, wf.as_deref(), now, stuck_after);
+                        if matches(&filter, &case, stuck.is_some()) {
+                            out.push(views::summary(&case, stuck.as_deref()));
+                        }
+                    }
+                    CaseEntry::Unreadable(u) => {
+                        let summary = views::unreadable_summary(&u);
+                        if matches_unreadable(&filter, &summary) {
+                            out.push(summary);
+                        }
+                    }
                 }
                 out.len() < filter.limit
             })
@@ -122,6 +133,17 @@ fn matches(f: &Filter, case: &CaseRecord, stuck: bool) -> bool {
         && f.stuck.is_none_or(|s| s == stuck)
 }
 
+/// An unreadable case is stuck; the other filters match what its leading
+/// fields still say.
+fn matches_unreadable(f: &Filter, summary: &serde_json::Value) -> bool {
+    f.stuck.is_none_or(|s| s)
+        && f.state.is_none_or(|s| summary["state"] == s.as_str())
+        && f.tier.is_none_or(|t| summary["tier"] == t.as_str())
+        && f.waiting_on
+            .as_ref()
+            .is_none_or(|w| summary["waiting_on"] == w.as_str())
+}
+
 fn parse_id(id: &str) -> Result<CaseId, ApiError> {
     CaseId::parse(id).ok_or_else(|| ApiError::bad_request(format!("case id '{id}' is not a UUID")))
 }
@@ -133,8 +155,16 @@ pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> 
     };
     let store = state.engine.store();
     let read = || -> Result<Option<serde_json::Value>, crate::store::StoreError> {
-        let Some(case) = store.case(id)? else {
-            return Ok(None);
+        let case = match store.case_entry(id)? {
+            None => return Ok(None),
+            Some(CaseEntry::Unreadable(u)) => {
+                let (history, skipped) = store.history_lenient(id)?;
+                let effects = store.effects(id).unwrap_or_default();
+                return Ok(Some(views::unreadable_full(
+                    &u, &history, skipped, &effects,
+                )));
+            }
+            Some(CaseEntry::Readable(case)) => *case,
         };
         let history = store.history(id)?;
         let effects = store.effects(id)?;
@@ -194,6 +224,10 @@ pub async fn retry_case(
         Err(EngineError::Closed(_)) => {
             ApiError::conflict(format!("case {id} is closed: nothing to retry")).into_response()
         }
+        Err(EngineError::Store(e @ crate::store::StoreError::UnreadableCase { .. })) => {
+            ApiError::conflict(format!("{e}: it cannot be re-run")).into_response()
+        }
+        Err(EngineError::Store(e)) => ApiError::store(e).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
@@ -308,7 +342,7 @@ pub async fn decide_case(
         ))
         .into_response(),
         Ok(Err(r)) => ApiError::conflict(format!("case {id}: {r}")).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 

@@ -137,8 +137,25 @@ async fn metrics_text(axum::extract::State(state): axum::extract::State<AppState
     }
 }
 
-async fn healthz() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
+/// Seconds a client is asked to wait before retrying while the store does
+/// not take writes (the writer probes about every second or few).
+const STORE_RETRY_AFTER_SECS: u64 = 5;
+
+/// `GET /healthz`: 200 only while the store takes writes; otherwise 503
+/// with the reason (CONTRACT section 4).
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.engine.store().health().check() {
+        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(
+                axum::http::header::RETRY_AFTER,
+                STORE_RETRY_AFTER_SECS.to_string(),
+            )],
+            Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
+        )
+            .into_response(),
+    }
 }
 
 /// An error answer: a status and a message naming what is wrong.
@@ -189,6 +206,21 @@ impl ApiError {
         }
     }
 
+    /// A store error: 503 with `Retry-After` when the store cannot write
+    /// now (disk full, I/O error, writer stopped: nothing was stored), 500
+    /// otherwise.
+    pub fn store(e: crate::store::StoreError) -> ApiError {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "request refused: the store does not take writes");
+            ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!("nothing was stored, try again later: {e}"),
+            }
+        } else {
+            ApiError::internal(e)
+        }
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -203,10 +235,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(serde_json::json!({ "error": self.message })),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(STORE_RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }

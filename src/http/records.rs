@@ -270,7 +270,7 @@ pub async fn post_students(
             "ignored": out.ignored,
         }))
         .into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 
@@ -287,7 +287,7 @@ pub async fn post_slots(
     let store = state.engine.store();
     match store.add_slots_by(slots, clock::now(), p.actor()).await {
         Ok(added) => Json(json!({ "stored": added, "already_known": n - added })).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 
@@ -306,7 +306,7 @@ pub async fn post_articles(
         .await
     {
         Ok(n) => Json(json!({ "stored": n })).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 

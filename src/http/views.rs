@@ -162,6 +162,126 @@ pub fn full(
     })
 }
 
+/// The list-view summary of a case whose record does not decode: stuck,
+/// with what its leading fields still say (null where they do not).
+pub fn unreadable_summary(u: &crate::store::UnreadableCase) -> Value {
+    let head = u.head.clone().map(Head::from);
+    json!({
+        "id": u.id.to_string(),
+        "customer": head.as_ref().map(|h| h.customer.masked()),
+        "state": head.as_ref().map(|h| h.state.as_str()),
+        "tier": head.as_ref().and_then(|h| h.tier).map(|t| t.as_str()),
+        "waiting_on": head.as_ref().map(|h| h.waiting_on.label()),
+        "opened_at": head.as_ref().map(|h| ts(h.opened_at)),
+        "updated_at": head.as_ref().map(|h| ts(h.updated_at)),
+        "stuck": true,
+        "stuck_reason": u.stuck_reason(),
+        "unreadable": true,
+    })
+}
+
+/// The whole view of an unreadable case, as far as it goes: its leading
+/// fields (null when even those do not decode), and the messages,
+/// transitions and tool calls of its history.
+pub fn unreadable_full(
+    u: &crate::store::UnreadableCase,
+    history: &[(u64, LogEntry)],
+    skipped: usize,
+    effects: &[EffectRecord],
+) -> Value {
+    use crate::core::types::{Channel, CustomerKey, Mode, State};
+    let head = u.head.clone().map(Head::from);
+    let customer = CustomerKey {
+        channel: Channel::Whatsapp,
+        address: String::new(),
+    };
+    let mut case = CaseRecord::open(
+        u.id,
+        head.as_ref().map_or(customer, |h| h.customer.clone()),
+        head.as_ref().map_or_else(
+            || crate::workflow::WorkflowRef {
+                name: String::new(),
+                version: 0,
+            },
+            |h| h.workflow.clone(),
+        ),
+        head.as_ref().map_or(State::Intake, |h| h.state),
+        head.as_ref().map_or(Mode::Pilot, |h| h.mode),
+        head.as_ref().map_or(Timestamp(0), |h| h.opened_at),
+    );
+    if let Some(h) = &head {
+        case.waiting_on = h.waiting_on.clone();
+        case.tier = h.tier;
+        case.identity = h.identity;
+        case.tags = h.tags.clone();
+        case.updated_at = h.updated_at;
+        case.closed_at = h.closed_at;
+    }
+    case.inbound_cursor = u64::MAX;
+    let mut view = full(&case, history, effects, Some(&u.stuck_reason()));
+    if head.is_none() {
+        for key in [
+            "customer",
+            "state",
+            "tier",
+            "waiting_on",
+            "identity",
+            "mode",
+            "workflow",
+            "workflow_version",
+            "opened_at",
+            "updated_at",
+        ] {
+            view[key] = Value::Null;
+        }
+    }
+    for key in [
+        "unread",
+        "rule",
+        "pending_reply",
+        "language",
+        "lane_notified",
+    ] {
+        view[key] = Value::Null;
+    }
+    view["unreadable"] = json!(true);
+    view["unreadable_history_entries"] = json!(skipped);
+    view
+}
+
+/// The leading fields of an unreadable record, in live types.
+struct Head {
+    customer: crate::core::types::CustomerKey,
+    workflow: crate::workflow::WorkflowRef,
+    mode: crate::core::types::Mode,
+    state: crate::core::types::State,
+    waiting_on: crate::core::types::WaitingOn,
+    tier: Option<crate::core::types::Tier>,
+    identity: crate::core::types::Identity,
+    tags: Vec<String>,
+    opened_at: Timestamp,
+    updated_at: Timestamp,
+    closed_at: Option<Timestamp>,
+}
+
+impl From<crate::store::schema::v2::CaseHead> for Head {
+    fn from(h: crate::store::schema::v2::CaseHead) -> Head {
+        Head {
+            customer: h.customer.into(),
+            workflow: h.workflow.into(),
+            mode: h.mode.into(),
+            state: h.state.into(),
+            waiting_on: h.waiting_on.into(),
+            tier: h.tier.map(Into::into),
+            identity: h.identity.into(),
+            tags: h.tags,
+            opened_at: h.opened_at.into(),
+            updated_at: h.updated_at.into(),
+            closed_at: h.closed_at.map(Into::into),
+        }
+    }
+}
+
 /// What the provider reported about each outbound message: statuses only
 /// move forward (accepted < sent < delivered < read; failed is final),
 /// whatever order they arrived in. A status is matched by message id, or
@@ -260,8 +380,16 @@ pub fn desk_gauges(engine: &crate::engine::Engine) -> Result<(), crate::store::S
     let (mut stuck, mut quarantined, mut open) = (0u64, 0u64, 0u64);
     let mut waiting: HashMap<String, u64> = HashMap::new();
     for id in store.open_case_ids()? {
-        let Some(case) = store.case(id)? else {
-            continue;
+        let case = match store.case(id) {
+            Ok(Some(case)) => case,
+            Ok(None) => continue,
+            Err(crate::store::StoreError::UnreadableCase { .. }) => {
+                open += 1;
+                quarantined += 1;
+                stuck += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         open += 1;
         let tier = case.tier.map_or("none", |t| t.as_str());

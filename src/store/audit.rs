@@ -183,7 +183,7 @@ impl Store {
         let end = vec![keys::AUDIT + 1];
         let mut entries = Vec::new();
         let mut next_cursor = None;
-        for kv in self.db.range(start..end) {
+        for kv in self.db()?.range(start..end) {
             let (k, v) = kv?;
             if entries.len() == limit {
                 next_cursor = entries.last().map(|e: &AuditView| e.id.clone());
@@ -216,7 +216,7 @@ impl Store {
                 log_seq,
                 role,
             } => {
-                let logged = match self.db.get(keys::log(case, log_seq))? {
+                let logged = match self.db()?.get(keys::log(case, log_seq))? {
                     Some(v) => Some(decode::<LogEntry>(&v)?),
                     None => None,
                 };

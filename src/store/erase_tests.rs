@@ -87,7 +87,7 @@ fn sari() -> Student {
 /// Every key and value in the store, for "nothing of it is left" checks.
 fn everything(store: &Store) -> Vec<u8> {
     let mut all = Vec::new();
-    for kv in store.db.iter() {
+    for kv in store.db().unwrap().iter() {
         let (k, v) = kv.unwrap();
         all.extend_from_slice(&k);
         all.push(0xff);

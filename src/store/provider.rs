@@ -186,7 +186,7 @@ impl Store {
 
     /// Events kept for a sender who had no case.
     pub fn kept_notes(&self, customer: &CustomerKey) -> Result<Vec<KeptNote>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix(keys::kept_note_prefix(customer))
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
@@ -206,7 +206,7 @@ impl Store {
 
     /// Rejected items, newest first, at most `limit`.
     pub fn rejected_inbound(&self, limit: usize) -> Result<Vec<RejectedInbound>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix([keys::REJECTED])
             .rev()
             .take(limit)
@@ -273,7 +273,7 @@ impl Store {
     /// proof that a send in doubt was made.
     pub fn status_for_key(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError> {
         Ok(self
-            .db
+            .db()?
             .get(keys::status_by_key(&key.0))?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
@@ -312,7 +312,7 @@ impl Store {
     }
 
     pub fn in_doubt(&self, id: CaseId, step: u32) -> Result<Option<InDoubt>, StoreError> {
-        match self.db.get(keys::in_doubt(id, step))? {
+        match self.db()?.get(keys::in_doubt(id, step))? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }

@@ -87,14 +87,14 @@ impl Store {
     }
 
     fn student_via(&self, index: &[u8]) -> Result<Option<Student>, StoreError> {
-        match self.db.get(index)? {
+        match self.db()?.get(index)? {
             Some(id) => self.student(&String::from_utf8_lossy(&id)),
             None => Ok(None),
         }
     }
 
     fn get_decoded<T: Versioned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
-        match self.db.get(key)? {
+        match self.db()?.get(key)? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }
@@ -104,7 +104,7 @@ impl Store {
     pub fn slots(&self, after: Timestamp) -> Result<Vec<Slot>, StoreError> {
         let start = keys::slot_prefix_at(after);
         let end = [keys::SLOT + 1];
-        self.db
+        self.db()?
             .range(start..end.to_vec())
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
@@ -112,7 +112,7 @@ impl Store {
 
     /// Every stored version of every article.
     pub fn articles(&self) -> Result<Vec<Article>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix([keys::ARTICLE])
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
@@ -172,7 +172,7 @@ impl Store {
 
     pub fn has_students(&self) -> Result<bool, StoreError> {
         Ok(self
-            .db
+            .db()?
             .scan_prefix([keys::STUDENT])
             .next()
             .transpose()?
