@@ -303,7 +303,10 @@ fn recover(n: u64, dir: &str) {
         let desk = caseflow::app::open_desk(
             &config,
             std::path::Path::new(dir),
-            "capacity-bench-token-0123456789abcdef",
+            caseflow::http::auth::Access::new(
+                "capacity-bench-token-0123456789abcdef",
+                "capacity-bench-ingest-0123456789abcdef",
+            ),
         )
         .await
         .unwrap();

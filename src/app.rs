@@ -1,7 +1,7 @@
 //! Wiring: from a config to a running desk (store, engine, HTTP router).
 //! Used by `caseflow serve`, the integration tests and the load test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::channels::whatsapp::WhatsappSender;
@@ -47,13 +47,14 @@ fn read_or_embedded(path: Option<&Path>, embedded: &str) -> anyhow::Result<Strin
 pub async fn open_desk(
     config: &Config,
     data_dir: &Path,
-    admin_token: &str,
+    access: crate::http::auth::Access,
 ) -> anyhow::Result<Desk> {
     crate::telemetry::install();
     let workflow = load_workflow(config)?;
     let templates_src = read_or_embedded(config.engine.templates.as_deref(), EMBEDDED_TEMPLATES)?;
     let templates = Templates::parse(&templates_src)?;
     let store = Arc::new(Store::open(&data_dir.join("store"))?);
+    let weak_store = Arc::downgrade(&store);
     let workflows = Workflows::load(&store, workflow).await?;
     let e = &config.engine;
     let settings = Settings {
@@ -157,10 +158,11 @@ pub async fn open_desk(
         let source = crate::engine::notion::NotionSource::new(&config.notion, timeout)?;
         engine.start_notion_sync(source, config.notion.sync_interval);
     }
+    crate::engine::retention::spawn(weak_store, config.retention);
     let engine = Arc::new(engine);
     let state = AppState {
         engine: engine.clone(),
-        admin_token: Arc::from(admin_token),
+        access: Arc::new(access),
         webhooks: Arc::new(crate::http::webhooks::WebhookSecrets {
             whatsapp_app_secret: wa.app_secret.clone(),
             whatsapp_verify_token: wa.verify_token.clone(),
@@ -177,39 +179,6 @@ pub async fn open_desk(
         engine,
         recovery,
     })
-}
-
-/// The admin token: `CASEFLOW_ADMIN_TOKEN`, else the one in
-/// `DIR/admin.token`, else a new one written there with mode 0600.
-pub fn admin_token(data_dir: &Path) -> anyhow::Result<(String, Option<PathBuf>)> {
-    if let Ok(t) = std::env::var("CASEFLOW_ADMIN_TOKEN")
-        && !t.trim().is_empty()
-    {
-        return Ok((t.trim().to_string(), None));
-    }
-    let path = data_dir.join("admin.token");
-    if let Ok(existing) = std::fs::read_to_string(&path)
-        && existing.trim().len() >= 32
-    {
-        return Ok((existing.trim().to_string(), Some(path)));
-    }
-    let token = hex::encode(rand::random::<[u8; 32]>());
-    write_private(&path, &token)?;
-    Ok((token, Some(path)))
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(contents.as_bytes())?;
-    f.sync_all()?;
-    Ok(())
 }
 
 /// The demo records under `config/demo/`, built into the binary.

@@ -37,6 +37,8 @@ pub struct Config {
     /// Optional source of student records.
     pub notion: NotionConfig,
     pub faults: FaultsConfig,
+    /// How long closed cases are kept before their personal data is erased.
+    pub retention: RetentionConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +50,15 @@ pub struct ServerConfig {
     /// Largest WhatsApp webhook delivery accepted, in bytes: WhatsApp
     /// documents deliveries of up to 3 MB.
     pub webhook_body_limit: usize,
+    /// A request header must be complete this long after the connection
+    /// opened (or the next request's first byte); default 10 s.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Idle keep-alive connections are closed after this; default 60 s.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Connections served at once; more get a 503 and are closed.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +67,9 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit: 64 * 1024,
             webhook_body_limit: 3 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
     }
 }
@@ -293,6 +307,11 @@ impl Config {
         })?;
         config.mode()?;
         config.policy.build()?;
+        if config.retention.closed_cases.is_zero() {
+            return Err(ConfigError::Policy(
+                "retention.closed_cases: must be longer than 0 (e.g. \"365d\")".into(),
+            ));
+        }
         Ok(config)
     }
 
@@ -300,6 +319,23 @@ impl Config {
         match self.mode.as_deref() {
             None => Ok(Mode::Pilot),
             Some(m) => Mode::parse(m).ok_or_else(|| ConfigError::Mode(m.to_string())),
+        }
+    }
+}
+
+/// `[retention]`: how long closed cases keep their personal data.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Closed cases older than this are erased (default 365 days).
+    #[serde(with = "humantime_serde")]
+    pub closed_cases: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            closed_cases: Duration::from_secs(365 * 24 * 3600),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The `caseflow` command: serve the desk, check a workflow, load-test.
+//! The `caseflow` command: serve the desk, check a workflow, load-test,
+//! manage users.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,12 +48,42 @@ enum Command {
     /// Rehearse a campaign spike (or a steady day, or a soak) against a
     /// desk: --target URL, or one started here on a temporary data dir.
     Loadtest(caseflow::loadtest::Options),
+    /// Manage the users file (CASEFLOW_USERS_FILE).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a user: prints a new random token once and stores only its
+    /// SHA-256 in the users file (created with mode 0600 if missing).
+    Add {
+        /// The user's name, as decisions and the audit record it.
+        name: String,
+        /// viewer, operator, coach or admin.
+        #[arg(long)]
+        role: String,
+        /// The users file [default: $CASEFLOW_USERS_FILE].
+        #[arg(long, env = "CASEFLOW_USERS_FILE")]
+        file: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file } => check(&file),
+        Command::Users(UsersCommand::Add { name, role, file }) => {
+            let file = file.context("name the users file with --file or CASEFLOW_USERS_FILE")?;
+            let token = caseflow::http::credentials::add_user(&file, &name, &role)?;
+            eprintln!(
+                "added {name} ({role}) to {}; the token below is shown only this once. \
+                 A running desk reads the users file at start: restart it.",
+                file.display()
+            );
+            println!("{token}");
+            Ok(())
+        }
         Command::Loadtest(opts) => {
             init_tracing("error");
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -128,14 +159,22 @@ async fn serve(
     } else {
         anyhow::bail!("config file {} does not exist", config_path.display());
     };
+    let open_files = match caseflow::http::server::raise_open_file_limit() {
+        Ok((before, after)) => {
+            tracing::info!(before, after, "open-file limit raised to the hard limit");
+            after
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+            1024
+        }
+    };
     let data_dir = data_dir.unwrap_or_else(|| config.store.path.clone());
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
-    let (token, token_file) = app::admin_token(&data_dir)?;
-    if let Some(path) = token_file {
-        tracing::info!(path = %path.display(), "admin token is in this file");
-    }
-    let desk = app::open_desk(&config, &data_dir, &token).await?;
+    let credentials = caseflow::http::credentials::load(&data_dir)?;
+    log_credentials(&credentials);
+    let desk = app::open_desk(&config, &data_dir, credentials.access).await?;
     let r = desk.recovery;
     tracing::info!(
         open = r.open,
@@ -165,14 +204,48 @@ async fn serve(
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     write_listen_addr(&data_dir, bound)?;
-    tracing::info!(addr = %bound, "caseflow listening");
-    axum::serve(listener, desk.router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let mut limits = caseflow::http::server::ConnectionLimits::from_config(&config.server);
+    limits.max_connections =
+        caseflow::http::server::effective_cap(limits.max_connections, open_files);
+    tracing::info!(
+        addr = %bound,
+        max_connections = limits.max_connections,
+        header_read_timeout = ?limits.header_read_timeout,
+        idle_timeout = ?limits.idle_timeout,
+        "caseflow listening"
+    );
+    caseflow::http::server::serve(listener, desk.router, limits, shutdown_signal()).await?;
     tracing::info!("draining in-flight cases");
     let drained = desk.engine.drain(config.engine.drain_timeout).await;
     tracing::info!(drained, "stopped");
     Ok(())
+}
+
+/// Says where each token came from (never the token itself).
+fn log_credentials(c: &caseflow::http::credentials::Loaded) {
+    use caseflow::http::credentials::TokenSource;
+    for (what, source) in [("admin token", &c.admin), ("ingest token", &c.ingest)] {
+        match source {
+            TokenSource::Env(var) => tracing::info!(from = var, "{what} from the environment"),
+            TokenSource::File(path) => {
+                tracing::info!(path = %path.display(), "{what} is in this file")
+            }
+            TokenSource::Generated(path) => {
+                tracing::info!(path = %path.display(), "{what} generated into this file (mode 0600)")
+            }
+        }
+    }
+    match &c.users_file {
+        Some(path) => tracing::info!(
+            path = %path.display(),
+            users = c.access.users().len(),
+            coach = c.access.has_coach(),
+            "users file read"
+        ),
+        None => tracing::info!(
+            "no users file (CASEFLOW_USERS_FILE): the admin token records the body's `by`"
+        ),
+    }
 }
 
 /// Writes the bound address to `DIR/listen.addr` (atomically: a temp file

@@ -45,6 +45,7 @@ async fn sigkill_while_messages_arrive_loses_and_duplicates_nothing() {
                 for _ in 0..deliveries {
                     let Ok(r) = client
                         .post(format!("{base}/v1/messages"))
+                        .bearer_auth(common::INGEST_TOKEN)
                         .json(&body)
                         .send()
                         .await

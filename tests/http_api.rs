@@ -33,7 +33,7 @@ async fn a_message_is_acknowledged_and_the_case_waits_on_the_operator() {
         .await;
     assert_eq!(case["state"], "qa");
     assert_eq!(case["workflow"], "support");
-    assert_eq!(case["workflow_version"], 3);
+    assert_eq!(case["workflow_version"], 4);
     assert_eq!(case["identity"], "unverified");
     let messages = case["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2, "{case}");

@@ -89,6 +89,7 @@ async fn a_running_desk_can_be_the_target() {
         ])
         .arg(&json)
         .env("CASEFLOW_ADMIN_TOKEN", TOKEN)
+        .env("CASEFLOW_INGEST_TOKEN", common::INGEST_TOKEN)
         .output()
         .await
         .unwrap();
@@ -112,6 +113,7 @@ async fn a_running_desk_can_be_the_target() {
             "--quiet",
         ])
         .env("CASEFLOW_ADMIN_TOKEN", "wrong")
+        .env("CASEFLOW_INGEST_TOKEN", common::INGEST_TOKEN)
         .output()
         .await
         .unwrap();

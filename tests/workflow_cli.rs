@@ -17,7 +17,7 @@ fn check_accepts_the_shipped_workflow() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("support v3 is valid"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("support v4 is valid"));
 }
 
 #[test]
@@ -106,41 +106,41 @@ async fn open_cases_finish_on_their_version_and_a_silent_change_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("support v3 differs") && err.contains("bump `version`"),
+        err.contains("support v4 differs") && err.contains("bump `version`"),
         "{err}"
     );
 
-    // Bumped: starts; the open case stays on v3, a new case opens on v4.
-    let bumped = changed.replace("\nversion = 3\n", "\nversion = 4\n");
+    // Bumped: starts; the open case stays on v4, a new case opens on v5.
+    let bumped = changed.replace("\nversion = 4\n", "\nversion = 5\n");
     let config = config_with_workflow(dir.path(), &bumped);
     let s = Server::start_with_config(dir.path(), &config).await;
-    assert_eq!(s.case(&old_case).await["workflow_version"], 3);
+    assert_eq!(s.case(&old_case).await["workflow_version"], 4);
     assert_eq!(s.case(&old_case).await["stuck"], false);
     let (_, body) = s.message("+6287700000002", "wamid.v2", "hi").await;
     let new_case = body["case_id"].as_str().unwrap().to_string();
-    assert_eq!(s.case(&new_case).await["workflow_version"], 4);
+    assert_eq!(s.case(&new_case).await["workflow_version"], 5);
     assert!(s.terminate().success());
 
-    // v5 declares a migration from v3: the open v3 case moves onto v5.
+    // v6 declares a migration from v4: the open v4 case moves onto v6.
     let migrating = format!(
-        "{}\n[[migrations]]\nfrom_version = 3\n",
-        bumped.replace("\nversion = 4\n", "\nversion = 5\n")
+        "{}\n[[migrations]]\nfrom_version = 4\n",
+        bumped.replace("\nversion = 5\n", "\nversion = 6\n")
     );
     let config = config_with_workflow(dir.path(), &migrating);
     let s = Server::start_with_config(dir.path(), &config).await;
     let case = s.case(&old_case).await;
-    assert_eq!(case["workflow_version"], 5);
+    assert_eq!(case["workflow_version"], 6);
     let last = case["transitions"]
         .as_array()
         .unwrap()
         .last()
         .unwrap()
         .clone();
-    assert_eq!(last["reason"], "migrated from support v3 to support v5");
+    assert_eq!(last["reason"], "migrated from support v4 to support v6");
     assert_eq!(
         s.case(&new_case).await["workflow_version"],
-        4,
-        "no migration from v4 declared"
+        5,
+        "no migration from v5 declared"
     );
     s.terminate();
 }

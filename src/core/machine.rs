@@ -412,7 +412,7 @@ impl Run<'_> {
         let Some(def) = self.wf.timer(&armed.name) else {
             return;
         };
-        if def.until_outbound {
+        if def.is_sla() {
             self.case.add_tag(&format!("sla_breach:{}", def.name));
         }
         let target = def.target;
@@ -583,7 +583,10 @@ impl Run<'_> {
         for def in self.wf.timers() {
             let armed = self.case.timers.iter().any(|t| t.name == def.name);
             let wanted = def.armed_in.contains(&state)
-                && !(def.until_outbound && self.case.first_response_at.is_some());
+                && !(def.until_outbound && self.case.first_response_at.is_some())
+                && def
+                    .intent
+                    .is_none_or(|i| self.case.desk.intents.contains(&i));
             if wanted && !armed {
                 self.case.timers.push(ArmedTimer {
                     name: def.name.clone(),

@@ -169,7 +169,7 @@ mod tests {
                 case(WaitingOn::Operator),
                 None,
                 0,
-                Some("workflow support v3 is not known to this binary"),
+                Some("workflow support v4 is not known to this binary"),
             ),
         ];
         for (name, c, w, now, want) in cases {

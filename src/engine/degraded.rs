@@ -73,7 +73,12 @@ impl Degraded {
     /// Switches the mode and stores it. Returns false when it was already
     /// so (nothing stored). An automatic switch off only clears the same
     /// tool's switch; an operator's switch stays until an operator lifts it.
-    pub async fn switch(&self, store: &Store, switch: DegradedSwitch) -> Result<bool, StoreError> {
+    pub async fn switch(
+        &self,
+        store: &Store,
+        switch: DegradedSwitch,
+        audit: Option<crate::store::audit::AuditRecord>,
+    ) -> Result<bool, StoreError> {
         let next = {
             let r = self.record.read().unwrap_or_else(|p| p.into_inner());
             let mut next = r.clone();
@@ -93,7 +98,7 @@ impl Degraded {
             }
             next
         };
-        store.put_degraded(next.clone()).await?;
+        store.put_degraded(next.clone(), audit).await?;
         *self.record.write().unwrap_or_else(|p| p.into_inner()) = next;
         Ok(true)
     }

@@ -12,6 +12,7 @@ pub mod in_doubt;
 pub mod limits;
 pub mod notion;
 pub mod recovery;
+pub mod retention;
 pub mod retry;
 pub mod supervisor;
 pub mod timers;
@@ -221,17 +222,38 @@ impl Engine {
 
     /// Clears a case's quarantine or stuck mark and re-runs it from its
     /// persisted state (an interrupted send re-runs under its own key).
-    pub async fn retry(&self, id: CaseId) -> Result<CaseRecord, EngineError> {
+    /// Audited under `actor`.
+    pub async fn retry(
+        &self,
+        id: CaseId,
+        actor: crate::store::audit::Actor,
+    ) -> Result<CaseRecord, EngineError> {
         let case = self.store().case(id)?.ok_or(EngineError::NoCase(id))?;
         if case.is_closed() {
             return Err(EngineError::Closed(id));
         }
+        let now = clock::now();
         let case = self
             .store()
-            .update_case(id, |c| {
-                c.quarantined = None;
-                c.stuck = None;
-            })
+            .update_case_audited(
+                id,
+                |c| {
+                    c.quarantined = None;
+                    c.stuck = None;
+                },
+                move |c| crate::store::audit::AuditRecord {
+                    at: now,
+                    actor,
+                    action: crate::store::audit::AuditAction::Retry,
+                    target: Some(id.to_string()),
+                    policy: crate::store::audit::policy_of(c.tier, c.desk.rule.as_deref()),
+                    detail: format!(
+                        "re-run from {} (waiting on {})",
+                        c.state,
+                        c.waiting_on.label()
+                    ),
+                },
+            )
             .await?;
         let pending = case.pending_send.as_ref().map(|p| p.step).or(case
             .desk
@@ -247,18 +269,20 @@ impl Engine {
         Ok(case)
     }
 
-    /// Records a human decision and wakes the case to apply it.
+    /// Records a human decision by `actor` on one of `lanes` (those the
+    /// actor may decide) and wakes the case to apply it.
     pub async fn decide(
         &self,
         id: CaseId,
         kind: DecisionKind,
-        by: String,
+        actor: crate::store::audit::Actor,
+        lanes: Vec<crate::core::case::Lane>,
         text: Option<String>,
         asked_at: Option<crate::core::types::Timestamp>,
     ) -> Result<Result<CaseRecord, Refusal>, StoreError> {
         let out = self
             .store()
-            .decide(id, kind, by, text, clock::now(), asked_at)
+            .decide(id, kind, actor, lanes, text, clock::now(), asked_at)
             .await?;
         if out.is_ok() {
             let _ = self.supervisor.cast(SupervisorMsg::Deliver(id));
@@ -282,9 +306,26 @@ impl Engine {
         &self,
         on: bool,
         reason: String,
-        by: String,
+        actor: crate::store::audit::Actor,
     ) -> Result<bool, StoreError> {
-        set_degraded(&self.shared, on, "manual".into(), reason, by, None).await
+        let audit = crate::store::audit::AuditRecord {
+            at: clock::now(),
+            actor: actor.clone(),
+            action: crate::store::audit::AuditAction::Degraded,
+            target: None,
+            policy: Some("degraded mode".into()),
+            detail: format!("switched {}: {reason}", if on { "on" } else { "off" }),
+        };
+        set_degraded_audited(
+            &self.shared,
+            on,
+            "manual".into(),
+            reason,
+            actor.name,
+            None,
+            Some(audit),
+        )
+        .await
     }
 
     pub fn degraded(&self) -> degraded::DegradedRecord {
@@ -334,6 +375,20 @@ pub async fn set_degraded(
     by: String,
     until: Option<crate::core::types::Timestamp>,
 ) -> Result<bool, StoreError> {
+    set_degraded_audited(shared, on, tool, reason, by, until, None).await
+}
+
+/// As [`set_degraded`], with the audit entry of a human's switch written
+/// with it (only when the switch changes the mode).
+async fn set_degraded_audited(
+    shared: &Shared,
+    on: bool,
+    tool: String,
+    reason: String,
+    by: String,
+    until: Option<crate::core::types::Timestamp>,
+    audit: Option<crate::store::audit::AuditRecord>,
+) -> Result<bool, StoreError> {
     let switch = degraded::DegradedSwitch {
         on,
         tool,
@@ -342,7 +397,7 @@ pub async fn set_degraded(
         at: clock::now(),
         until,
     };
-    let changed = shared.degraded.switch(&shared.store, switch).await?;
+    let changed = shared.degraded.switch(&shared.store, switch, audit).await?;
     if changed {
         tracing::warn!(on, "degraded mode switched");
     }

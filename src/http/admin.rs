@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::json;
 
+use super::auth::Principal;
 use super::views;
 use super::{ApiError, AppState};
 use crate::core::case::CaseRecord;
@@ -163,12 +164,21 @@ pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> 
     }
 }
 
-pub async fn retry_case(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+/// `GET /admin/me`: who the token belongs to.
+pub async fn me(Extension(p): Extension<Principal>) -> Response {
+    Json(json!({ "name": p.name, "role": p.role.as_str() })).into_response()
+}
+
+pub async fn retry_case(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
-    match state.engine.retry(id).await {
+    match state.engine.retry(id, p.actor()).await {
         Ok(case) => (
             StatusCode::ACCEPTED,
             Json(json!({
@@ -192,7 +202,8 @@ pub async fn retry_case(State(state): State<AppState>, Path(id): Path<String>) -
 #[derive(Debug, PartialEq)]
 pub struct DecisionIn {
     pub kind: DecisionKind,
-    pub by: String,
+    /// Who the body says decides; checked against the token's user.
+    pub by: Option<String>,
     pub text: Option<String>,
 }
 
@@ -217,13 +228,18 @@ pub fn parse_decision(body: &[u8]) -> Result<DecisionIn, ApiError> {
                 "`decision` must be \"approve\", \"edit\", \"deny\" or \"escalate\"",
             )
         })?;
-    let by = obj
-        .get("by")
-        .and_then(|b| b.as_str())
-        .map(str::trim)
-        .filter(|b| !b.is_empty() && b.chars().count() <= 128)
-        .ok_or_else(|| ApiError::bad_request("`by` must name who decides (1 to 128 characters)"))?
-        .to_string();
+    let by = match obj.get("by") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(b) => Some(
+            b.as_str()
+                .map(str::trim)
+                .filter(|b| !b.is_empty() && b.chars().count() <= 128)
+                .ok_or_else(|| {
+                    ApiError::bad_request("`by` must name who decides (1 to 128 characters)")
+                })?
+                .to_string(),
+        ),
+    };
     let text = match obj.get("text") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(t)) => Some(t.trim().to_string()),
@@ -245,8 +261,12 @@ pub fn parse_decision(body: &[u8]) -> Result<DecisionIn, ApiError> {
     Ok(DecisionIn { kind, by, text })
 }
 
+/// `POST /admin/cases/{id}/decision`. The decision is recorded under the
+/// authenticated user (`approvals[].by`); a body `by` that differs is 403,
+/// and so is a lane the user may not decide (CONTRACT section 3).
 pub async fn decide_case(
     State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
@@ -258,7 +278,17 @@ pub async fn decide_case(
         Ok(d) => d,
         Err(e) => return e.into_response(),
     };
-    match state.engine.decide(id, d.kind, d.by, d.text, None).await {
+    let by = match state.access.actor_name(&p, d.by.as_deref(), true) {
+        Ok(by) => by,
+        Err(e) => return e.into_response(),
+    };
+    let actor = crate::store::audit::Actor::new(by, p.role.as_str());
+    let lanes = state.access.lanes(&p);
+    match state
+        .engine
+        .decide(id, d.kind, actor, lanes, d.text, None)
+        .await
+    {
         Ok(Ok(case)) => (
             StatusCode::ACCEPTED,
             Json(json!({
@@ -271,6 +301,12 @@ pub async fn decide_case(
         Ok(Err(Refusal::NoCase(_))) => {
             ApiError::not_found(format!("case {id} not found")).into_response()
         }
+        Ok(Err(r @ Refusal::NotYourLane(_))) => ApiError::forbidden(format!(
+            "case {id}: {r} ({} is {})",
+            p.name,
+            p.role.as_str()
+        ))
+        .into_response(),
         Ok(Err(r)) => ApiError::conflict(format!("case {id}: {r}")).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
@@ -300,27 +336,36 @@ pub async fn list_tools(State(state): State<AppState>) -> Response {
 /// `GET /admin/payments/{order_id}`: the order's state and notifications.
 pub async fn get_payment(State(state): State<AppState>, Path(order_id): Path<String>) -> Response {
     match state.engine.store().payment(&order_id) {
-        Ok(Some(p)) => Json(json!({
-            "order_id": p.order_id,
-            "state": p.state.as_str(),
-            "gross_amount": p.gross_amount,
-            "updated_at": p.updated_at.to_rfc3339(),
-            "history": p.history.iter().map(|h| json!({
-                "transaction_status": h.transaction_status,
-                "status_code": h.status_code,
-                "fraud_status": h.fraud_status,
-                "at": h.at.to_rfc3339(),
-                "applied": h.applied,
-            })).collect::<Vec<_>>(),
-        }))
-        .into_response(),
+        Ok(Some(p)) => Json(payment_view(&p)).into_response(),
         Ok(None) => ApiError::not_found(format!("order {order_id} not found")).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
 
-/// `POST /admin/degraded`: `{"on": bool, "reason": "...", "by": "..."}`.
-pub async fn set_degraded(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+/// A payment record as the admin API shows it.
+pub fn payment_view(p: &crate::core::records::PaymentRecord) -> serde_json::Value {
+    json!({
+        "order_id": p.order_id,
+        "state": p.state.as_str(),
+        "gross_amount": p.gross_amount,
+        "updated_at": p.updated_at.to_rfc3339(),
+        "history": p.history.iter().map(|h| json!({
+            "transaction_status": h.transaction_status,
+            "status_code": h.status_code,
+            "fraud_status": h.fraud_status,
+            "at": h.at.to_rfc3339(),
+            "applied": h.applied,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `POST /admin/degraded`: `{"on": bool, "reason": "...", "by": "..."}`;
+/// `by` as for decisions (the authenticated user).
+pub async fn set_degraded(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: axum::body::Bytes,
+) -> Response {
     let v: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return ApiError::bad_request(format!("body is not JSON: {e}")).into_response(),
@@ -335,8 +380,12 @@ pub async fn set_degraded(State(state): State<AppState>, body: axum::body::Bytes
                 .into_response();
         }
     };
-    let by = v["by"].as_str().unwrap_or("admin").trim().to_string();
-    match state.engine.set_degraded(on, reason, by).await {
+    let by = match state.access.actor_name(&p, v["by"].as_str(), false) {
+        Ok(by) => by,
+        Err(e) => return e.into_response(),
+    };
+    let actor = crate::store::audit::Actor::new(by, p.role.as_str());
+    match state.engine.set_degraded(on, reason, actor).await {
         Ok(changed) => Json(json!({
             "on": on,
             "changed": changed,

@@ -3,9 +3,13 @@
 //! case logic.
 
 mod admin;
-mod auth;
+mod audit;
+pub mod auth;
+pub mod credentials;
+mod customers;
 mod ingest;
 pub mod records;
+pub mod server;
 mod views;
 pub mod webhooks;
 
@@ -20,39 +24,62 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::engine::Engine;
+use auth::Role;
 
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
-    pub admin_token: Arc<str>,
+    /// Every accepted credential (CONTRACT section 3, "Access").
+    pub access: Arc<auth::Access>,
     pub webhooks: Arc<webhooks::WebhookSecrets>,
 }
 
-/// The routes. Every request body is limited to `body_limit` bytes, except
-/// WhatsApp webhook deliveries, which may be up to `webhook_body_limit`
-/// (WhatsApp documents deliveries of up to 3 MB).
+/// The routes, each group behind the role it needs: viewers read,
+/// operators decide the operator lane and retry, coaches also the coach
+/// lane and data-subject requests, admins everything; the ingest token
+/// only posts messages. `/healthz` and the signed webhooks need no token.
+/// Every request body is limited to `body_limit` bytes, except WhatsApp
+/// webhook deliveries, which may be up to `webhook_body_limit` (WhatsApp
+/// documents deliveries of up to 3 MB).
 pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> Router {
-    let admin = Router::new()
+    let needs = |role| {
+        axum::middleware::from_fn_with_state(
+            auth::Needs {
+                state: state.clone(),
+                role,
+            },
+            auth::require,
+        )
+    };
+    let viewer = Router::new()
+        .route("/admin/me", get(admin::me))
         .route("/admin/cases", get(admin::list_cases))
         .route("/admin/cases/{id}", get(admin::get_case))
-        .route("/admin/cases/{id}/retry", post(admin::retry_case))
-        .route("/admin/cases/{id}/decision", post(admin::decide_case))
-        .route("/admin/records/students", post(records::post_students))
         .route("/admin/records/students/{id}", get(records::get_student))
-        .route("/admin/records/slots", post(records::post_slots))
-        .route("/admin/kb", post(records::post_articles))
         .route("/admin/tools", get(admin::list_tools))
-        .route("/metrics", get(metrics_text))
-        .route(
-            "/admin/degraded",
-            get(admin::get_degraded).post(admin::set_degraded),
-        )
+        .route("/admin/degraded", get(admin::get_degraded))
         .route("/admin/payments/{order_id}", get(admin::get_payment))
         .route("/admin/webhooks/rejected", get(webhooks::list_rejected))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_admin,
-        ));
+        .route("/admin/audit", get(audit::list))
+        .route("/metrics", get(metrics_text))
+        .route_layer(needs(Role::Viewer));
+    let operator = Router::new()
+        .route("/admin/cases/{id}/retry", post(admin::retry_case))
+        .route("/admin/cases/{id}/decision", post(admin::decide_case))
+        .route_layer(needs(Role::Operator));
+    let coach = Router::new()
+        .route("/admin/customers/{phone}/export", get(customers::export))
+        .route("/admin/customers/{phone}/erase", post(customers::erase))
+        .route_layer(needs(Role::Coach));
+    let admin = Router::new()
+        .route("/admin/records/students", post(records::post_students))
+        .route("/admin/records/slots", post(records::post_slots))
+        .route("/admin/kb", post(records::post_articles))
+        .route("/admin/degraded", post(admin::set_degraded))
+        .route_layer(needs(Role::Admin));
+    let ingest = Router::new()
+        .route("/v1/messages", post(ingest::post_message))
+        .route_layer(needs(Role::Ingest));
     // The body limit sits outside the timeout (tower-http 0.6), and axum's
     // own default limit (2 MB) is lifted where ours is larger.
     let whatsapp = Router::new()
@@ -67,11 +94,14 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
         ))
         .layer(RequestBodyLimitLayer::new(webhook_body_limit));
     let rest = Router::new()
-        .route("/v1/messages", post(ingest::post_message))
         .route("/healthz", get(healthz))
         .route("/webhooks/midtrans", post(webhooks::midtrans_event))
         .route("/webhooks/telegram", post(webhooks::telegram_event))
+        .merge(viewer)
+        .merge(operator)
+        .merge(coach)
         .merge(admin)
+        .merge(ingest)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
@@ -126,6 +156,17 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
         }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status.as_u16()
     }
 
     pub fn conflict(message: impl Into<String>) -> ApiError {

@@ -3,14 +3,15 @@
 //! the first bad item answers 400 naming its path (`[2].sessions[0].starts_at`)
 //! and nothing is stored.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::auth::Principal;
 use super::{ApiError, AppState};
 use crate::core::records::{Article, ArticleStatus, Invoice, PaymentState, Session, Slot, Student};
 use crate::core::types::Timestamp;
@@ -249,7 +250,11 @@ pub fn parse_articles(body: &[u8]) -> Result<Vec<Article>, ApiError> {
         .collect()
 }
 
-pub async fn post_students(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn post_students(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Response {
     let students = match parse_students(&body) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
@@ -257,7 +262,7 @@ pub async fn post_students(State(state): State<AppState>, body: Bytes) -> Respon
     match state
         .engine
         .store()
-        .upsert_students(students, clock::now())
+        .upsert_students_by(students, clock::now(), p.actor())
         .await
     {
         Ok(out) => Json(json!({
@@ -269,27 +274,59 @@ pub async fn post_students(State(state): State<AppState>, body: Bytes) -> Respon
     }
 }
 
-pub async fn post_slots(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn post_slots(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Response {
     let slots = match parse_slots(&body) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
     let n = slots.len();
-    match state.engine.store().add_slots(slots).await {
+    let store = state.engine.store();
+    match store.add_slots_by(slots, clock::now(), p.actor()).await {
         Ok(added) => Json(json!({ "stored": added, "already_known": n - added })).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
 
-pub async fn post_articles(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn post_articles(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Response {
     let articles = match parse_articles(&body) {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    match state.engine.store().put_articles(articles).await {
+    let store = state.engine.store();
+    match store
+        .put_articles_by(articles, clock::now(), p.actor())
+        .await
+    {
         Ok(n) => Json(json!({ "stored": n })).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// A student record as the admin API shows it, with its sync time.
+pub fn student_view(s: &Student) -> serde_json::Value {
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "phone": s.phone,
+        "email": s.email,
+        "rev": s.rev,
+        "invoices": s.invoices.iter().map(|i| json!({
+            "number": i.number, "order_id": i.order_id, "amount": i.amount, "status": i.status,
+        })).collect::<Vec<_>>(),
+        "sessions": s.sessions.iter().map(|x| json!({
+            "id": x.id, "starts_at": x.starts_at.to_rfc3339(), "coach": x.coach,
+        })).collect::<Vec<_>>(),
+        "reschedule_history": s.reschedule_history.iter().map(|t| t.to_rfc3339()).collect::<Vec<_>>(),
+        "synced_at": s.synced_at.to_rfc3339(),
+    })
 }
 
 /// `GET /admin/records/students/{id}`: the stored record, with its sync time.
@@ -298,22 +335,7 @@ pub async fn get_student(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     match state.engine.store().student(&id) {
-        Ok(Some(s)) => Json(json!({
-            "id": s.id,
-            "name": s.name,
-            "phone": s.phone,
-            "email": s.email,
-            "rev": s.rev,
-            "invoices": s.invoices.iter().map(|i| json!({
-                "number": i.number, "order_id": i.order_id, "amount": i.amount, "status": i.status,
-            })).collect::<Vec<_>>(),
-            "sessions": s.sessions.iter().map(|x| json!({
-                "id": x.id, "starts_at": x.starts_at.to_rfc3339(), "coach": x.coach,
-            })).collect::<Vec<_>>(),
-            "reschedule_history": s.reschedule_history.iter().map(|t| t.to_rfc3339()).collect::<Vec<_>>(),
-            "synced_at": s.synced_at.to_rfc3339(),
-        }))
-        .into_response(),
+        Ok(Some(s)) => Json(student_view(&s)).into_response(),
         Ok(None) => ApiError::not_found(format!("student {id} not found")).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }

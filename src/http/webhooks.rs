@@ -79,10 +79,23 @@ pub async fn telegram_event(
         .map(str::to_string)
         .or_else(|| cq["from"]["id"].as_i64().map(|i| i.to_string()))
         .unwrap_or_else(|| "unknown".into());
-    let by = format!("telegram:{who}");
+    // A lane's buttons are posted only to that lane's chat, and a press on
+    // an outdated post is refused (`wait_since`): the chat is the credential.
+    let actor = crate::store::audit::Actor::new(format!("telegram:{who}"), "telegram");
+    let lanes = vec![
+        crate::core::case::Lane::Operator,
+        crate::core::case::Lane::Coach,
+    ];
     let outcome = state
         .engine
-        .decide(press.case, press.kind, by, None, Some(press.wait_since))
+        .decide(
+            press.case,
+            press.kind,
+            actor,
+            lanes,
+            None,
+            Some(press.wait_since),
+        )
         .await;
     let (taken, answer) = match outcome {
         Ok(Ok(_)) => (true, format!("{} recorded", press.kind.as_str())),

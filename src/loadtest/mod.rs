@@ -53,6 +53,9 @@ pub struct Options {
     /// The target's admin token.
     #[arg(long, env = "CASEFLOW_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The target's ingest token, for `POST /v1/messages`.
+    #[arg(long, env = "CASEFLOW_INGEST_TOKEN", hide_env_values = true)]
+    pub ingest_token: Option<String>,
     #[arg(long, value_enum, default_value = "spike")]
     pub profile: Profile,
     /// Customers (default by profile: steady 300, spike 5000, soak 2000).
@@ -104,17 +107,22 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         let (c, d) = opts.profile.defaults();
         (opts.customers.unwrap_or(c), opts.duration.unwrap_or(d))
     };
-    let (base, token, local) = match &opts.target {
+    let (base, token, ingest_token, local) = match &opts.target {
         Some(t) => {
             let token = opts
                 .token
                 .clone()
                 .context("--target needs the admin token in CASEFLOW_ADMIN_TOKEN")?;
-            (t.trim_end_matches('/').to_string(), token, None)
+            let ingest = opts
+                .ingest_token
+                .clone()
+                .context("--target needs the ingest token in CASEFLOW_INGEST_TOKEN")?;
+            (t.trim_end_matches('/').to_string(), token, ingest, None)
         }
         None => {
-            let (base, token, local) = start_local(opts.production, opts.send_failure_rate).await?;
-            (base, token, Some(local))
+            let (base, token, ingest, local) =
+                start_local(opts.production, opts.send_failure_rate).await?;
+            (base, token, ingest, Some(local))
         }
     };
     let client = reqwest::Client::builder()
@@ -125,6 +133,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         client,
         base,
         token,
+        ingest_token,
     };
     seed(&desk, customers, opts.seed).await?;
 
@@ -222,6 +231,7 @@ struct Desk {
     client: reqwest::Client,
     base: String,
     token: String,
+    ingest_token: String,
 }
 
 impl Desk {
@@ -252,7 +262,7 @@ impl Desk {
 async fn start_local(
     production: bool,
     send_failure_rate: f64,
-) -> anyhow::Result<(String, String, Local)> {
+) -> anyhow::Result<(String, String, String, Local)> {
     let dir = std::env::temp_dir().join(format!("caseflow-loadtest-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir)?;
     let mut config = crate::config::Config::default();
@@ -273,7 +283,9 @@ async fn start_local(
         },
     );
     let token = hex::encode(rand::random::<[u8; 24]>());
-    let desk = crate::app::open_desk(&config, &dir, &token).await?;
+    let ingest = hex::encode(rand::random::<[u8; 24]>());
+    let access = crate::http::auth::Access::new(&token, &ingest);
+    let desk = crate::app::open_desk(&config, &dir, access).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let router = desk.router;
@@ -283,6 +295,7 @@ async fn start_local(
     Ok((
         base,
         token,
+        ingest,
         Local {
             dir,
             _server: server,
@@ -446,6 +459,7 @@ async fn post_message(
     let result = desk
         .client
         .post(format!("{}/v1/messages", desk.base))
+        .bearer_auth(&desk.ingest_token)
         .json(&body)
         .send()
         .await;

@@ -1,6 +1,7 @@
 //! Human decisions on a case: checked and recorded in one write, with the
 //! audit entry, so a decision is either taken and audited or refused.
 
+use super::audit::{self, Actor, AuditEntry};
 use super::codec::{decode, encode};
 use super::{Store, StoreError, keys, next_seq};
 use crate::core::case::{CaseRecord, DecisionRecord, Lane, LogEntry};
@@ -22,17 +23,23 @@ pub enum Refusal {
     AlreadyWithCoach,
     #[error("the case has moved on since this was asked")]
     Stale,
+    #[error("the case waits on the {0} lane, which this user may not decide")]
+    NotYourLane(&'static str),
 }
 
 impl Store {
-    /// Records `kind` by `by` on a case waiting on a human: the lane is the
-    /// one the case waits on; the case is set running so its actor applies
-    /// the decision.
+    /// Records `kind` by `actor` on a case waiting on a human: the lane is
+    /// the one the case waits on, and must be one of `lanes` (those the
+    /// actor may decide, checked here so the lane cannot change between the
+    /// check and the decision); the case is set running so its actor
+    /// applies the decision. The audit index points at the decision record.
+    #[allow(clippy::too_many_arguments)]
     pub async fn decide(
         &self,
         id: CaseId,
         kind: DecisionKind,
-        by: String,
+        actor: Actor,
+        lanes: Vec<Lane>,
         text: Option<String>,
         now: Timestamp,
         asked_at: Option<Timestamp>,
@@ -52,6 +59,10 @@ impl Store {
                     WaitingOn::Coach => Lane::Coach,
                     ref other => return Ok(Err(Refusal::NotWaitingOnHuman(other.label()))),
                 };
+                if !lanes.contains(&lane) {
+                    return Ok(Err(Refusal::NotYourLane(lane.as_str())));
+                }
+                let by = actor.name;
                 if asked_at.is_some_and(|t| t != case.wait_since) {
                     return Ok(Err(Refusal::Stale));
                 }
@@ -80,6 +91,12 @@ impl Store {
                 };
                 let seq = next_seq(tx)?;
                 tx.insert(keys::log(id, seq), encode(&LogEntry::Decision(record))?);
+                let entry = AuditEntry::Decision {
+                    case: id,
+                    log_seq: seq,
+                    role: actor.role,
+                };
+                audit::insert(tx, now, &entry)?;
                 case.desk.decision = Some(HumanDecision {
                     lane,
                     kind,

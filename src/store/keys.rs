@@ -25,6 +25,10 @@
 //! | `n`    | case id (16), step u32 BE | `InDoubt`             |
 //! | `u`    | channel, 0, address, 0, seq BE | `KeptNote`       |
 //! | `x`    | seq u64 BE                | `RejectedInbound`     |
+//! | `A`    | at (ordered), seq u64 BE  | `AuditEntry`          |
+//! | `m`    | `pseudonym`               | `PseudonymKey`        |
+//! | `E`    | pseudonym                 | `ErasureRecord`       |
+//! | `R`    | SHA-256(channel, 0, id)   | case id (16): erased  |
 //!
 //! A dedupe value is the case id, followed by the sender's address when the
 //! message was written by a release that records it; a note kept without a
@@ -219,4 +223,43 @@ pub fn kept_note(customer: &CustomerKey, seq: u64) -> Vec<u8> {
 
 pub fn rejected(seq: u64) -> Vec<u8> {
     prefixed(REJECTED, &seq.to_be_bytes())
+}
+
+pub const AUDIT: u8 = b'A';
+
+/// Audit keys sort by time, then by a store-wide sequence.
+pub fn audit(at: crate::core::types::Timestamp, seq: u64) -> Vec<u8> {
+    let ordered = (at.millis() as u64) ^ (1 << 63);
+    let mut k = Vec::with_capacity(17);
+    k.push(AUDIT);
+    k.extend_from_slice(&ordered.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn audit_at(key: &[u8]) -> Option<crate::core::types::Timestamp> {
+    let ordered: [u8; 8] = key.get(1..9)?.try_into().ok()?;
+    Some(crate::core::types::Timestamp(
+        (u64::from_be_bytes(ordered) ^ (1 << 63)) as i64,
+    ))
+}
+
+pub const PSEUDONYM_KEY: &[u8] = b"mpseudonym";
+pub const ERASURE: u8 = b'E';
+pub const ERASED_MESSAGE: u8 = b'R';
+
+/// The erasure mark of a data subject, by pseudonym.
+pub fn erasure(pseudonym: &str) -> Vec<u8> {
+    prefixed(ERASURE, pseudonym.as_bytes())
+}
+
+/// An erased inbound message, by the SHA-256 of its channel and id: a late
+/// redelivery is recognised without keeping the id itself.
+pub fn erased_message(channel: crate::core::types::Channel, message: &MessageId) -> Vec<u8> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(channel.as_str().as_bytes());
+    h.update([0]);
+    h.update(message.0.as_bytes());
+    prefixed(ERASED_MESSAGE, &h.finalize())
 }

@@ -5,9 +5,11 @@
 //! [`committer::Committer`] and return only once flushed. The store knows
 //! records and keys, never the rules of a case.
 
+pub mod audit;
 pub mod codec;
 pub mod committer;
 pub mod decisions;
+pub mod erase;
 pub mod keys;
 mod legacy;
 pub mod provider;
@@ -343,6 +345,11 @@ impl Store {
                         }
                     });
                 }
+                // A message whose case was erased: a late redelivery, not news.
+                let (customer, id) = (&ingest.customer, &ingest.message.message_id);
+                if let Some(answer) = erase::erased_redelivery(tx, customer, id)? {
+                    return Ok(answer);
+                }
                 let open_key = keys::open(&ingest.customer);
                 let (case, opened) = match tx.get(&open_key)? {
                     Some(v) => (
@@ -425,14 +432,20 @@ impl Store {
         }
     }
 
+    /// Stores the degraded mode, with the audit entry of the switch made by
+    /// a human, if any, in the same batch.
     pub async fn put_degraded(
         &self,
         record: crate::engine::degraded::DegradedRecord,
+        audit: Option<audit::AuditRecord>,
     ) -> Result<(), StoreError> {
         let value = encode(&record)?;
         self.committer
             .run(move |tx| {
                 tx.insert(keys::DEGRADED.to_vec(), value);
+                if let Some(r) = audit {
+                    audit::record(tx, r)?;
+                }
                 Ok(())
             })
             .await

@@ -158,6 +158,10 @@ impl Store {
                     Some(Seen::OtherSender) => return Ok(NoteTaken::Conflict),
                     None => {}
                 }
+                // An erased event's late redelivery is not taken again.
+                if super::erase::erased_redelivery(tx, &customer, &note.message_id)?.is_some() {
+                    return Ok(NoteTaken::Duplicate);
+                }
                 let case = note_case(tx, &customer, &note)?;
                 tx.insert(dedupe, dedupe_value(case, &customer));
                 let seq = next_seq(tx)?;

@@ -210,68 +210,23 @@ impl Store {
         keep_history: bool,
     ) -> Result<Upserted, StoreError> {
         self.committer
-            .run(move |tx| {
-                let mut out = Upserted::default();
-                for mut s in students {
-                    let key = keys::student(&s.id);
-                    let old: Option<Student> = match tx.get(&key)? {
-                        Some(v) => Some(decode(&v)?),
-                        None => None,
-                    };
-                    if old.as_ref().is_some_and(|o| s.rev <= o.rev) {
-                        out.ignored.push(s.id);
-                        continue;
-                    }
-                    if let Some(old) = &old {
-                        unindex(tx, old);
-                        if keep_history {
-                            s.reschedule_history = old.reschedule_history.clone();
-                        }
-                    }
-                    s.synced_at = now;
-                    index(tx, &s);
-                    tx.insert(key, encode(&s)?);
-                    out.stored.push(s.id);
-                }
-                Ok(out)
-            })
+            .run(move |tx| upsert_in(tx, students, now, keep_history))
             .await
     }
 
     /// Adds free slots; a slot already stored keeps its booking.
     pub async fn add_slots(&self, slots: Vec<Slot>) -> Result<usize, StoreError> {
-        self.committer
-            .run(move |tx| {
-                let mut added = 0;
-                for s in slots {
-                    let key = keys::slot(s.starts_at, &s.coach);
-                    if tx.get(&key)?.is_none() {
-                        tx.insert(key, encode(&s)?);
-                        added += 1;
-                    }
-                }
-                Ok(added)
-            })
-            .await
+        self.committer.run(move |tx| add_slots_in(tx, slots)).await
     }
 
     /// Stores article versions; the same id and version again replaces it
     /// (e.g. to withdraw a published version by posting it as draft).
     pub async fn put_articles(&self, articles: Vec<Article>) -> Result<usize, StoreError> {
         self.committer
-            .run(move |tx| {
-                let n = articles.len();
-                for a in articles {
-                    tx.insert(keys::article(&a.id, a.version), encode(&a)?);
-                }
-                Ok(n)
-            })
+            .run(move |tx| put_articles_in(tx, articles))
             .await
     }
 
-    /// The local backend's booking tool: moves the student's session to the
-    /// slot, marks the slot booked and counts a reschedule, all in one
-    /// write, once per idempotency key.
     pub async fn book(
         &self,
         key: String,
@@ -300,6 +255,63 @@ impl Store {
 }
 
 pub use crate::core::records::BOOK_TOOL;
+
+/// The student upsert as part of an op (see [`Store::upsert_students`]).
+pub(crate) fn upsert_in(
+    tx: &mut Tx<'_>,
+    students: Vec<Student>,
+    now: Timestamp,
+    keep_history: bool,
+) -> Result<Upserted, StoreError> {
+    let mut out = Upserted::default();
+    for mut s in students {
+        let key = keys::student(&s.id);
+        let old: Option<Student> = match tx.get(&key)? {
+            Some(v) => Some(decode(&v)?),
+            None => None,
+        };
+        if old.as_ref().is_some_and(|o| s.rev <= o.rev) {
+            out.ignored.push(s.id);
+            continue;
+        }
+        if let Some(old) = &old {
+            unindex(tx, old);
+            if keep_history {
+                s.reschedule_history = old.reschedule_history.clone();
+            }
+        }
+        s.synced_at = now;
+        index(tx, &s);
+        tx.insert(key, encode(&s)?);
+        out.stored.push(s.id);
+    }
+    Ok(out)
+}
+
+/// Adds the slots not stored yet, as part of an op; returns how many.
+pub(crate) fn add_slots_in(tx: &mut Tx<'_>, slots: Vec<Slot>) -> Result<usize, StoreError> {
+    let mut added = 0;
+    for s in slots {
+        let key = keys::slot(s.starts_at, &s.coach);
+        if tx.get(&key)?.is_none() {
+            tx.insert(key, encode(&s)?);
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
+/// Stores article versions as part of an op; returns how many.
+pub(crate) fn put_articles_in(
+    tx: &mut Tx<'_>,
+    articles: Vec<Article>,
+) -> Result<usize, StoreError> {
+    let n = articles.len();
+    for a in articles {
+        tx.insert(keys::article(&a.id, a.version), encode(&a)?);
+    }
+    Ok(n)
+}
 
 fn apply_booking(
     tx: &mut Tx<'_>,

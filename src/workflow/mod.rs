@@ -83,6 +83,8 @@ pub enum WorkflowError {
     },
     #[error("timer '{timer}': unknown `until` '{value}' (known: outbound)")]
     BadUntil { timer: String, value: String },
+    #[error("timer '{timer}': unknown `intent` '{value}'")]
+    BadIntent { timer: String, value: String },
     #[error("migration from version {from}: it must come from an older version than {current}")]
     BadMigration { from: u32, current: u32 },
     #[error("migration from version {from}: state '{state}' is not known")]
@@ -126,6 +128,8 @@ struct TimerFile {
     armed_in: Vec<String>,
     target: Option<String>,
     until: Option<String>,
+    /// Armed only while the case's turn carries this intent.
+    intent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -188,6 +192,17 @@ pub struct TimerDef {
     pub target: State,
     /// Disarmed by the case's first outbound message (the first-response SLA).
     pub until_outbound: bool,
+    /// Armed only while the case's current turn carries this intent (the
+    /// privacy request's deadline); such a timer is an SLA, and its firing
+    /// is a breach.
+    pub intent: Option<crate::policy::intent::Intent>,
+}
+
+impl TimerDef {
+    /// Whether the timer's firing breaches an SLA (tagged on the case).
+    pub fn is_sla(&self) -> bool {
+        self.until_outbound || self.intent.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -430,12 +445,22 @@ fn build_timers(
                 });
             }
         };
+        let intent = match t.intent.as_deref() {
+            None => None,
+            Some(i) => Some(crate::policy::intent::Intent::parse(i).ok_or_else(|| {
+                WorkflowError::BadIntent {
+                    timer: name.clone(),
+                    value: i.to_string(),
+                }
+            })?),
+        };
         timers.push(TimerDef {
             name: name.clone(),
             after_ms: parse_duration(name, &t.after)?,
             armed_in,
             target,
             until_outbound,
+            intent,
         });
     }
     Ok(timers)

@@ -9,11 +9,11 @@ fn with(edit: impl Fn(&str) -> String) -> Result<Workflow, WorkflowError> {
 #[test]
 fn the_shipped_workflow_is_valid() {
     let wf = Workflow::parse(SHIPPED).expect("workflows/support.toml validates");
-    assert_eq!(wf.reference().to_string(), "support v3");
+    assert_eq!(wf.reference().to_string(), "support v4");
     assert!(wf.migration_from(1).is_some(), "v1 cases move onto v2");
     assert_eq!(wf.initial, State::Intake);
     assert_eq!(wf.next(State::Intake, Outcome::Ready), Some(State::Tier));
-    assert_eq!(wf.timers().len(), 4);
+    assert_eq!(wf.timers().len(), 5);
     assert_eq!(wf.timer("idle_close").unwrap().target, State::Closed);
     assert!(wf.timer("first_response").unwrap().until_outbound);
 }
@@ -223,20 +223,20 @@ fn the_terminal_state_must_exist() {
 
 #[test]
 fn migrations_must_come_from_older_versions_and_known_states() {
-    let err = with(|s| format!("{s}\n[[migrations]]\nfrom_version = 3\n")).unwrap_err();
+    let err = with(|s| format!("{s}\n[[migrations]]\nfrom_version = 4\n")).unwrap_err();
     assert_eq!(
         err,
         WorkflowError::BadMigration {
-            from: 3,
-            current: 3
+            from: 4,
+            current: 4
         }
     );
     let wf = with(|s| {
-        let bumped = s.replace("\nversion = 3\n", "\nversion = 4\n");
-        format!("{bumped}\n[[migrations]]\nfrom_version = 3\nstates = {{ verify = \"qa\" }}\n")
+        let bumped = s.replace("\nversion = 4\n", "\nversion = 5\n");
+        format!("{bumped}\n[[migrations]]\nfrom_version = 4\nstates = {{ verify = \"qa\" }}\n")
     })
     .unwrap();
-    let m = wf.migration_from(3).unwrap();
+    let m = wf.migration_from(4).unwrap();
     assert_eq!(m.states.get(&State::Verify), Some(&State::Qa));
 }
 

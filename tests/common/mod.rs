@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 pub mod fake;
 
 pub const TOKEN: &str = "test-admin-token-0123456789abcdef0123456789";
+/// The ingest token every test server takes on `POST /v1/messages`.
+pub const INGEST_TOKEN: &str = "test-ingest-token-0123456789abcdef012345";
 
 pub struct Server {
     said: std::sync::atomic::AtomicU64,
@@ -218,6 +220,7 @@ impl Server {
         let r = self
             .client
             .post(format!("{}/v1/messages", self.base))
+            .bearer_auth(INGEST_TOKEN)
             .header("content-type", "application/json")
             .body(body.to_string())
             .send()
@@ -358,6 +361,8 @@ fn spawn(
         .arg(dir.join("data"))
         .args(args)
         .env("CASEFLOW_ADMIN_TOKEN", TOKEN)
+        .env("CASEFLOW_INGEST_TOKEN", INGEST_TOKEN)
+        .env_remove("CASEFLOW_USERS_FILE")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log_file);

@@ -323,6 +323,59 @@ fn the_first_response_timer_hands_a_silent_case_to_a_human_once() {
 }
 
 #[test]
+fn a_privacy_request_carries_a_72_hour_deadline_and_missing_it_is_a_breach() {
+    const H72: i64 = 72 * 3600 * 1000;
+    let mut refund = Sim::new();
+    refund.message("saya mau refund");
+    refund.advance_time(WINDOW);
+    assert!(
+        !refund
+            .case
+            .timers
+            .iter()
+            .any(|t| t.name == "privacy_deadline"),
+        "only a privacy request has it"
+    );
+
+    let mut sim = Sim::new();
+    sim.message("tolong hapus data saya");
+    sim.advance_time(WINDOW);
+    let tiered_at = sim.now;
+    if sim.in_flight.is_some() {
+        sim.complete_send(true);
+    }
+    assert_eq!(sim.case.tier, Some(crate::core::types::Tier::R3));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    let due = sim
+        .case
+        .timers
+        .iter()
+        .find(|t| t.name == "privacy_deadline")
+        .expect("armed while the coach decides")
+        .due;
+    assert_eq!(due.0 - tiered_at, H72);
+    // The coach's own 8 h SLA passing does not touch it.
+    sim.advance_time(9 * 3600 * 1000);
+    assert!(
+        sim.case
+            .timers
+            .iter()
+            .any(|t| t.name == "privacy_deadline" && t.due == due)
+    );
+    sim.now = due.0;
+    sim.step(Event::Wake);
+    assert!(
+        sim.case
+            .tags
+            .iter()
+            .any(|t| t == "sla_breach:privacy_deadline"),
+        "{:?}",
+        sim.case.tags
+    );
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach, "back with the coach");
+}
+
+#[test]
 fn a_closed_conversation_reopens_and_collects_rapid_fire_messages_into_one_turn() {
     let mut sim = Sim::new();
     sim.case.state = State::Close;
