@@ -186,6 +186,11 @@ impl Engine {
         &self.shared.settings
     }
 
+    /// The business timezone (`[policy] timezone`).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.shared.policy.timezone
+    }
+
     /// Stores an inbound message durably, then wakes its case.
     pub async fn ingest(
         &self,
@@ -228,6 +233,17 @@ impl Engine {
         id: CaseId,
         actor: crate::store::audit::Actor,
     ) -> Result<CaseRecord, EngineError> {
+        self.retry_because(id, actor, None).await
+    }
+
+    /// As [`Engine::retry`], with the reason the operator gave (a bulk
+    /// retry's) written into the case's audit entry.
+    pub async fn retry_because(
+        &self,
+        id: CaseId,
+        actor: crate::store::audit::Actor,
+        reason: Option<String>,
+    ) -> Result<CaseRecord, EngineError> {
         let case = self.store().case(id)?.ok_or(EngineError::NoCase(id))?;
         if case.is_closed() {
             return Err(EngineError::Closed(id));
@@ -248,9 +264,10 @@ impl Engine {
                     target: Some(id.to_string()),
                     policy: crate::store::audit::policy_of(c.tier, c.desk.rule.as_deref()),
                     detail: format!(
-                        "re-run from {} (waiting on {})",
+                        "re-run from {} (waiting on {}){}",
                         c.state,
-                        c.waiting_on.label()
+                        c.waiting_on.label(),
+                        reason.map(|r| format!(": {r}")).unwrap_or_default()
                     ),
                 },
             )

@@ -5,9 +5,12 @@
 mod admin;
 mod audit;
 pub mod auth;
+mod bulk_retry;
+mod console;
 pub mod credentials;
 mod customers;
 mod ingest;
+mod listing;
 pub mod records;
 pub mod server;
 mod views;
@@ -64,6 +67,7 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
         .route("/metrics", get(metrics_text))
         .route_layer(needs(Role::Viewer));
     let operator = Router::new()
+        .route("/admin/cases/retry", post(bulk_retry::retry_cases))
         .route("/admin/cases/{id}/retry", post(admin::retry_case))
         .route("/admin/cases/{id}/decision", post(admin::decide_case))
         .route_layer(needs(Role::Operator));
@@ -102,6 +106,7 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
         .merge(coach)
         .merge(admin)
         .merge(ingest)
+        .merge(console::router(state.clone()))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
