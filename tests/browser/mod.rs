@@ -29,10 +29,7 @@ fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Ok(p) = std::env::var(env) {
         return Some(PathBuf::from(p));
     }
-    candidates
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
+    candidates.iter().map(PathBuf::from).find(|p| p.is_file())
 }
 
 fn free_port() -> u16 {
@@ -87,8 +84,11 @@ impl Browser {
     pub async fn start(viewport: (u32, u32)) -> Browser {
         let driver_bin = find_binary("CHROMEDRIVER", &["/usr/bin/chromedriver"])
             .unwrap_or_else(|| panic!("chromedriver not found: {INSTALL}"));
-        let chromium = find_binary("CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"])
-            .unwrap_or_else(|| panic!("chromium not found: {INSTALL}"));
+        let chromium = find_binary(
+            "CHROMIUM",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        )
+        .unwrap_or_else(|| panic!("chromium not found: {INSTALL}"));
         let profile = tempfile::tempdir().unwrap();
         let port = free_port();
         let log = profile.path().join("chromedriver.log");
@@ -179,8 +179,46 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
+    /// The texts of every element matching `css` now (no wait).
+    pub async fn find_all_text(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in self.client.find_all(Locator::Css(css)).await.unwrap() {
+            out.push(e.text().await.unwrap_or_default());
+        }
+        out
+    }
+
+    /// The text of the first element matching `css`; an element replaced
+    /// by a navigation meanwhile is found again.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap()
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.find(css).await.text().await {
+                Ok(t) => return t,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("text of {css}: {e}"),
+            }
+        }
+    }
+
+    /// Waits (up to 10 s) for the first element matching `css` to read
+    /// `expected` (after a navigation to the same URL, say).
+    pub async fn wait_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.text(css).await;
+            if got == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} reads {got:?}, never {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Runs `script` in the page and answers its result.
@@ -196,7 +234,10 @@ impl Browser {
             if url.contains(part) {
                 return url;
             }
-            assert!(Instant::now() < deadline, "url {url} never contained {part}");
+            assert!(
+                Instant::now() < deadline,
+                "url {url} never contained {part}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -204,10 +245,8 @@ impl Browser {
     /// Whether the page scrolls sideways (wider than the viewport).
     pub async fn scrolls_sideways(&self) -> (bool, Value) {
         let v = self
-            .js(
-                "return {scroll: document.documentElement.scrollWidth, \
-                 body: document.body.scrollWidth, inner: window.innerWidth};",
-            )
+            .js("return {scroll: document.documentElement.scrollWidth, \
+                 body: document.body.scrollWidth, inner: window.innerWidth};")
             .await;
         let inner = v["inner"].as_f64().unwrap_or(0.0);
         let wide = v["scroll"].as_f64().unwrap_or(0.0) > inner

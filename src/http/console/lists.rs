@@ -135,7 +135,7 @@ pub async fn lane(
         @if !decides {
             p.notice { (f.t(L::NotYourLane)) }
         }
-        p.meta { (f.t(L::OrderedBySla)) " " (rows.len()) }
+        p.meta { strong { (rows.len()) } " · " (f.t(L::OrderedBySla)) }
         @if rows.is_empty() {
             p.card { (f.t(L::NothingWaiting)) }
         } @else {
