@@ -69,7 +69,7 @@ impl Default for ServerConfig {
             webhook_body_limit: 3 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
-            max_connections: 1024,
+            max_connections: 8192,
         }
     }
 }
