@@ -478,3 +478,72 @@ async fn every_case_is_listable_past_a_thousand() {
     assert!(ids.iter().all(|i| seen.contains(i.as_str())));
     eprintln!("listed {n} cases in {pages} pages in {took:?}");
 }
+
+#[tokio::test]
+async fn an_r0_answer_is_in_the_customers_language_and_one_body_still_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_demo(dir.path(), "pilot").await;
+    let reply = |case: &Value| {
+        case["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|m| m["direction"] == "out")
+            .map(|m| {
+                (
+                    m["template"].clone(),
+                    m["text"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap()
+    };
+    let id = s.say("+6287700000001", "kak berapa harga les vokal?").await;
+    let (template, text) = reply(&id);
+    assert_eq!(template, "wa.r0.faq");
+    assert_eq!(
+        text,
+        "Les vokal privat Rp 450.000 per 60 menit; paket 4 sesi Rp 1.600.000."
+    );
+    let en = s.say("+6287700000002", "how much is a lesson?").await;
+    let (_, text) = reply(&en);
+    assert_eq!(
+        text,
+        "A private vocal lesson is Rp 450.000 for 60 minutes; a package of 4 lessons is Rp 1.600.000."
+    );
+    let hours = s.say("+6287700000003", "jam buka studio kapan kak?").await;
+    assert_eq!(
+        reply(&hours).1,
+        "Les tersedia Senin sampai Sabtu, 10:00 sampai 21:00 WIB."
+    );
+
+    // An article posted the old way (one `body`) answers every customer
+    // with that body; `bodies` is the other shape of two.
+    let (status, v) = s
+        .admin_post(
+            "/admin/kb",
+            json!([
+                {"id": "parking", "title": "Parking", "status": "published", "version": 1,
+                 "body": "Free parking behind the studio.",
+                 "questions": ["is there parking", "ada parkir"]},
+                {"id": "online", "title": "Online lessons", "status": "published", "version": 2,
+                 "bodies": {"en": "Online lessons by video call, same price.",
+                            "id": "Les online lewat video call, harga sama."},
+                 "questions": ["can I take lessons online", "bisa les online"]}
+            ]),
+        )
+        .await;
+    assert!(status < 300, "{v}");
+    let parking = s.say("+6287700000004", "kak ada parkir?").await;
+    assert_eq!(reply(&parking).1, "Free parking behind the studio.");
+    let online = s.say("+6287700000005", "bisa les online kak?").await;
+    assert_eq!(reply(&online).1, "Les online lewat video call, harga sama.");
+    let (status, v) = s
+        .admin_post(
+            "/admin/kb",
+            json!([{"id": "x", "title": "X", "status": "published", "version": 1,
+                    "body_id": "Hanya bahasa Indonesia", "questions": ["x"]}]),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("[0].body"), "{v}");
+}

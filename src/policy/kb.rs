@@ -68,6 +68,7 @@ mod tests {
             body: format!("answer {id}"),
             questions: questions.iter().map(|q| q.to_string()).collect(),
             version: 3,
+            body_id: None,
         }
     }
 

@@ -124,3 +124,28 @@ mod tests {
         assert_eq!(case.desk, Desk::default());
     }
 }
+
+/// `Article` schema 1: one body for every language.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArticleV1 {
+    pub id: String,
+    pub title: String,
+    pub status: crate::core::records::ArticleStatus,
+    pub body: String,
+    pub questions: Vec<String>,
+    pub version: u32,
+}
+
+impl From<ArticleV1> for crate::core::records::Article {
+    fn from(v: ArticleV1) -> Self {
+        crate::core::records::Article {
+            id: v.id,
+            title: v.title,
+            status: v.status,
+            body: v.body,
+            questions: v.questions,
+            version: v.version,
+            body_id: None,
+        }
+    }
+}
