@@ -92,8 +92,8 @@ async fn render(
         @if let Some((ok, text)) = &notice {
             (pages::notice(*ok, text))
         }
-        (facts(&f, &view))
         (pending(&f, &view, &lanes))
+        (facts(&f, &view))
         (stuck(&f, &view))
         h2 #timeline { (f.t(L::Timeline)) }
         (timeline(&f, &view))
