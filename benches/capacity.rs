@@ -8,6 +8,8 @@
 //! resident memory the passivated cases added. A third measures the memory
 //! of N idle actors: what a case costs while it is active.
 //!
+//! Last, the weekly report over 100k cases with a full turn each.
+//!
 //! Run: `cargo bench --bench capacity`. Figures: benches/README.md.
 
 use std::process::Command;
@@ -31,6 +33,7 @@ fn main() {
         Some("--recover") => recover(args[2].parse().unwrap(), &args[3]),
         Some("--actors") => actors(args[2].parse().unwrap()),
         Some("--transitions") => transitions(),
+        Some("--report") => report(args[2].parse().unwrap()),
         _ => parent(),
     }
 }
@@ -65,6 +68,159 @@ fn parent() {
     print!("{}", String::from_utf8_lossy(&out.stdout));
     let out = Command::new(&me).arg("--transitions").output().unwrap();
     print!("{}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new(&me)
+        .args(["--report", "100000"])
+        .output()
+        .unwrap();
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// The weekly report over `n` cases spread over four weeks, each with a
+/// full turn in its history (message, four transitions, a reply and its
+/// effect record): the time `caseflow report` takes on such a store.
+fn report(n: u64) {
+    use caseflow::core::case::{CaseRecord, TransitionRecord};
+    use caseflow::core::types::{IdempotencyKey, Mode, Tier};
+    use caseflow::store::{Commit, Committed, EffectOutcome, SendIntent};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let now = caseflow::engine::clock::now();
+    let filled = Instant::now();
+    rt.block_on(async {
+        let wf =
+            caseflow::workflow::Workflow::parse(caseflow::engine::workflows::EMBEDDED).unwrap();
+        store
+            .put_workflow(wf.name.clone(), wf.version, wf.source.clone())
+            .await
+            .unwrap();
+        let reference = wf.reference();
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..WORKERS {
+            let (store, next, reference) = (store.clone(), next.clone(), reference.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    // Spread over 28 days and over the hours of a day.
+                    let at =
+                        now.plus_millis(-((i % 28) as i64) * 86_400_000 - (i as i64 % 3600) * 1000);
+                    let customer = CustomerKey {
+                        channel: Channel::Whatsapp,
+                        address: format!("+6283{i:09}"),
+                    };
+                    let message = InboundMessage {
+                        message_id: MessageId(format!("wamid.report.{i}")),
+                        text: if i % 5 == 0 {
+                            "ada parkir mobil di studio?".into()
+                        } else {
+                            "berapa harga les vokal?".into()
+                        },
+                        sent_at: None,
+                        received_at: at,
+                    };
+                    let (r, c) = (reference.clone(), customer.clone());
+                    let opened = store
+                        .ingest(Ingest { customer, message }, move |id| {
+                            CaseRecord::open(id, c, r, State::Intake, Mode::Pilot, at)
+                        })
+                        .await
+                        .unwrap();
+                    let Ingested::Accepted { case, opened: true } = opened else {
+                        continue;
+                    };
+                    let mut record = store.case(case).unwrap().unwrap();
+                    let tier = [Tier::R0, Tier::R1, Tier::R2, Tier::R3][(i % 4) as usize];
+                    let step = |from, to, reason: &str, ms| TransitionRecord {
+                        from,
+                        to,
+                        at: at.plus_millis(ms),
+                        reason: reason.into(),
+                    };
+                    record.tier = Some(tier);
+                    record.state = State::Send;
+                    record.updated_at = at.plus_millis(20);
+                    let key = IdempotencyKey::for_step(case, 0);
+                    let first = Commit {
+                        case: record.clone(),
+                        transitions: vec![
+                            step(
+                                State::Intake,
+                                State::Tier,
+                                "turn of 1 message(s) collected",
+                                5,
+                            ),
+                            step(
+                                State::Tier,
+                                State::Qa,
+                                &format!("rule bench: {}", tier.as_str()),
+                                10,
+                            ),
+                            step(State::Qa, State::Send, "qa passed: wa.r0.faq", 20),
+                        ],
+                        sends: vec![SendIntent {
+                            step: 0,
+                            key,
+                            tool: "whatsapp".into(),
+                            template: Some("wa.r0.faq".into()),
+                            text: "Les vokal privat Rp 450.000 per 60 menit.".into(),
+                        }],
+                        tools: Vec::new(),
+                        done: None,
+                    };
+                    let Committed::Written { rev } = store.commit(first).await.unwrap() else {
+                        panic!("first commit conflicts");
+                    };
+                    record.rev = rev;
+                    record.state = State::Close;
+                    record.waiting_on = WaitingOn::Customer;
+                    record.first_response_at = Some(at.plus_millis(400));
+                    record.updated_at = at.plus_millis(400);
+                    let second = Commit {
+                        case: record,
+                        transitions: vec![step(State::Send, State::Close, "wa.r0.faq sent", 400)],
+                        sends: Vec::new(),
+                        tools: Vec::new(),
+                        done: Some(EffectOutcome {
+                            step: 0,
+                            attempts: 1,
+                            provider_id: Some(format!("wamid.out.{i}")),
+                            error: None,
+                        }),
+                    };
+                    store.commit(second).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let fill = filled.elapsed();
+    let tz = chrono_tz::Asia::Jakarta;
+    let today = caseflow::report::period::local_date(now, tz);
+    let period = caseflow::report::period::Period::new(None, None, today, tz).unwrap();
+    let mut times = Vec::new();
+    let mut read = 0;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let r = caseflow::report::compute(&store, period, now).unwrap();
+        times.push(started.elapsed());
+        read = r.cases_read;
+        assert!(r.period.turns > 0);
+    }
+    times.sort();
+    println!(
+        "report over {read} cases (4 weeks, one turn each): median {} ms of 3 runs (fill {} s)",
+        times[1].as_millis(),
+        fill.as_secs()
+    );
 }
 
 /// Latency of one durable transition with 64 cases committing at once,

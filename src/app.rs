@@ -231,7 +231,7 @@ pub async fn load_demo(
 }
 
 /// Replaces `@D+n` / `@D-n` with the date n days from `today`.
-fn relative_dates(text: &str, today: chrono::NaiveDate) -> String {
+pub fn relative_dates(text: &str, today: chrono::NaiveDate) -> String {
     let mut out = text.to_string();
     for n in (0..=60i64).rev() {
         for (sign, days) in [('+', n), ('-', -n)] {

@@ -1,5 +1,5 @@
 //! The `caseflow` command: serve the desk, check a workflow, load-test,
-//! manage users.
+//! report, evaluate scripted conversations, manage users.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,6 +48,41 @@ enum Command {
     /// Rehearse a campaign spike (or a steady day, or a soak) against a
     /// desk: --target URL, or one started here on a temporary data dir.
     Loadtest(caseflow::loadtest::Options),
+    /// Run scripted conversations (CONTRACT section 6) through the
+    /// configured workflow, policy and templates on throw-away stores;
+    /// prints a pass/fail table and exits non-zero on any failure.
+    Eval {
+        /// Eval files (TOML), e.g. config/eval/*.toml.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Config file: mode, policy, workflow, templates.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+    },
+    /// The weekly dashboard (CONTRACT section 6) from a store, per ISO
+    /// week and for the period. The desk must be stopped: sled allows one
+    /// process per store (a running desk answers GET /admin/report).
+    Report {
+        /// Config file: the business timezone and the data directory.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+        /// Data directory. Overrides [store] path.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// First day, YYYY-MM-DD in the business timezone (default: the
+        /// Monday three weeks before --to's week).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// Write the self-contained HTML page (charts) here.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Write the figures as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Manage the users file (CASEFLOW_USERS_FILE).
     #[command(subcommand)]
     Users(UsersCommand),
@@ -113,6 +148,31 @@ fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Eval { files, config } => {
+            init_tracing("error");
+            let config = load_config(&config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let outcome = runtime.block_on(caseflow::eval::run(&files, &config))?;
+            print!("{}", outcome.table());
+            let failed = outcome.failed();
+            if failed > 0 {
+                anyhow::bail!("{failed} eval step(s) failed");
+            }
+            Ok(())
+        }
+        Command::Report {
+            config,
+            data_dir,
+            from,
+            to,
+            html,
+            json,
+        } => {
+            init_tracing("warn");
+            report(config, data_dir, from, to, html, json)
+        }
         Command::Serve {
             config,
             data_dir,
@@ -158,20 +218,80 @@ fn check(file: &PathBuf) -> anyhow::Result<()> {
     }
 }
 
+/// Reads the config file, or the built-in defaults when the default file
+/// is missing.
+fn load_config(config_path: &std::path::Path) -> anyhow::Result<Config> {
+    if config_path.exists() {
+        Ok(Config::load(config_path)?)
+    } else if config_path == std::path::Path::new("config/default.toml") {
+        tracing::info!("no config/default.toml here: running on built-in defaults");
+        Ok(Config::default())
+    } else {
+        anyhow::bail!("config file {} does not exist", config_path.display());
+    }
+}
+
+fn report(
+    config_path: PathBuf,
+    data_dir: Option<PathBuf>,
+    from: Option<String>,
+    to: Option<String>,
+    html: Option<PathBuf>,
+    json: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use caseflow::report::period::{Period, local_date, parse_date};
+    let config = load_config(&config_path)?;
+    let tz = config.policy.build()?.timezone;
+    let now = caseflow::engine::clock::now();
+    let period = Period::new(
+        parse_date("from", from.as_deref())?,
+        parse_date("to", to.as_deref())?,
+        local_date(now, tz),
+        tz,
+    )?;
+    let data_dir = data_dir.unwrap_or_else(|| config.store.path.clone());
+    let store = caseflow::store::Store::open_existing(&data_dir.join("store"))?;
+    let started = std::time::Instant::now();
+    let report = caseflow::report::compute(&store, period, now)?;
+    let elapsed = started.elapsed();
+    drop(store);
+    if let Some(path) = &json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &html {
+        std::fs::write(path, caseflow::report::html::render(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut text = format!(
+        "caseflow report {} to {} ({}), {} cases read in {} ms\n",
+        report.from,
+        report.to,
+        report.timezone,
+        report.cases_read,
+        elapsed.as_millis()
+    );
+    for (name, value) in caseflow::report::html::rows(&report.period) {
+        text.push_str(&format!("  {name:<48} {value}\n"));
+    }
+    if !report.kb_gaps.is_empty() {
+        text.push_str("  knowledge gaps (word: turns):\n");
+        for g in report.kb_gaps.iter().take(10) {
+            text.push_str(&format!("    {}: {}\n", g.word, g.turns));
+        }
+    }
+    // A closed pipe (`| head`) is not an error of the report.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+    Ok(())
+}
+
 async fn serve(
     config_path: PathBuf,
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
     demo: bool,
 ) -> anyhow::Result<()> {
-    let config = if config_path.exists() {
-        Config::load(&config_path)?
-    } else if config_path == std::path::Path::new("config/default.toml") {
-        tracing::info!("no config/default.toml here: running on built-in defaults");
-        Config::default()
-    } else {
-        anyhow::bail!("config file {} does not exist", config_path.display());
-    };
+    let config = load_config(&config_path)?;
     let open_files = match caseflow::http::server::raise_open_file_limit() {
         Ok((before, after)) => {
             tracing::info!(before, after, "open-file limit raised to the hard limit");

@@ -186,9 +186,9 @@ impl Engine {
         &self.shared.settings
     }
 
-    /// The business timezone (`[policy] timezone`).
-    pub fn timezone(&self) -> chrono_tz::Tz {
-        self.shared.policy.timezone
+    /// The policy in force (timezone, quota, cutoff, tier table).
+    pub fn policy(&self) -> &Policy {
+        &self.shared.policy
     }
 
     /// Stores an inbound message durably, then wakes its case.

@@ -12,6 +12,7 @@ mod customers;
 mod ingest;
 mod listing;
 pub mod records;
+mod report;
 pub mod server;
 mod views;
 pub mod webhooks;
@@ -65,11 +66,15 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
         .route("/admin/webhooks/rejected", get(webhooks::list_rejected))
         .route("/admin/audit", get(audit::list))
         .route("/metrics", get(metrics_text))
+        .route("/admin/report", get(report::get_report))
+        .route("/admin/qa/samples/{id}", get(report::get_sample))
         .route_layer(needs(Role::Viewer));
     let operator = Router::new()
         .route("/admin/cases/retry", post(bulk_retry::retry_cases))
         .route("/admin/cases/{id}/retry", post(admin::retry_case))
         .route("/admin/cases/{id}/decision", post(admin::decide_case))
+        .route("/admin/qa/sample", post(report::post_sample))
+        .route("/admin/qa/labels", post(report::post_labels))
         .route_layer(needs(Role::Operator));
     let coach = Router::new()
         .route("/admin/customers/{phone}/export", get(customers::export))

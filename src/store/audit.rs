@@ -49,6 +49,10 @@ pub enum AuditAction {
     Export,
     Erase,
     Retention,
+    /// A post-send audit sample was drawn.
+    QaSample,
+    /// Post-send audit labels were recorded.
+    QaLabels,
 }
 
 impl AuditAction {
@@ -62,6 +66,8 @@ impl AuditAction {
             AuditAction::Export => "export",
             AuditAction::Erase => "erase",
             AuditAction::Retention => "retention",
+            AuditAction::QaSample => "qa.sample",
+            AuditAction::QaLabels => "qa.labels",
         }
     }
 }

@@ -33,6 +33,8 @@
 //! A dedupe value is the case id, followed by the sender's address when the
 //! message was written by a release that records it; a note kept without a
 //! case has the nil case id.
+//! | `g`    | sample id (16)            | `QaSample`            |
+//! | `h`    | sample id (16), item u32 BE | `QaLabel`           |
 
 use crate::core::types::{CaseId, CustomerKey, MessageId};
 
@@ -262,4 +264,22 @@ pub fn erased_message(channel: crate::core::types::Channel, message: &MessageId)
     h.update([0]);
     h.update(message.0.as_bytes());
     prefixed(ERASED_MESSAGE, &h.finalize())
+}
+pub const QA_SAMPLE: u8 = b'g';
+pub const QA_LABEL: u8 = b'h';
+
+/// A post-send audit sample by its id.
+pub fn qa_sample(id: uuid::Uuid) -> Vec<u8> {
+    prefixed(QA_SAMPLE, id.as_bytes())
+}
+
+pub fn qa_label_prefix(sample: uuid::Uuid) -> Vec<u8> {
+    prefixed(QA_LABEL, sample.as_bytes())
+}
+
+/// A reviewer's label on item `item` of a sample.
+pub fn qa_label(sample: uuid::Uuid, item: u32) -> Vec<u8> {
+    let mut k = qa_label_prefix(sample);
+    k.extend_from_slice(&item.to_be_bytes());
+    k
 }

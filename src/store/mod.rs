@@ -13,7 +13,9 @@ pub mod erase;
 pub mod keys;
 mod legacy;
 pub mod provider;
+pub mod qa;
 pub mod records;
+pub mod scan;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -34,7 +34,7 @@ pub fn frame<'a>(state: &ConsoleState, v: &'a Visitor, here: Here, back_to: Stri
         session: &v.session,
         here,
         back_to,
-        tz: state.app.engine.timezone(),
+        tz: state.app.engine.policy().timezone,
         now: clock::now(),
     }
 }
