@@ -656,3 +656,16 @@ async fn press(b: &Browser, key: fantoccini::key::Key) {
         .then(KeyAction::Up { value: c });
     b.client.perform_actions(actions).await.unwrap();
 }
+
+#[tokio::test]
+#[should_panic(expected = "apt-get update && apt-get install -y chromium chromium-driver")]
+async fn without_chromium_a_browser_test_fails_saying_how_to_install_it() {
+    Browser::start_with(DESKTOP, None).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "apt-get update && apt-get install -y chromium chromium-driver")]
+async fn a_missing_webdriver_binary_fails_saying_how_to_install_it() {
+    let gone = std::path::PathBuf::from("/nonexistent/chromedriver");
+    Browser::start_with(DESKTOP, Some(gone)).await;
+}

@@ -82,8 +82,14 @@ impl Browser {
     /// Starts Chromium headless with a `width` x `height` viewport; a width
     /// under 600 emulates a phone (touch, device metrics, mobile viewport).
     pub async fn start(viewport: (u32, u32)) -> Browser {
-        let driver_bin = find_binary("CHROMEDRIVER", &["/usr/bin/chromedriver"])
-            .unwrap_or_else(|| panic!("chromedriver not found: {INSTALL}"));
+        let driver = find_binary("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+        Browser::start_with(viewport, driver).await
+    }
+
+    /// As [`Browser::start`], with the WebDriver binary given (`None`: not
+    /// installed).
+    pub async fn start_with(viewport: (u32, u32), driver_bin: Option<PathBuf>) -> Browser {
+        let driver_bin = driver_bin.unwrap_or_else(|| panic!("chromedriver not found: {INSTALL}"));
         let chromium = find_binary(
             "CHROMIUM",
             &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
