@@ -306,7 +306,7 @@ async fn an_operator_and_a_coach_decide_in_the_browser_and_the_api_names_them() 
     ] {
         let (got, body) = post_form(&s, &path, cookie, origin, &fields).await;
         assert_eq!(got, status, "{what}: {body}");
-        assert!(body.contains("refused"), "{what}: {body}");
+        assert!(body.contains("Refused"), "{what}: {body}");
     }
     let (got, _) = post_form(&s, "/console/retry", None, Some(origin), &[("reason", "x")]).await;
     assert_eq!(got, 401, "bulk retry without a session");

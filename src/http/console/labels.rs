@@ -136,6 +136,12 @@ labels! {
     Refused => "Refused.", "Ditolak.";
     ReadOnly => "Your role reads only.", "Peran Anda hanya dapat membaca.";
     Back => "Back", "Kembali";
+    RefusedCrossSite => "Refused: the request does not come from this console's page.",
+        "Ditolak: permintaan ini tidak berasal dari halaman konsol ini.";
+    RefusedNoSession => "Refused: not signed in, or the session has ended. Sign in again.",
+        "Ditolak: belum masuk, atau sesi sudah berakhir. Silakan masuk lagi.";
+    RefusedBadCsrf => "Refused: the form's security token is missing or outdated. Reload the page and try again.",
+        "Ditolak: token keamanan formulir hilang atau kedaluwarsa. Muat ulang halaman lalu coba lagi.";
 }
 
 #[cfg(test)]

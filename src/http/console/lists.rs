@@ -178,6 +178,13 @@ fn lane_row(f: &Frame<'_>, r: &LaneRow) -> Markup {
             @if let Some(t) = &a.template {
                 p.meta { (f.t(L::Template)) ": " code { (t) } }
             }
+            @if let (Some(s), Some(slot)) = (&a.session, &a.slot) {
+                p {
+                    (f.t(L::SessionMoved)) ": " (s.id)
+                    @if let Some(at) = s.starts_at { " (" (f.when(at)) ")" }
+                    " → " (f.t(L::SlotTaken)) ": " (f.when(slot.starts_at)) " · " (slot.coach)
+                }
+            }
             @if let Some(text) = &a.text {
                 p.quote.untrusted[a.kind == ActionKind::Escalation] { (snippet(text)) }
             }

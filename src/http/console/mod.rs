@@ -120,7 +120,12 @@ pub fn refused(state: &ConsoleState, headers: &HeaderMap, why: Refused) -> Respo
         Refused::CrossSite | Refused::BadCsrf => StatusCode::FORBIDDEN,
     };
     tracing::warn!(reason = why.message(), "console request refused");
-    let body = pages::message(lang, L::Refused.text(lang), why.message());
+    let text = match why {
+        Refused::CrossSite => L::RefusedCrossSite,
+        Refused::NoSession => L::RefusedNoSession,
+        Refused::BadCsrf => L::RefusedBadCsrf,
+    };
+    let body = pages::message(lang, L::Refused.text(lang), text.text(lang));
     (status, page_headers(), body.into_string()).into_response()
 }
 
