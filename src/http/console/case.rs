@@ -27,9 +27,8 @@ use crate::http::{ApiError, views};
 use crate::store::decisions::Refusal;
 
 /// A page for an error the visitor cannot fix (the store failed).
-pub fn failed(state: &ConsoleState, v: &Visitor, e: ApiError) -> Response {
+pub fn failed(v: &Visitor, e: ApiError) -> Response {
     let lang = v.session.lang;
-    let _ = state;
     html_status(
         StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         pages::message(lang, L::Refused.text(lang), e.message()),
@@ -82,8 +81,8 @@ async fn render(
                 pages::message(lang, L::NotFound.text(lang), L::NotFound.text(lang)),
             );
         }
-        Ok(Err(e)) => return failed(state, v, ApiError::internal(e)),
-        Err(e) => return failed(state, v, ApiError::internal(e)),
+        Ok(Err(e)) => return failed(v, ApiError::internal(e)),
+        Err(e) => return failed(v, ApiError::internal(e)),
     };
     let f = frame(state, v, Here::Case, format!("/console/cases/{case_id}"));
     let lanes = state.app.access.lanes(&v.session.principal);
@@ -396,7 +395,7 @@ pub async fn decide(
         ),
         Ok(Err(r @ Refusal::NotYourLane(_))) => (StatusCode::FORBIDDEN, r.to_string()),
         Ok(Err(r)) => (StatusCode::CONFLICT, r.to_string()),
-        Err(e) => return failed(&state, &v, ApiError::internal(e)),
+        Err(e) => return failed(&v, ApiError::internal(e)),
     };
     render(&state, &v, &id, status, Some((false, text))).await
 }
@@ -448,6 +447,6 @@ pub async fn retry(
             )
             .await
         }
-        Err(e) => failed(&state, &v, ApiError::internal(e)),
+        Err(e) => failed(&v, ApiError::internal(e)),
     }
 }

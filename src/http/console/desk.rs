@@ -150,7 +150,7 @@ pub async fn set_degraded(
         .await
     {
         Ok(_) => see_other("/console/desk"),
-        Err(e) => super::case::failed(&state, &v, crate::http::ApiError::internal(e)),
+        Err(e) => super::case::failed(&v, crate::http::ApiError::internal(e)),
     }
 }
 
@@ -265,7 +265,7 @@ pub async fn bulk_retry(
     };
     let outcome = match bulk_retry::run(&state.app.engine, v.session.principal.actor(), req).await {
         Ok(o) => o,
-        Err(e) => return super::case::failed(&state, &v, e),
+        Err(e) => return super::case::failed(&v, e),
     };
     let body = if dry_run {
         html! {

@@ -111,8 +111,8 @@ pub async fn lane(
     .await;
     let rows = match read {
         Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => return super::case::failed(&state, &v, e),
-        Err(e) => return super::case::failed(&state, &v, ApiError::internal(e)),
+        Ok(Err(e)) => return super::case::failed(&v, e),
+        Err(e) => return super::case::failed(&v, ApiError::internal(e)),
     };
     let f = frame(
         &state,
@@ -215,8 +215,8 @@ pub async fn stuck(State(state): State<ConsoleState>, headers: HeaderMap) -> Res
     .await;
     let rows = match read {
         Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => return super::case::failed(&state, &v, ApiError::internal(e)),
-        Err(e) => return super::case::failed(&state, &v, ApiError::internal(e)),
+        Ok(Err(e)) => return super::case::failed(&v, ApiError::internal(e)),
+        Err(e) => return super::case::failed(&v, ApiError::internal(e)),
     };
     let f = frame(&state, &v, Here::Stuck, "/console/stuck".into());
     let may_retry = f.may(Role::Operator);
@@ -292,8 +292,8 @@ pub async fn search(
     let engine = state.app.engine.clone();
     let page = match tokio::task::spawn_blocking(move || listing::page(&engine, &query)).await {
         Ok(Ok(p)) => p,
-        Ok(Err(e)) => return super::case::failed(&state, &v, ApiError::internal(e)),
-        Err(e) => return super::case::failed(&state, &v, ApiError::internal(e)),
+        Ok(Err(e)) => return super::case::failed(&v, ApiError::internal(e)),
+        Err(e) => return super::case::failed(&v, ApiError::internal(e)),
     };
     let body = html! {
         p.meta { (f.t(L::CasesOf)) " " strong { (asked) } }
