@@ -175,11 +175,11 @@ impl Browser {
         self.client.goto(url).await.unwrap();
     }
 
-    /// The first element matching `css`, waiting up to 10 s for it.
+    /// The first element matching `css`, waiting up to 20 s for it.
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
@@ -197,7 +197,7 @@ impl Browser {
     /// The text of the first element matching `css`; an element replaced
     /// by a navigation meanwhile is found again.
     pub async fn text(&self, css: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             match self.find(css).await.text().await {
                 Ok(t) => return t,
@@ -210,10 +210,10 @@ impl Browser {
         }
     }
 
-    /// Waits (up to 10 s) for the first element matching `css` to read
+    /// Waits (up to 20 s) for the first element matching `css` to read
     /// `expected` (after a navigation to the same URL, say).
     pub async fn wait_text(&self, css: &str, expected: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let got = self.text(css).await;
             if got == expected {
@@ -232,9 +232,9 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap()
     }
 
-    /// Waits (up to 10 s) for the page's URL to contain `part`.
+    /// Waits (up to 20 s) for the page's URL to contain `part`.
     pub async fn wait_url(&self, part: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let url = self.client.current_url().await.unwrap().to_string();
             if url.contains(part) {
