@@ -183,6 +183,8 @@ pub struct PolicyConfig {
     pub cutoff: Cutoff,
     /// The tier decision table; empty means the one built into the binary.
     pub tiers: Option<PathBuf>,
+    /// The intent vocabulary; empty means the one built into the binary.
+    pub intents: Option<PathBuf>,
     /// Lowest knowledge-base match score (0..1) that may answer R0.
     pub kb_threshold: f64,
     /// Failed identity attempts before the case escalates to the coach.
@@ -199,6 +201,7 @@ impl Default for PolicyConfig {
             reschedule_quota_per_month: 2,
             cutoff: Cutoff::CalendarDays { days: 1 },
             tiers: None,
+            intents: None,
             kb_threshold: 0.5,
             identity_attempts: 3,
             record_ttl: Duration::from_secs(24 * 3600),
@@ -232,6 +235,16 @@ impl PolicyConfig {
         };
         let tiers = crate::policy::tier::TierTable::parse(&source)
             .map_err(|e| bad(format!("policy.tiers: {e}")))?;
+        let detector = match &self.intents {
+            Some(p) => {
+                let source = std::fs::read_to_string(p).map_err(|e| {
+                    bad(format!("policy.intents: cannot read {}: {e}", p.display()))
+                })?;
+                crate::policy::intent::Detector::parse(&source, &p.display().to_string())
+                    .map_err(|e| bad(format!("policy.intents: {e}")))?
+            }
+            None => crate::policy::intent::Detector::shipped(),
+        };
         Ok(crate::policy::Policy {
             timezone,
             reschedule_quota_per_month: self.reschedule_quota_per_month,
@@ -240,6 +253,7 @@ impl PolicyConfig {
             identity_attempts: self.identity_attempts,
             record_ttl_ms: self.record_ttl.as_millis() as i64,
             tiers,
+            detector,
             provider_lookup: false,
         })
     }

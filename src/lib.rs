@@ -8,6 +8,7 @@ pub mod core;
 pub mod engine;
 pub mod eval;
 pub mod http;
+pub mod intents_cmd;
 pub mod loadtest;
 pub mod policy;
 pub mod report;

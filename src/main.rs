@@ -83,6 +83,9 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Intent detection: measure it on labelled corpora, explain a text.
+    #[command(subcommand)]
+    Intents(caseflow::intents_cmd::IntentsCommand),
     /// Manage the users file (CASEFLOW_USERS_FILE).
     #[command(subcommand)]
     Users(UsersCommand),
@@ -121,6 +124,7 @@ fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { file } => check(&file),
+        Command::Intents(cmd) => caseflow::intents_cmd::run(cmd),
         Command::Users(UsersCommand::Add { name, role, file }) => {
             let file = file.context("name the users file with --file or CASEFLOW_USERS_FILE")?;
             let token = caseflow::http::credentials::add_user(&file, &name, &role)?;

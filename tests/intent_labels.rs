@@ -1,98 +1,129 @@
-//! Precision and recall of intent detection on a labelled set of customer
-//! messages (tests/data/intents.tsv), English and Bahasa Indonesia.
+//! Intent detection measured on labelled customer messages, English and
+//! Bahasa Indonesia: the development part (tests/data/intents_dev.tsv,
+//! whose misses are printed) and the held-out part
+//! (tests/data/intents_heldout.tsv, written from the contract alone and
+//! scored in aggregate only: its lines and misses are never printed).
+//!
+//! Each message is one turn from an unknown number, judged the way the tier
+//! stage judges it: detection, the best published article of the demo
+//! knowledge base (config/demo/kb.json), the shipped tier table. The
+//! figures over time are in docs/intent-eval.md.
 
-use std::collections::BTreeMap;
+use caseflow::policy::Policy;
+use caseflow::policy::intent::eval::{self, Judge, Report};
 
-use caseflow::policy::intent::{Intent, detect};
+const DEV: &str = include_str!("data/intents_dev.tsv");
+const HELDOUT: &str = include_str!("data/intents_heldout.tsv");
+const DEMO_KB: &str = include_str!("../config/demo/kb.json");
 
-#[test]
-fn labelled_messages_are_classified_with_high_precision_and_recall() {
-    let data = include_str!("data/intents.tsv");
-    let mut rows = Vec::new();
-    for (n, line) in data.lines().enumerate() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let (text, label) = line
-            .rsplit_once('\t')
-            .unwrap_or_else(|| panic!("line {}", n + 1));
-        let label =
-            Intent::parse(label.trim()).unwrap_or_else(|| panic!("label on line {}", n + 1));
-        rows.push((text, label));
-    }
-    assert!(rows.len() >= 150, "{} labelled messages", rows.len());
-    // (true positives, predicted, actual) per intent
-    let mut counts: BTreeMap<Intent, (u32, u32, u32)> = BTreeMap::new();
-    let mut misses = Vec::new();
-    for (text, label) in &rows {
-        let got = detect(text).primary();
-        counts.entry(*label).or_default().2 += 1;
-        counts.entry(got).or_default().1 += 1;
-        if got == *label {
-            counts.entry(got).or_default().0 += 1;
-        } else {
-            misses.push(format!(
-                "{text:?}: expected {}, got {}",
-                label.as_str(),
-                got.as_str()
-            ));
-        }
-    }
-    println!(
-        "{:<16} {:>9} {:>7} {:>6}",
-        "intent", "precision", "recall", "n"
-    );
-    let mut worst = 1.0f64;
-    for (intent, (tp, predicted, actual)) in &counts {
-        let precision = if *predicted == 0 {
-            1.0
-        } else {
-            *tp as f64 / *predicted as f64
-        };
-        let recall = if *actual == 0 {
-            1.0
-        } else {
-            *tp as f64 / *actual as f64
-        };
-        worst = worst.min(precision).min(recall);
-        println!(
-            "{:<16} {:>9.2} {:>7.2} {:>6}",
-            intent.as_str(),
-            precision,
-            recall,
-            actual
-        );
-    }
-    let accuracy = 1.0 - misses.len() as f64 / rows.len() as f64;
-    println!("accuracy {accuracy:.3} over {} messages", rows.len());
-    for m in &misses {
-        println!("miss: {m}");
-    }
-    assert!(
-        worst >= 0.85,
-        "an intent fell below 0.85 precision or recall"
-    );
-    assert!(accuracy >= 0.93, "accuracy {accuracy:.3}");
+fn measure(source: &str) -> (Vec<eval::Row<'_>>, Vec<eval::Outcome>, Report) {
+    let policy = Policy::defaults();
+    let articles = caseflow::http::records::parse_articles(DEMO_KB.as_bytes()).unwrap();
+    let judge = Judge {
+        detector: &policy.detector,
+        tiers: &policy.tiers,
+        articles: &articles,
+        kb_threshold: policy.kb_threshold,
+    };
+    let rows = eval::parse_corpus(source).expect("the corpus parses");
+    let outcomes: Vec<_> = rows.iter().map(|r| judge.judge(r.text)).collect();
+    let report = eval::score(&rows, &outcomes);
+    (rows, outcomes, report)
 }
 
 #[test]
-fn injection_attempts_in_the_set_are_all_tagged() {
-    let data = include_str!("data/intents.tsv");
-    let attempts = data
-        .lines()
-        .filter(|l| {
-            let t = l.to_lowercase();
-            t.contains("ignore previous")
-                || t.contains("i am the admin")
-                || t.contains("set tier")
-                || t.contains("saya admin")
-                || t.contains("developer mode")
-                || t.contains("i am the coach")
-        })
-        .collect::<Vec<_>>();
-    assert!(attempts.len() >= 6);
-    for line in attempts {
-        let text = line.rsplit_once('\t').unwrap().0;
-        assert!(detect(text).injection, "not tagged: {text}");
+fn development_part_holds_its_figures() {
+    let (rows, outcomes, report) = measure(DEV);
+    assert!(rows.len() >= 1000, "{} development messages", rows.len());
+    print!("{}", report.table("development part"));
+    for &i in &report.misses {
+        println!(
+            "miss [{} {}] {:?}: label {}, got {}{}",
+            rows[i].lang,
+            rows[i].kind,
+            rows[i].text,
+            rows[i].label.as_str(),
+            outcomes[i].primary.as_str(),
+            if outcomes[i].auto_answered {
+                ", answered R0"
+            } else {
+                ""
+            }
+        );
     }
+    assert_eq!(report.non_faq_auto_answered, 0, "non-faq answered R0");
+    assert!(
+        report.r3_recall() >= 0.99,
+        "R3 recall {:.4}",
+        report.r3_recall()
+    );
+    assert!(
+        report.accuracy() >= 0.97,
+        "accuracy {:.4}",
+        report.accuracy()
+    );
+    // The published articles do answer general questions.
+    assert!(
+        report.faq_auto_answered >= 15,
+        "{}",
+        report.faq_auto_answered
+    );
+}
+
+/// What the held-out part must never fall below again (the figures
+/// measured at the last change, docs/intent-eval.md).
+#[test]
+fn held_out_part_does_not_regress() {
+    let (rows, _, report) = measure(HELDOUT);
+    assert_eq!(rows.len(), 717, "held-out messages");
+    print!("{}", report.table("held-out part"));
+    assert_eq!(report.non_faq_auto_answered, 0, "non-faq answered R0");
+    assert!(
+        report.r3_recall() >= 0.90,
+        "R3 recall {:.4}",
+        report.r3_recall()
+    );
+    assert!(
+        report.accuracy() >= 0.84,
+        "accuracy {:.4}",
+        report.accuracy()
+    );
+}
+
+/// The targets of issue 9 on the held-out part: R3 recall of at least
+/// 99.5% (a suspected risky intent counts: a human gets the turn), no
+/// message that is not a general question answered R0, accuracy of the
+/// primary intent of at least 97%. Not reached yet (see
+/// docs/intent-eval.md); run with `cargo test --test intent_labels --
+/// --ignored`.
+#[test]
+#[ignore = "held-out targets not reached yet: see docs/intent-eval.md"]
+fn held_out_part_meets_the_targets() {
+    let (_, _, report) = measure(HELDOUT);
+    print!("{}", report.table("held-out part"));
+    assert_eq!(report.non_faq_auto_answered, 0, "non-faq answered R0");
+    assert!(
+        report.r3_recall() >= 0.995,
+        "R3 recall {:.4}",
+        report.r3_recall()
+    );
+    assert!(
+        report.accuracy() >= 0.97,
+        "accuracy {:.4}",
+        report.accuracy()
+    );
+}
+
+#[test]
+fn injection_attempts_in_the_development_part_are_all_tagged() {
+    let policy = Policy::defaults();
+    let rows = eval::parse_corpus(DEV).unwrap();
+    let attempts: Vec<_> = rows.iter().filter(|r| r.kind == "injection").collect();
+    assert!(attempts.len() >= 30, "{}", attempts.len());
+    let untagged: Vec<&str> = attempts
+        .iter()
+        .filter(|r| !policy.detector.detect(r.text).injection)
+        .map(|r| r.text)
+        .collect();
+    assert!(untagged.is_empty(), "not tagged: {untagged:#?}");
 }

@@ -1,4 +1,5 @@
-//! Deterministic policy: intent detection, the tier decision table, identity,
+//! Deterministic policy: intent detection (`intent/`, vocabulary in
+//! `config/intents.toml`), the tier decision table, identity,
 //! reschedule quota and cutoff, knowledge-base matching. Pure functions over
 //! plain structs; the clock and the timezone are passed in.
 //!
@@ -30,6 +31,8 @@ pub struct Policy {
     /// Records older than this are not stated as fact.
     pub record_ttl_ms: i64,
     pub tiers: tier::TierTable,
+    /// Intent detection over the business vocabulary (`config/intents.toml`).
+    pub detector: intent::Detector,
     /// A payment provider can be asked for an order's state.
     pub provider_lookup: bool,
 }
@@ -45,6 +48,7 @@ impl Policy {
             identity_attempts: 3,
             record_ttl_ms: 24 * 3600 * 1000,
             tiers: tier::TierTable::parse(tier::EMBEDDED).expect("the shipped tier table is valid"),
+            detector: intent::Detector::shipped(),
             provider_lookup: false,
         }
     }

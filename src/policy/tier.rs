@@ -164,7 +164,7 @@ impl Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::intent::detect;
+    use crate::policy::intent::Detector;
 
     fn decide(
         text: &str,
@@ -173,7 +173,7 @@ mod tests {
         mismatch: bool,
     ) -> (Option<Tier>, String) {
         let table = TierTable::parse(EMBEDDED).unwrap();
-        let d = detect(text);
+        let d = Detector::shipped().detect(text);
         let out = table.decide(&TierFacts {
             detection: &d,
             kb_match: kb,

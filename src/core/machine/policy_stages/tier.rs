@@ -11,6 +11,10 @@ use crate::policy::reschedule;
 use crate::policy::tier::{Decision, TierFacts};
 use crate::templates::TemplateId;
 
+/// The rule recorded when a suspected risky request sends a turn to the
+/// coach.
+pub const RISK_SUSPECTED_RULE: &str = "risk-suspected";
+
 impl Run<'_> {
     pub(in crate::core::machine) fn tier(&mut self) -> Result<Step, MachineError> {
         let text = self.case.desk.turn_text.clone();
@@ -29,7 +33,7 @@ impl Run<'_> {
             ));
         }
         self.match_registered_number()?;
-        let det = intent::detect(&text);
+        let det = self.facts.policy.detector.detect(&text);
         if det.injection {
             self.case.add_tag("injection");
         }
@@ -43,7 +47,18 @@ impl Run<'_> {
             .records
             .published_articles()
             .map_err(Self::records_err)?;
-        let kb_match = kb::best_match(&text, &articles, self.facts.policy.kb_threshold);
+        // Only a turn that is a general question and nothing else may be
+        // answered from an article (CONTRACT section 2, R0).
+        let kb_match = if det.may_answer_from_kb() {
+            kb::best_match(
+                &self.facts.policy.detector,
+                &text,
+                &articles,
+                self.facts.policy.kb_threshold,
+            )
+        } else {
+            None
+        };
         let decision = self.decide(&det, kb_match.is_some())?;
         self.case.desk.proposal = None;
         self.case.desk.task = None;
@@ -97,19 +112,35 @@ impl Run<'_> {
         Ok(Step::Go(Outcome::Account, reason))
     }
 
-    /// Evaluates the tier table on what is known now.
+    /// Evaluates the tier table on what is known now. A turn that may carry
+    /// a risky request the detector could not establish (a misspelt,
+    /// negated, quoted or hinted refund, cancellation, threat, abuse or
+    /// privacy request) goes to the coach whatever the table says: when the
+    /// engine is not sure, a human decides (CONTRACT section 2, "Trigger
+    /// words").
     pub(in crate::core::machine) fn decide(
-        &self,
+        &mut self,
         det: &Detection,
         kb_match: bool,
     ) -> Result<Decision, MachineError> {
         let in_policy = self.reschedule_check()?.map(|c| c.in_policy());
-        Ok(self.facts.policy.tiers.decide(&TierFacts {
+        let decision = self.facts.policy.tiers.decide(&TierFacts {
             detection: det,
             kb_match,
             reschedule_in_policy: in_policy,
             identity_mismatch: self.case.identity == Identity::Mismatch,
-        }))
+        });
+        if !det.risk_suspected() || decision.tier == Some(Tier::R3) {
+            return Ok(decision);
+        }
+        for i in &det.suspected {
+            self.case.add_tag(&format!("suspected:{}", i.as_str()));
+        }
+        Ok(Decision {
+            tier: Some(Tier::R3),
+            rule: RISK_SUSPECTED_RULE.into(),
+            lowerable: false,
+        })
     }
 
     /// Applies a table decision. Within a turn the tier only rises, unless
@@ -145,18 +176,14 @@ impl Run<'_> {
         if matches!(self.case.desk.task, Some(Task::Book(_))) {
             return Ok(());
         }
-        let mut intents = self.case.desk.intents.clone();
-        for i in intent::detect(&self.case.desk.turn_text).intents {
-            if !intents.contains(&i) {
-                intents.push(i);
+        let mut det = self.facts.policy.detector.detect(&self.case.desk.turn_text);
+        for i in &self.case.desk.intents {
+            if !det.intents.contains(i) {
+                det.intents.push(*i);
             }
         }
-        intents.sort();
-        self.case.desk.intents = intents.clone();
-        let det = Detection {
-            intents,
-            ..Detection::default()
-        };
+        det.intents.sort();
+        self.case.desk.intents = det.intents.clone();
         let d = self.decide(&det, false)?;
         self.set_tier(&d, false);
         Ok(())

@@ -320,14 +320,127 @@ fn reschedule_past_quota_or_cutoff_is_r3_for_the_coach() {
     assert_eq!(sim.templates_sent(), ["wa.r3.escalation"]);
     assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
 
+    for text in [
+        "please reschedule my session",
+        "kak sesi hari ini bisa dipindah ke minggu depan?",
+    ] {
+        let mut sim = desk(Mode::Production, PHONE);
+        sim.records.students[0].sessions[0].starts_at = Timestamp(sim.now + 3600 * 1000);
+        sim.say(text);
+        assert_eq!(
+            (sim.case.tier, sim.case.desk.rule.as_deref()),
+            (Some(Tier::R3), Some("reschedule-exception")),
+            "same-day session: past the cutoff ({text})"
+        );
+        assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+        assert!(
+            !sim.templates_sent().iter().any(|t| t.starts_with("wa.r1")),
+            "never answered with the schedule"
+        );
+    }
+}
+
+fn article(id: &str, body: &str, questions: &[&str]) -> Article {
+    Article {
+        id: id.into(),
+        title: id.into(),
+        status: ArticleStatus::Published,
+        body: body.into(),
+        questions: questions.iter().map(|q| q.to_string()).collect(),
+        version: 1,
+        body_id: None,
+    }
+}
+
+#[test]
+fn a_risky_request_beside_a_published_topic_goes_to_the_coach_never_to_the_article() {
+    for text in [
+        "mau batalin paket les saya kak",
+        "kak tolong dikembalikan uangnya ya",
+        "refunddd pleaseee 😭😭",
+        "CANCELLLL",
+        "I want my data erased.",
+        "Stop the automatic payment, I'm leaving.",
+        "I've already asked my credit card company to reverse the payment.",
+        "I know where your studio is. Watch yourselves.",
+    ] {
+        for mode in [Mode::Pilot, Mode::Production] {
+            let mut sim = desk(mode, PHONE);
+            sim.records.articles.push(article(
+                "packages",
+                "A package of 4 lessons is Rp 1.600.000.",
+                &["paket les", "lesson package", "berapa harga paket les"],
+            ));
+            sim.records.articles.push(article(
+                "hours",
+                "The studio is open Monday to Saturday, 10:00 to 21:00.",
+                &["jam buka studio", "where is your studio", "opening hours"],
+            ));
+            sim.say(text);
+            assert_eq!(sim.case.tier, Some(Tier::R3), "{text}");
+            assert_eq!(sim.case.waiting_on, WaitingOn::Coach, "{text}");
+            assert!(
+                sim.templates_sent()
+                    .iter()
+                    .all(|t| t.starts_with("wa.r3") || t == "wa.ack"),
+                "{text}: {:?}",
+                sim.templates_sent()
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unsure_risky_mention_goes_to_the_coach_with_a_neutral_acknowledgement() {
     let mut sim = desk(Mode::Production, PHONE);
-    sim.records.students[0].sessions[0].starts_at = Timestamp(sim.now + 3600 * 1000);
-    sim.say("please reschedule my session");
-    assert_eq!(
-        sim.case.tier,
-        Some(Tier::R3),
-        "same-day session: past the cutoff"
-    );
+    sim.say("saya ga mau refund kok, cuma mau tanya jadwal");
+    assert_eq!(sim.case.tier, Some(Tier::R3));
+    assert_eq!(sim.case.desk.rule.as_deref(), Some("risk-suspected"));
+    assert!(sim.case.tags.iter().any(|t| t == "suspected:refund"));
+    assert_eq!(sim.templates_sent(), ["wa.r3.escalation"]);
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+}
+
+#[test]
+fn r0_answers_only_a_general_question_an_article_fully_covers() {
+    let mut sim = desk(Mode::Production, "+620000");
+    sim.records.articles.push(article(
+        "payment-methods",
+        "You can pay by QRIS, bank transfer or e-wallet.",
+        &[
+            "can I pay with QRIS",
+            "payment methods",
+            "bisa bayar pakai qris",
+        ],
+    ));
+    sim.records.articles.push(article(
+        "address",
+        "The studio is at Jl. Melati 12, Jakarta.",
+        &["where is the studio", "alamat studio"],
+    ));
+    sim.say("Can I pay with QRIS?");
+    assert_eq!(sim.templates_sent(), ["wa.r0.faq"]);
+    assert!(sim.case.tags.iter().any(|t| t == "kb:payment-methods@v1"));
+
+    for text in [
+        "What's the wifi password at the studio?",
+        "kak, les saya minggu ini jam brp?",
+        "berapa harga les? dan jadwal saya kapan ya",
+    ] {
+        let mut sim = desk(Mode::Production, "+620000");
+        sim.records.articles.push(article(
+            "address",
+            "The studio is at Jl. Melati 12, Jakarta.",
+            &["where is the studio", "alamat studio"],
+        ));
+        sim.say(text);
+        assert!(
+            !sim.templates_sent().contains(&"wa.r0.faq".to_string()),
+            "{text}: {:?}",
+            sim.templates_sent()
+        );
+        assert_ne!(sim.case.tier, Some(Tier::R0), "{text}");
+    }
 }
 
 #[test]

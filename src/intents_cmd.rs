@@ -1,0 +1,223 @@
+//! `caseflow intents`: measure intent detection on labelled corpora
+//! (`eval`) and show why a text was classified as it was (`explain`).
+//!
+//! This is the edge that reads files and the clock; the scoring itself is
+//! the pure `policy::intent::eval`. A file whose name contains `heldout`
+//! is only ever reported in aggregate: its misses are never printed.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::core::records::Article;
+use crate::policy::Policy;
+use crate::policy::intent::eval::{self, Judge};
+
+/// The demo knowledge base, against which R0 answers are judged by default.
+const DEMO_KB: &str = include_str!("../config/demo/kb.json");
+
+#[derive(Debug, clap::Subcommand)]
+pub enum IntentsCommand {
+    /// Per-intent precision and recall, accuracy, R3 recall and unsafe R0
+    /// answers on labelled corpora (text, label, lang, kind; tab-separated).
+    Eval {
+        /// Corpus files; default: tests/data/intents_dev.tsv and
+        /// tests/data/intents_heldout.tsv.
+        files: Vec<PathBuf>,
+        /// Config file whose [policy] (tier table, kb_threshold) is used.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+        /// Knowledge base (JSON array as for POST /admin/kb); default: the
+        /// demo articles.
+        #[arg(long)]
+        kb: Option<PathBuf>,
+        /// Print each miss (refused for held-out files).
+        #[arg(long)]
+        misses: bool,
+    },
+    /// Show how a text is read: its words, stems, the vocabulary entries
+    /// that matched (exact, stem or fuzzy; negated or quoted) and the
+    /// resulting intents.
+    Explain {
+        /// The customer text.
+        text: String,
+        /// Config file whose [policy] intents vocabulary is used.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+    },
+}
+
+/// Runs an `intents` subcommand.
+pub fn run(cmd: IntentsCommand) -> anyhow::Result<()> {
+    match cmd {
+        IntentsCommand::Eval {
+            files,
+            config,
+            kb,
+            misses,
+        } => run_eval(files, &config, kb.as_deref(), misses),
+        IntentsCommand::Explain { text, config } => {
+            let policy = load_policy(&config)?;
+            print!("{}", explain(&policy.detector, &text));
+            Ok(())
+        }
+    }
+}
+
+/// The `explain` report of `text`.
+pub fn explain(detector: &crate::policy::intent::Detector, text: &str) -> String {
+    use std::fmt::Write as _;
+    let e = detector.explain(text);
+    let d = &e.detection;
+    let mut s = String::new();
+    let _ = writeln!(s, "words:    {}", e.tokens.join(" "));
+    for stem in &e.stems {
+        let _ = writeln!(s, "stem:     {stem}");
+    }
+    for ev in &e.evidence {
+        let mut flags = vec![ev.how.as_str()];
+        if ev.negated {
+            flags.push("negated");
+        }
+        if ev.quoted {
+            flags.push("quoted");
+        }
+        let _ = writeln!(
+            s,
+            "matched:  {} '{}' on \"{}\" ({})",
+            ev.role,
+            ev.entry,
+            ev.words,
+            flags.join(", ")
+        );
+    }
+    let names = |list: &[crate::policy::intent::Intent]| {
+        if list.is_empty() {
+            "-".to_string()
+        } else {
+            list.iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let _ = writeln!(
+        s,
+        "intents:  {} (primary {})",
+        names(&d.intents),
+        d.primary().as_str()
+    );
+    let _ = writeln!(s, "suspected: {}", names(&d.suspected));
+    let _ = writeln!(
+        s,
+        "triggers: {}",
+        if d.triggers.is_empty() {
+            "-".into()
+        } else {
+            d.triggers.join(", ")
+        }
+    );
+    let _ = writeln!(
+        s,
+        "injection: {}; beyond a general question: {}; may be answered from the KB: {}",
+        d.injection,
+        d.beyond_faq,
+        d.may_answer_from_kb()
+    );
+    s
+}
+
+fn load_policy(config: &Path) -> anyhow::Result<Policy> {
+    if config.exists() {
+        Ok(Config::load(config)?.policy.build()?)
+    } else if config == Path::new("config/default.toml") {
+        Ok(Policy::defaults())
+    } else {
+        anyhow::bail!("config file {} does not exist", config.display())
+    }
+}
+
+fn load_kb(path: Option<&Path>) -> anyhow::Result<Vec<Article>> {
+    let (name, bytes) = match path {
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => ("config/demo/kb.json".into(), DEMO_KB.as_bytes().to_vec()),
+    };
+    crate::http::records::parse_articles(&bytes)
+        .map_err(|e| anyhow::anyhow!("{name}: {}", e.message()))
+}
+
+fn run_eval(
+    files: Vec<PathBuf>,
+    config: &Path,
+    kb: Option<&Path>,
+    misses: bool,
+) -> anyhow::Result<()> {
+    let policy = load_policy(config)?;
+    let articles = load_kb(kb)?;
+    let files = if files.is_empty() {
+        vec![
+            PathBuf::from("tests/data/intents_dev.tsv"),
+            PathBuf::from("tests/data/intents_heldout.tsv"),
+        ]
+    } else {
+        files
+    };
+    let judge = Judge {
+        detector: &policy.detector,
+        tiers: &policy.tiers,
+        articles: &articles,
+        kb_threshold: policy.kb_threshold,
+    };
+    for file in &files {
+        let heldout = file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains("heldout"));
+        if misses && heldout {
+            anyhow::bail!(
+                "{}: misses of a held-out part are never printed",
+                file.display()
+            );
+        }
+        let source = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let rows = eval::parse_corpus(&source).with_context(|| file.display().to_string())?;
+        let started = Instant::now();
+        let outcomes: Vec<_> = rows.iter().map(|r| judge.judge(r.text)).collect();
+        let elapsed = started.elapsed();
+        let report = eval::score(&rows, &outcomes);
+        print!("{}", report.table(&file.display().to_string()));
+        println!(
+            "  time per message (detection, KB match, tier table): {:.1} µs",
+            elapsed.as_secs_f64() * 1e6 / rows.len().max(1) as f64
+        );
+        if misses {
+            for &i in &report.misses {
+                let (row, out) = (&rows[i], &outcomes[i]);
+                println!(
+                    "  miss [{} {}] {:?}: label {}, got {}{}{}",
+                    row.lang,
+                    row.kind,
+                    row.text,
+                    row.label.as_str(),
+                    out.primary.as_str(),
+                    if out.auto_answered {
+                        ", answered R0"
+                    } else {
+                        ""
+                    },
+                    if eval::RISKY.contains(&row.label) && !out.risky_routed {
+                        ", not routed to a human"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}

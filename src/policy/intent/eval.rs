@@ -1,0 +1,316 @@
+//! Measuring intent detection on a labelled corpus (`tests/data/*.tsv`).
+//!
+//! A corpus line is `text<TAB>label<TAB>lang<TAB>kind`; empty lines, a
+//! header line whose label column reads `label`, and `#` lines that are not
+//! labelled rows (a message may start with a hashtag) are skipped.
+//! Labels are the intent names of [`Intent::as_str`]; `lang` is `en` or
+//! `id`; `kind` says what the line tests (plain, slang, morphology, typo,
+//! repeat, mix, negation, quoted, injection, indirect).
+//!
+//! A held-out part is only ever scored in aggregate: parse errors name the
+//! line number and the problem, never the text, and [`Report`] keeps no
+//! text. Reading misses is for the development part (`Report::misses`
+//! holds indices into the rows the caller owns).
+//!
+//! Pure: the caller reads the files and times the run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Detection, Intent};
+use crate::core::records::Article;
+use crate::core::types::Tier;
+use crate::policy::kb;
+use crate::policy::tier::{TierFacts, TierTable};
+
+/// Intents whose request is always R3 (CONTRACT section 2): refunds,
+/// cancellations, chargeback and legal threats, abuse, privacy requests.
+pub const RISKY: [Intent; 5] = [
+    Intent::LegalThreat,
+    Intent::Harassment,
+    Intent::Privacy,
+    Intent::Refund,
+    Intent::Cancel,
+];
+
+/// One labelled message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row<'a> {
+    pub text: &'a str,
+    pub label: Intent,
+    pub lang: &'a str,
+    pub kind: &'a str,
+}
+
+/// A corpus line that cannot be read. Never quotes the line's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct CorpusError {
+    pub line: usize,
+    pub problem: String,
+}
+
+/// Parses a corpus (see the module doc for the format).
+pub fn parse_corpus(source: &str) -> Result<Vec<Row<'_>>, CorpusError> {
+    let mut rows = Vec::new();
+    for (i, line) in source.lines().enumerate() {
+        let line_no = i + 1;
+        let bad = |problem: String| CorpusError {
+            line: line_no,
+            problem,
+        };
+        let line = line.trim_end_matches('\r');
+        let cols: Vec<&str> = line.split('\t').collect();
+        let labelled = cols.len() == 4 && Intent::parse(cols[1].trim()).is_some();
+        // A message may itself start with '#' ("#refund"): a labelled row
+        // is never a comment.
+        if line.trim().is_empty() || (line.starts_with('#') && !labelled) {
+            continue;
+        }
+        if cols.len() != 4 {
+            return Err(bad(format!(
+                "expected 4 tab-separated columns (text, label, lang, kind), found {}",
+                cols.len()
+            )));
+        }
+        let label = cols[1].trim();
+        if label == "label" {
+            continue;
+        }
+        let label = Intent::parse(label)
+            .ok_or_else(|| bad(format!("unknown label in column 2 ({} bytes)", label.len())))?;
+        if cols[0].trim().is_empty() {
+            return Err(bad("empty text".into()));
+        }
+        rows.push(Row {
+            text: cols[0],
+            label,
+            lang: cols[2].trim(),
+            kind: cols[3].trim(),
+        });
+    }
+    Ok(rows)
+}
+
+/// What the desk did with one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The strongest intent detected.
+    pub primary: Intent,
+    /// A risky intent was detected or suspected: a human gets the turn.
+    pub risky_routed: bool,
+    /// The turn would be answered automatically from an article (R0).
+    pub auto_answered: bool,
+}
+
+impl Outcome {
+    /// The outcome of a detection, given whether the turn is answered R0.
+    pub fn of(detection: &Detection, auto_answered: bool) -> Outcome {
+        Outcome {
+            primary: detection.primary(),
+            risky_routed: detection.intents.iter().any(|i| RISKY.contains(i))
+                || detection.risk_suspected(),
+            auto_answered,
+        }
+    }
+}
+
+/// What the tier stage decides for a single-message turn from an unknown
+/// number: detection, the best published article, the tier table.
+pub struct Judge<'a> {
+    pub detector: &'a super::Detector,
+    pub tiers: &'a TierTable,
+    pub articles: &'a [Article],
+    pub kb_threshold: f64,
+}
+
+impl Judge<'_> {
+    pub fn judge(&self, text: &str) -> Outcome {
+        let detection = self.detector.detect(text);
+        let kb_match =
+            kb::best_match(self.detector, text, self.articles, self.kb_threshold).is_some();
+        let decision = self.tiers.decide(&TierFacts {
+            detection: &detection,
+            kb_match,
+            reschedule_in_policy: None,
+            identity_mismatch: false,
+        });
+        let r0 = decision.tier == Some(Tier::R0) && detection.may_answer_from_kb();
+        Outcome::of(&detection, r0)
+    }
+}
+
+/// Precision and recall counts of one intent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub true_positives: usize,
+    pub predicted: usize,
+    pub actual: usize,
+}
+
+impl Counts {
+    pub fn precision(&self) -> f64 {
+        ratio(self.true_positives, self.predicted)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.true_positives, self.actual)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 1.0 } else { a as f64 / b as f64 }
+}
+
+/// Aggregate figures of one corpus part.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    pub messages: usize,
+    /// Messages whose primary intent equals the label.
+    pub correct: usize,
+    pub per_intent: BTreeMap<Intent, Counts>,
+    /// Messages labelled with a risky intent.
+    pub risky: usize,
+    /// Of those, how many a human gets (detected or suspected risky).
+    pub risky_routed: usize,
+    /// Messages not labelled `faq` that would be answered R0: must be 0.
+    pub non_faq_auto_answered: usize,
+    /// Messages labelled `faq` answered R0.
+    pub faq_auto_answered: usize,
+    pub faq: usize,
+    /// Indices (into the rows) of misclassified or unsafely handled rows.
+    pub misses: Vec<usize>,
+}
+
+impl Report {
+    pub fn accuracy(&self) -> f64 {
+        ratio(self.correct, self.messages)
+    }
+
+    /// Risky requests a human gets, over all risky requests.
+    pub fn r3_recall(&self) -> f64 {
+        ratio(self.risky_routed, self.risky)
+    }
+
+    /// A table: per-intent precision and recall, then the headline figures.
+    pub fn table(&self, title: &str) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{title}: {} messages", self.messages);
+        let _ = writeln!(
+            s,
+            "  {:<15} {:>9} {:>7} {:>5}",
+            "intent", "precision", "recall", "n"
+        );
+        for (intent, c) in &self.per_intent {
+            let _ = writeln!(
+                s,
+                "  {:<15} {:>9.3} {:>7.3} {:>5}",
+                intent.as_str(),
+                c.precision(),
+                c.recall(),
+                c.actual
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  accuracy {:.4} ({}/{}); R3 recall {:.4} ({}/{}); non-faq answered R0: {}; faq answered R0: {}/{}",
+            self.accuracy(),
+            self.correct,
+            self.messages,
+            self.r3_recall(),
+            self.risky_routed,
+            self.risky,
+            self.non_faq_auto_answered,
+            self.faq_auto_answered,
+            self.faq
+        );
+        s
+    }
+}
+
+/// Scores outcomes against their rows (same order).
+pub fn score(rows: &[Row<'_>], outcomes: &[Outcome]) -> Report {
+    assert_eq!(rows.len(), outcomes.len(), "one outcome per row");
+    let mut r = Report {
+        messages: rows.len(),
+        ..Report::default()
+    };
+    for (i, (row, out)) in rows.iter().zip(outcomes).enumerate() {
+        r.per_intent.entry(row.label).or_default().actual += 1;
+        r.per_intent.entry(out.primary).or_default().predicted += 1;
+        let mut miss = false;
+        if out.primary == row.label {
+            r.correct += 1;
+            r.per_intent.entry(row.label).or_default().true_positives += 1;
+        } else {
+            miss = true;
+        }
+        if RISKY.contains(&row.label) {
+            r.risky += 1;
+            if out.risky_routed {
+                r.risky_routed += 1;
+            } else {
+                miss = true;
+            }
+        }
+        if row.label == Intent::Faq {
+            r.faq += 1;
+            if out.auto_answered {
+                r.faq_auto_answered += 1;
+            }
+        } else if out.auto_answered {
+            r.non_faq_auto_answered += 1;
+            miss = true;
+        }
+        if miss {
+            r.misses.push(i);
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corpus_lines_parse_and_errors_name_the_line_not_the_text() {
+        let src = "# comment\ntext\tlabel\tlang\tkind\nsaya mau refund\trefund\tid\tplain\n\nhi\tother\ten\tplain\n#refund now\trefund\ten\tplain\n";
+        let rows = parse_corpus(src).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[2].text, "#refund now");
+        assert_eq!(rows[0].label, Intent::Refund);
+        assert_eq!((rows[1].lang, rows[1].kind), ("en", "plain"));
+        let err = parse_corpus("secret words\tgossip\ten\tplain\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let err = parse_corpus("ok\tfaq\ten\n").unwrap_err();
+        assert!(err.problem.contains("found 3"), "{err}");
+    }
+
+    #[test]
+    fn scores_count_accuracy_r3_recall_and_unsafe_answers() {
+        let rows = parse_corpus(
+            "a\trefund\ten\tplain\nb\tcancel\ten\tplain\nc\tfaq\ten\tplain\nd\tother\ten\tplain\n",
+        )
+        .unwrap();
+        let out = |primary, risky_routed, auto_answered| Outcome {
+            primary,
+            risky_routed,
+            auto_answered,
+        };
+        let outcomes = [
+            out(Intent::Refund, true, false),
+            out(Intent::Other, true, false),
+            out(Intent::Faq, false, true),
+            out(Intent::Faq, false, true),
+        ];
+        let r = score(&rows, &outcomes);
+        assert_eq!((r.correct, r.messages), (2, 4));
+        assert_eq!((r.risky_routed, r.risky), (2, 2));
+        assert_eq!(r.non_faq_auto_answered, 1);
+        assert_eq!((r.faq_auto_answered, r.faq), (1, 1));
+        assert_eq!(r.misses, vec![1, 3]);
+        assert_eq!(r.per_intent[&Intent::Faq].precision(), 0.5);
+        assert_eq!(r.per_intent[&Intent::Cancel].recall(), 0.0);
+    }
+}

@@ -1,0 +1,450 @@
+//! Intent detection in English and Bahasa Indonesia as customers write on
+//! WhatsApp: informal spelling, slang and abbreviations, Indonesian
+//! affixes, English–Indonesian mixing, typos, repeated letters, negated and
+//! quoted mentions, instruction-like text (CONTRACT section 2, "Trigger
+//! words"). Deterministic and pure.
+//!
+//! # Layout
+//! - [`normalize`]: Unicode NFKC, case, accents, zero-width characters,
+//!   emoji, punctuation, repeated letters, quotes and clauses;
+//! - [`morphology`]: candidate stems of a word. Formal Indonesian goes
+//!   through the Nazief–Adriani stemmer with Enhanced Confix Stripping
+//!   (crate `sastrawi-rs`); informal Jakarta affixes (`-in`, `nge-`,
+//!   nasal `m-`/`n-`/`ng-`/`ny-`), particles and English inflection are
+//!   added here;
+//! - [`vocabulary`]: the business's words per intent, slang, negation,
+//!   injection patterns, KB synonyms: data in `config/intents.toml`, checked
+//!   at start, built in as the default;
+//! - [`matching`]: message words against vocabulary words (exact, stem,
+//!   fuzzy), entries (words, phrases, `near` groups), negation, quotes;
+//! - [`eval`]: scoring on labelled corpora (`caseflow intents eval`).
+//!
+//! # What a detection says
+//! [`Detection::intents`] are what the customer asks for, strongest first
+//! (a risky intent established by a word, its affixed form, or a probable
+//! typo of it). [`Detection::suspected`] lists risky intents (legal threat,
+//! harassment, privacy, refund, cancel) that rest only on weak evidence: a
+//! typo-distance match, a negated mention ("I don't want a refund"), a
+//! quoted one ("the app says \"cancelled\""), or a hint word. **A turn with
+//! a suspected risky intent goes to a human and is never answered
+//! automatically** ([`Detection::risk_suspected`]). A general question is
+//! answered from the knowledge base only when nothing else is in the turn
+//! ([`Detection::may_answer_from_kb`]); whether an article covers it is
+//! `policy::kb`'s decision.
+
+use std::sync::{Arc, LazyLock};
+
+use serde::{Deserialize, Serialize};
+
+pub mod eval;
+pub mod matching;
+pub mod morphology;
+pub mod normalize;
+pub mod vocabulary;
+
+pub use normalize::normalize;
+pub use vocabulary::VocabularyError;
+
+use matching::{Analysis, How};
+use vocabulary::{Role, Vocabulary, When};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Intent {
+    LegalThreat,
+    Harassment,
+    Privacy,
+    Refund,
+    Cancel,
+    Reschedule,
+    InvoiceResend,
+    PaymentStatus,
+    NextSession,
+    Faq,
+    Other,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 11] = [
+        Intent::LegalThreat,
+        Intent::Harassment,
+        Intent::Privacy,
+        Intent::Refund,
+        Intent::Cancel,
+        Intent::Reschedule,
+        Intent::InvoiceResend,
+        Intent::PaymentStatus,
+        Intent::NextSession,
+        Intent::Faq,
+        Intent::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::LegalThreat => "legal_threat",
+            Intent::Harassment => "harassment",
+            Intent::Privacy => "privacy",
+            Intent::Refund => "refund",
+            Intent::Cancel => "cancel",
+            Intent::Reschedule => "reschedule",
+            Intent::InvoiceResend => "invoice_resend",
+            Intent::PaymentStatus => "payment_status",
+            Intent::NextSession => "next_session",
+            Intent::Faq => "faq",
+            Intent::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Intent> {
+        Intent::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+
+    /// Intents that need the student's records (and so identity).
+    pub fn is_account(self) -> bool {
+        matches!(
+            self,
+            Intent::Reschedule
+                | Intent::InvoiceResend
+                | Intent::PaymentStatus
+                | Intent::NextSession
+        )
+    }
+
+    /// Intents that are always R3 when asked for (CONTRACT section 2).
+    pub fn is_risky(self) -> bool {
+        eval::RISKY.contains(&self)
+    }
+}
+
+/// What detection found in a text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Detection {
+    /// Intents found, strongest (highest risk) first; empty means none.
+    pub intents: Vec<Intent>,
+    /// Vocabulary entries of risky intents found, as the vocabulary writes
+    /// them ("refund", "uang kembali", "delete my data"), also when only
+    /// suspected: the case is tagged `trigger:<entry>`.
+    pub triggers: Vec<String>,
+    /// The text tries to instruct the engine ("ignore previous instructions").
+    pub injection: bool,
+    /// Risky intents (legal threat, harassment, privacy, refund, cancel)
+    /// resting only on weak evidence: a typo-distance match, a negated or
+    /// quoted mention, a hint word. Any entry means a human gets the turn.
+    pub suspected: Vec<Intent>,
+    /// The turn carries something besides general questions, greetings and
+    /// thanks (an account or risky intent, a suspicion, instruction-like
+    /// text): then no article can answer it fully.
+    pub beyond_faq: bool,
+}
+
+impl Detection {
+    /// The strongest intent, `Other` when none was found.
+    pub fn primary(&self) -> Intent {
+        self.intents.first().copied().unwrap_or(Intent::Other)
+    }
+
+    pub fn has(&self, intent: Intent) -> bool {
+        self.intents.contains(&intent)
+    }
+
+    /// A risky intent may be present though it was not established: the
+    /// turn must go to a human and never be answered automatically.
+    pub fn risk_suspected(&self) -> bool {
+        !self.suspected.is_empty()
+    }
+
+    /// Whether a published article may answer this turn at all (R0): a
+    /// general question and nothing else, nothing suspected, no
+    /// instruction-like text.
+    pub fn may_answer_from_kb(&self) -> bool {
+        self.has(Intent::Faq) && !self.beyond_faq && !self.risk_suspected() && !self.injection
+    }
+}
+
+/// Intent detection over a checked vocabulary. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    vocabulary: Arc<Vocabulary>,
+    /// Knowledge-base terms of texts seen before (article questions and
+    /// bodies repeat on every turn): a memo, so the result is the same as
+    /// computing them again.
+    kb_memo: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<String>>>>>,
+}
+
+/// Most texts the knowledge-base memo keeps before it starts afresh.
+const KB_MEMO_LIMIT: usize = 4096;
+
+static SHIPPED: LazyLock<Detector> = LazyLock::new(|| {
+    Detector::parse(vocabulary::EMBEDDED, "config/intents.toml (built in)")
+        .expect("the shipped vocabulary is valid")
+});
+
+/// One matched vocabulary entry, for `caseflow intents explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// `intent:<name>`, `hint:<name>`, `injection` or `negation-after`.
+    pub role: String,
+    pub entry: String,
+    /// The message words it matched.
+    pub words: String,
+    pub how: How,
+    pub negated: bool,
+    pub quoted: bool,
+}
+
+/// Why a text was classified as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// The message words after clean-up and slang (`surface->word` where
+    /// slang changed it).
+    pub tokens: Vec<String>,
+    /// Per content word: its formal stem and the vocabulary words it
+    /// matched, with how.
+    pub stems: Vec<String>,
+    pub evidence: Vec<Evidence>,
+    pub detection: Detection,
+}
+
+impl Detector {
+    /// The vocabulary built into the binary (`config/intents.toml`).
+    pub fn shipped() -> Detector {
+        SHIPPED.clone()
+    }
+
+    /// A detector over a vocabulary file's text; `file` names it in errors.
+    pub fn parse(source: &str, file: &str) -> Result<Detector, VocabularyError> {
+        Ok(Detector {
+            vocabulary: Arc::new(Vocabulary::parse(source, file)?),
+            kb_memo: Arc::default(),
+        })
+    }
+
+    pub fn vocabulary(&self) -> &Vocabulary {
+        &self.vocabulary
+    }
+
+    /// Detects intents, suspicions, trigger words and injection in `text`.
+    pub fn detect(&self, text: &str) -> Detection {
+        let analysis = matching::analyse(&self.vocabulary, text);
+        self.decide(&analysis)
+    }
+
+    /// [`Detector::detect`] with the words, stems and entries behind it.
+    pub fn explain(&self, text: &str) -> Explanation {
+        let v = &*self.vocabulary;
+        let a = matching::analyse(v, text);
+        let tokens = a
+            .tokens
+            .iter()
+            .map(|t| {
+                if t.surface == t.word {
+                    t.word.clone()
+                } else {
+                    format!("{}->{}", t.surface, t.word)
+                }
+            })
+            .collect();
+        let stems = a
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| matching::is_content(v, &t.word))
+            .map(|(i, t)| {
+                let matched: Vec<String> = a
+                    .hits
+                    .iter()
+                    .filter(|h| h.token == i)
+                    .map(|h| format!("{} ({})", v.word(h.word), h.how.as_str()))
+                    .collect();
+                format!(
+                    "{} -> stem {}{}{}",
+                    t.word,
+                    morphology::formal_stem(&t.word),
+                    if matched.is_empty() { "" } else { "; matches " },
+                    matched.join(", ")
+                )
+            })
+            .collect();
+        let evidence = a
+            .found
+            .iter()
+            .map(|f| {
+                let e = &v.entries[f.entry as usize];
+                Evidence {
+                    role: match e.role {
+                        Role::Intent(i) => format!("intent:{}", i.as_str()),
+                        Role::Hint(i) => format!("hint:{}", i.as_str()),
+                        Role::Injection => "injection".into(),
+                        Role::NegationAfter => "negation-after".into(),
+                    },
+                    entry: e.text.clone(),
+                    words: a.tokens[f.start..=f.end]
+                        .iter()
+                        .map(|t| t.word.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    how: f.how,
+                    negated: f.negated,
+                    quoted: f.quoted || f.mentioned,
+                }
+            })
+            .collect();
+        Explanation {
+            tokens,
+            stems,
+            evidence,
+            detection: self.decide(&a),
+        }
+    }
+
+    /// The content words of `text` reduced to roots for knowledge-base
+    /// matching: slang resolved, courtesy and filler words dropped (question
+    /// words kept), stems taken, synonyms joined (`[kb] synonyms`). Sorted,
+    /// without duplicates.
+    pub fn kb_terms(&self, text: &str) -> Vec<String> {
+        let v = &*self.vocabulary;
+        let mut terms: Vec<String> = matching::tokens(v, text)
+            .into_iter()
+            .filter(|t| matching::is_content(v, &t.word))
+            .map(|t| self.kb_root(t.alt.as_deref().filter(|a| v.knows(a)).unwrap_or(&t.word)))
+            .collect();
+        terms.sort_unstable();
+        terms.dedup();
+        terms
+    }
+
+    /// Whether a knowledge-base term is a question word ("berapa", or a
+    /// synonym group headed by one).
+    pub fn is_question_word(&self, term: &str) -> bool {
+        self.vocabulary.question.contains(term)
+    }
+
+    /// [`Detector::kb_terms`] of a text that recurs (an article's
+    /// question, title or body), remembered across turns.
+    pub fn kb_terms_memo(&self, text: &str) -> Arc<Vec<String>> {
+        // A poisoned memo is only a cache: use it as it is.
+        let lock = || self.kb_memo.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = lock().get(text) {
+            return t.clone();
+        }
+        let terms = Arc::new(self.kb_terms(text));
+        let mut memo = lock();
+        if memo.len() >= KB_MEMO_LIMIT {
+            memo.clear();
+        }
+        memo.insert(text.to_string(), terms.clone());
+        terms
+    }
+
+    fn kb_root(&self, word: &str) -> String {
+        let syn = &self.vocabulary.synonyms;
+        if let Some(head) = syn.get(word) {
+            return head.clone();
+        }
+        let stem = morphology::formal_stem(word);
+        if let Some(head) = syn.get(&stem) {
+            return head.clone();
+        }
+        let base = morphology::english_base(word);
+        if let Some(head) = syn.get(base) {
+            return head.clone();
+        }
+        if stem != word { stem } else { base.to_string() }
+    }
+
+    fn decide(&self, a: &Analysis) -> Detection {
+        let v = &*self.vocabulary;
+        let mut intents: Vec<Intent> = Vec::new();
+        let mut weak: Vec<Intent> = Vec::new();
+        let mut strong: Vec<Intent> = Vec::new();
+        let mut triggers: Vec<String> = Vec::new();
+        let mut injection = false;
+        // Message words a phrase or `near` group of some intent claims: a
+        // single word of another intent on them is read as part of that
+        // phrase ("invoice for *reimbursement*" is not a refund request).
+        let claimed: Vec<(usize, Intent)> = a
+            .found
+            .iter()
+            .filter(|f| f.at.len() > 1 && !f.negated && !f.quoted)
+            .filter_map(|f| match v.entries[f.entry as usize].role {
+                Role::Intent(i) => Some(f.at.iter().map(move |&t| (t, i))),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let mut alone: Vec<Intent> = Vec::new();
+        for f in &a.found {
+            let e = &v.entries[f.entry as usize];
+            if e.when == When::Asked && !a.asks {
+                continue;
+            }
+            match e.role {
+                Role::Injection => injection = true,
+                Role::NegationAfter => {}
+                Role::Hint(i) => {
+                    weak.push(i);
+                    push_unique(&mut triggers, &e.text);
+                }
+                Role::Intent(i) if e.when == When::Alone => {
+                    if !f.negated || v.unnegatable.contains(&i) {
+                        alone.push(i);
+                    }
+                }
+                Role::Intent(i) => {
+                    let claimed_by_other =
+                        f.at.len() == 1 && claimed.iter().any(|&(t, j)| t == f.start && j != i);
+                    let negated = f.negated && !v.unnegatable.contains(&i);
+                    // Quoting a word takes back only a risky request ("the
+                    // app says 'payment failed'" is still a payment
+                    // question); talking about a policy ("aturan
+                    // reschedule") also takes back a reschedule.
+                    let about = (f.quoted && i.is_risky())
+                        || (f.mentioned && (i.is_risky() || i == Intent::Reschedule));
+                    let mention = negated || about || claimed_by_other;
+                    if !mention {
+                        intents.push(i);
+                    }
+                    if i.is_risky() {
+                        push_unique(&mut triggers, &e.text);
+                        if mention || f.how == How::Fuzzy {
+                            weak.push(i);
+                        } else {
+                            strong.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        if intents.is_empty() {
+            intents = alone;
+        }
+        let wants_human = a.tokens.iter().any(|t| v.human.contains(&t.word));
+        if intents.is_empty() && a.asks && !wants_human && a.content(v).next().is_some() {
+            intents.push(Intent::Faq);
+        }
+        intents.sort_unstable();
+        intents.dedup();
+        let mut suspected: Vec<Intent> = weak.into_iter().filter(|i| !strong.contains(i)).collect();
+        suspected.sort_unstable();
+        suspected.dedup();
+        let beyond_faq = intents.iter().any(|i| *i != Intent::Faq)
+            || !suspected.is_empty()
+            || injection
+            || wants_human;
+        Detection {
+            intents,
+            triggers,
+            injection,
+            suspected,
+            beyond_faq,
+        }
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, s: &str) {
+    if !list.iter().any(|x| x == s) {
+        list.push(s.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests;
