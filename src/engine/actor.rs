@@ -12,6 +12,7 @@ use super::supervisor::SupervisorMsg;
 use super::{Shared, clock};
 use crate::channels::SendError;
 use crate::core::case::CaseRecord;
+use crate::core::machine::admit::CaseEvent;
 use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
 use std::time::Duration;
 
@@ -727,14 +728,10 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
         .await;
         match out {
             retry::Outcome::Done { .. } => {
-                let asked = case.wait_since;
-                let marked = store
-                    .update_case(case.id, move |c| {
-                        if c.wait_since == asked {
-                            c.desk.lane_posted = Some(asked);
-                        }
-                    })
-                    .await;
+                let event = CaseEvent::LanePosted {
+                    wait_since: case.wait_since,
+                };
+                let marked = store.admit(case.id, event, None, clock::now()).await;
                 if let Err(e) = marked {
                     tracing::warn!(case = %case.id, error = %e, "approval posted but not marked; it may be posted again at start");
                 }
@@ -789,9 +786,12 @@ pub(crate) async fn persist_breaker(shared: &Shared, record: crate::core::record
 
 async fn mark_stuck(shared: &Shared, id: CaseId, reason: String) -> Result<(), StoreError> {
     tracing::warn!(case = %id, %reason, "case stuck");
-    shared
+    if let Err(refusal) = shared
         .store
-        .update_case(id, move |c| c.stuck = Some(reason))
-        .await
-        .map(|_| ())
+        .admit(id, CaseEvent::Stuck { reason }, None, clock::now())
+        .await?
+    {
+        tracing::warn!(case = %id, %refusal, "stuck mark not recorded");
+    }
+    Ok(())
 }

@@ -135,14 +135,17 @@ async fn erasure_removes_the_customer_everywhere_survives_a_restart_and_is_idemp
             .await
             .unwrap();
         let decided = store
-            .decide(
+            .admit(
                 case,
-                DecisionKind::Edit,
-                actor(),
-                vec![crate::core::case::Lane::Coach],
-                Some("Baik kak Sari, data dihapus.".into()),
+                crate::core::machine::admit::CaseEvent::Decision {
+                    kind: DecisionKind::Edit,
+                    by: actor().name,
+                    lanes: vec![crate::core::case::Lane::Coach],
+                    text: Some("Baik kak Sari, data dihapus.".into()),
+                    asked_at: None,
+                },
+                Some(actor()),
                 Timestamp(4),
-                None,
             )
             .await
             .unwrap();

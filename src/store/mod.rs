@@ -473,6 +473,7 @@ impl Store {
 
     /// Changes a case record outside its actor (quarantine, retry). Bumps the
     /// rev, so a concurrent actor write is refused and re-read.
+    #[cfg(test)]
     pub async fn update_case<F>(&self, id: CaseId, change: F) -> Result<CaseRecord, StoreError>
     where
         F: FnOnce(&mut CaseRecord) + Send + 'static,

@@ -15,6 +15,7 @@ use super::{Store, StoreError, keys, next_seq};
 use crate::core::case::{
     CaseRecord, DeliveryStatus, EffectRecord, InboundNote, LogEntry, StatusRecord,
 };
+use crate::core::machine::admit::{self, CaseEvent};
 use crate::core::types::{CaseId, CustomerKey, IdempotencyKey, Timestamp};
 
 /// Statuses that named a provider message id before the send's answer did.
@@ -417,12 +418,21 @@ pub(super) fn apply_statuses(
             .any(|(p, s)| *p == status.provider_id && *s == DeliveryStatus::Failed);
         known.push((status.provider_id.clone(), status.status));
         if status.status == DeliveryStatus::Failed && !failed_before {
-            case.add_tag("delivery_failed");
-            case.stuck = Some(format!(
-                "delivery of message {} failed: {}",
-                status.provider_id,
-                status.error.as_deref().unwrap_or("no reason given")
-            ));
+            let event = CaseEvent::DeliveryFailed {
+                provider_id: status.provider_id.clone(),
+                reason: status
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no reason given".into()),
+            };
+            if let Ok(Some(admitted)) = admit::admit(case, event, status.at) {
+                *case = admitted.case;
+                let seq = next_seq(tx)?;
+                tx.insert(
+                    keys::log(id, seq),
+                    encode(&LogEntry::Transition(admitted.transition))?,
+                );
+            }
             applied = Applied::Failed;
         } else if matches!(applied, Applied::Nothing) {
             applied = Applied::Logged;
