@@ -128,7 +128,21 @@ enum UsersCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// A user error (a missing file, a bad config, a refused token) prints one
+/// line naming what is wrong, with its causes, and exits 1: never a
+/// backtrace, whatever `RUST_BACKTRACE` says. Bad arguments print one line
+/// and exit 2.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("caseflow: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
@@ -395,9 +409,12 @@ async fn serve(
         }
     }
     let addr = listen.unwrap_or(config.server.listen);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot listen on {addr} (is another desk running there? stop it, or give \
+                 this one its own --listen and --data-dir)"
+        )
+    })?;
     let bound = listener.local_addr()?;
     write_listen_addr(&data_dir, bound)?;
     let mut limits = caseflow::http::server::ConnectionLimits::from_config(&config.server);

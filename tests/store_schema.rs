@@ -448,9 +448,10 @@ fn current() -> Vec<(String, Vec<u8>)> {
                 id: "faq-harga".into(),
                 title: "Harga les".into(),
                 status: ArticleStatus::Draft,
-                body: "Rp450.000 per bulan.".into(),
+                body: "Rp450,000 a month.".into(),
                 questions: vec!["berapa harga les?".into()],
                 version: 2,
+                body_id: Some("Rp450.000 per bulan.".into()),
             }),
         ),
         (
@@ -546,11 +547,13 @@ fn every_committed_fixture_decodes() {
         Some("S-002")
     );
     check("slot-v1.bin");
-    assert_eq!(
-        read::<Article>("article-v1.bin").status,
-        ArticleStatus::Draft
-    );
+    let v1 = read::<Article>("article-v1.bin");
+    assert_eq!(v1.status, ArticleStatus::Draft);
+    assert_eq!(v1.body_id, None, "schema 1 had one body for every language");
     check("article-v1.bin");
+    let v2 = read::<Article>("article-v2.bin");
+    assert_eq!(v2.body_id.as_deref(), Some("Rp450.000 per bulan."));
+    check("article-v2.bin");
     assert!(read::<ToolReceipt>("tool-receipt-v1.bin").ok);
     check("tool-receipt-v1.bin");
     assert_eq!(

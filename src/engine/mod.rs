@@ -243,12 +243,24 @@ impl Engine {
         id: CaseId,
         actor: crate::store::audit::Actor,
     ) -> Result<CaseRecord, EngineError> {
+        self.retry_because(id, actor, None).await
+    }
+
+    /// As [`Engine::retry`], with the reason the operator gave (a bulk
+    /// retry's) written into the case's audit entry.
+    pub async fn retry_because(
+        &self,
+        id: CaseId,
+        actor: crate::store::audit::Actor,
+        reason: Option<String>,
+    ) -> Result<CaseRecord, EngineError> {
         let case = self.store().case(id)?.ok_or(EngineError::NoCase(id))?;
         if case.is_closed() {
             return Err(EngineError::Closed(id));
         }
         let event = CaseEvent::Retry {
             by: actor.name.clone(),
+            reason,
         };
         let case = match self
             .store()

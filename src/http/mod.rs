@@ -5,9 +5,12 @@
 mod admin;
 mod audit;
 pub mod auth;
+mod bulk_retry;
+mod console;
 pub mod credentials;
 mod customers;
 mod ingest;
+mod listing;
 pub mod records;
 mod report;
 pub mod server;
@@ -67,6 +70,7 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
         .route("/admin/qa/samples/{id}", get(report::get_sample))
         .route_layer(needs(Role::Viewer));
     let operator = Router::new()
+        .route("/admin/cases/retry", post(bulk_retry::retry_cases))
         .route("/admin/cases/{id}/retry", post(admin::retry_case))
         .route("/admin/cases/{id}/decision", post(admin::decide_case))
         .route("/admin/qa/sample", post(report::post_sample))
@@ -107,6 +111,7 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
         .merge(coach)
         .merge(admin)
         .merge(ingest)
+        .merge(console::router(state.clone()))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

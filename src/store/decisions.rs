@@ -55,6 +55,7 @@ pub(super) fn write_admitted(
         decision,
     } = admitted;
     let id = case.id;
+    let why = transition.reason.clone();
     let seq = next_seq(tx)?;
     tx.insert(
         keys::log(id, seq),
@@ -84,7 +85,7 @@ pub(super) fn write_admitted(
                 target: Some(id.to_string()),
                 policy: audit::policy_of(case.tier, case.desk.rule.as_deref()),
                 detail: format!(
-                    "re-run from {} (waiting on {})",
+                    "re-run from {} (waiting on {}); {why}",
                     case.state,
                     case.waiting_on.label()
                 ),

@@ -33,7 +33,22 @@ impl Versioned for Slot {
 impl Versioned for Article {
     const KIND: &'static str = "article";
     const TAG: u8 = 7;
-    const VERSION: u16 = 1;
+    /// 2: a body per language (`body_id`).
+    const VERSION: u16 = 2;
+
+    fn upgrade(version: u16, payload: &[u8]) -> Result<Self, super::codec::CodecError> {
+        match version {
+            1 => super::codec::decode_exact::<super::schema::article_v1::Article>(
+                Self::KIND,
+                payload,
+            )
+            .map(Into::into),
+            found => Err(super::codec::CodecError::NoUpgrade {
+                kind: Self::KIND,
+                found,
+            }),
+        }
+    }
 }
 
 impl Versioned for PaymentRecord {
@@ -547,6 +562,38 @@ mod tests {
         );
     }
 
+    /// An article as schema 1 wrote it (one body), committed as bytes:
+    /// `[tag 7][version 0x0001][bincode]` of id "price", title "Price",
+    /// Published, body "Rp 450.000", questions ["berapa harga"], version 2.
+    const ARTICLE_V1: &str =
+        "070001057072696365055072696365000a5270203435302e303030010c62657261706120686172676102";
+
+    #[test]
+    fn an_article_of_schema_1_reads_with_its_one_body() {
+        let bytes = hex::decode(ARTICLE_V1).unwrap();
+        let a: Article = decode(&bytes).unwrap();
+        assert_eq!(
+            a,
+            Article {
+                id: "price".into(),
+                title: "Price".into(),
+                status: ArticleStatus::Published,
+                body: "Rp 450.000".into(),
+                questions: vec!["berapa harga".into()],
+                version: 2,
+                body_id: None,
+            }
+        );
+        assert_eq!(
+            a.answer(crate::core::case::Language::Id),
+            ("Rp 450.000", crate::core::case::Language::En),
+            "without a Bahasa Indonesia body the one body answers, in its language"
+        );
+        let again = encode(&a).unwrap();
+        assert_eq!(&again[..3], &[7, 0, 2], "written back at schema 2");
+        assert_eq!(decode::<Article>(&again).unwrap(), a);
+    }
+
     #[tokio::test]
     async fn only_the_highest_published_version_answers() {
         let (_d, store) = store();
@@ -557,6 +604,7 @@ mod tests {
             body: format!("v{version}"),
             questions: vec!["how much".into()],
             version,
+            body_id: None,
         };
         store
             .put_articles(vec![

@@ -29,8 +29,8 @@ pub enum CaseEvent {
         asked_at: Option<Timestamp>,
     },
     /// An operator re-runs a stuck or quarantined case from its persisted
-    /// state.
-    Retry { by: String },
+    /// state; `reason` is the one they gave (a bulk retry's).
+    Retry { by: String, reason: Option<String> },
     /// The supervisor gave up restarting the case's actor.
     Quarantine { reason: String },
     /// The run cannot go on (e.g. the workflow refuses a transition); an
@@ -105,12 +105,13 @@ pub fn admit(
             decision = Some(record);
             reason
         }
-        CaseEvent::Retry { by } => {
+        CaseEvent::Retry { by, reason } => {
             let quarantined = next.quarantined.take();
             let stuck = next.stuck.take();
+            let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
             match quarantined.or(stuck) {
-                Some(was) => format!("retried by {by} (was: {was})"),
-                None => format!("retried by {by}"),
+                Some(was) => format!("retried by {by}{why} (was: {was})"),
+                None => format!("retried by {by}{why}"),
             }
         }
         CaseEvent::Quarantine { reason } => {
@@ -337,9 +338,16 @@ mod tests {
             .unwrap();
         assert_eq!(q.case.quarantined.as_deref(), Some("x"));
         assert_eq!(q.transition.reason, "quarantined: x");
-        let r = admit(&q.case, CaseEvent::Retry { by: "rina".into() }, now)
-            .unwrap()
-            .unwrap();
+        let r = admit(
+            &q.case,
+            CaseEvent::Retry {
+                by: "rina".into(),
+                reason: None,
+            },
+            now,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(r.case.quarantined, None);
         assert_eq!(r.transition.reason, "retried by rina (was: x)");
         let f = admit(

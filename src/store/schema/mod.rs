@@ -11,6 +11,7 @@
 //! | kind (tag) | versions written | frozen in | live |
 //! |---|---|---|---|
 //! | case (1) | 1: builds 5c84552..441bbb2; 2: f230e10..(release c5a7a42)..0e48bc9 | `v1.rs`, `v2.rs` | 3 |
+//! | article (7) | 1: one body | `article_v1.rs` | 2 |
 //! | every other kind | 1 | (live) | 1 |
 //!
 //! Schema 2 of the case drifted on main before it was frozen: the release
@@ -23,6 +24,7 @@
 //! How to change a stored type: see the "Changing a stored type" section of
 //! `super::codec`.
 
+pub mod article_v1;
 pub mod migrate_v2;
 pub mod v1;
 pub mod v2;

@@ -53,6 +53,7 @@ fn desk(mode: Mode, phone: &str) -> Sim {
         body: "A private lesson is Rp 350.000 for 60 minutes.".into(),
         questions: vec!["berapa harga les".into(), "how much is a lesson".into()],
         version: 3,
+        body_id: Some("Les privat Rp 350.000 untuk 60 menit.".into()),
     });
     sim.records.articles.push(Article {
         id: "trial".into(),
@@ -61,6 +62,7 @@ fn desk(mode: Mode, phone: &str) -> Sim {
         body: "Trial lessons are free.".into(),
         questions: vec!["is there a free trial lesson".into()],
         version: 1,
+        body_id: None,
     });
     sim
 }
@@ -361,6 +363,7 @@ fn article(id: &str, body: &str, questions: &[&str]) -> Article {
         body: body.into(),
         questions: questions.iter().map(|q| q.to_string()).collect(),
         version: 1,
+        body_id: None,
     }
 }
 
