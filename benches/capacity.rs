@@ -415,22 +415,31 @@ fn fill(n: u64, dir: &str) {
                         continue;
                     };
                     let now = caseflow::engine::clock::now();
+                    let mut c = store.case(case).unwrap().unwrap();
+                    {
+                        let c = &mut c;
+                        c.inbound_cursor = u64::MAX - 1;
+                        c.first_response_at = Some(now);
+                        c.tier = Some(caseflow::core::types::Tier::R1);
+                        if i % 2 == 0 {
+                            c.state = State::Qa;
+                            c.waiting_on = WaitingOn::Operator;
+                        } else {
+                            c.state = State::Close;
+                            c.waiting_on = WaitingOn::Customer;
+                            c.timers = vec![ArmedTimer {
+                                name: "idle_close".into(),
+                                due: now.plus_millis(24 * 3600 * 1000),
+                            }];
+                        }
+                    }
                     store
-                        .update_case(case, move |c| {
-                            c.inbound_cursor = u64::MAX - 1;
-                            c.first_response_at = Some(now);
-                            c.tier = Some(caseflow::core::types::Tier::R1);
-                            if i % 2 == 0 {
-                                c.state = State::Qa;
-                                c.waiting_on = WaitingOn::Operator;
-                            } else {
-                                c.state = State::Close;
-                                c.waiting_on = WaitingOn::Customer;
-                                c.timers = vec![ArmedTimer {
-                                    name: "idle_close".into(),
-                                    due: now.plus_millis(24 * 3600 * 1000),
-                                }];
-                            }
+                        .commit(caseflow::store::Commit {
+                            case: c,
+                            transitions: Vec::new(),
+                            sends: Vec::new(),
+                            tools: Vec::new(),
+                            done: None,
                         })
                         .await
                         .unwrap();

@@ -1,10 +1,13 @@
 //! Durable ingest and durable transition, alone and with concurrent writers,
-//! each beside its physical baseline: a bare sled insert + flush loop with
-//! the same batching, on the same disk, in the same run.
+//! in both durability modes, each beside its physical baselines measured in
+//! the same run on the same disk: a bare fdatasync group-commit loop (append
+//! the group's records to a file, one fdatasync per group) with the same
+//! group sizes, and a bare sled insert + flush loop with the same batching.
 //!
 //! Run: `cargo bench --bench durability`. Figures: benches/README.md.
 
 use std::hint::black_box;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,7 +16,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use caseflow::core::case::{CaseRecord, InboundMessage, TransitionRecord};
 use caseflow::core::types::{CaseId, Channel, CustomerKey, MessageId, Mode, State, Timestamp};
-use caseflow::store::{Commit, Committed, Ingest, Ingested, Store};
+use caseflow::store::{Commit, Committed, Durability, Ingest, Ingested, Store, StoreOptions};
 use caseflow::workflow::WorkflowRef;
 
 const WRITERS: u64 = 32;
@@ -96,53 +99,68 @@ async fn transition_one(store: &Store, case: CaseId) {
     }
 }
 
+fn open(dir: &std::path::Path, durability: Durability) -> Arc<Store> {
+    let options = StoreOptions {
+        durability,
+        ..Default::default()
+    };
+    Arc::new(Store::open_with(dir, options).unwrap())
+}
+
+/// `writers` concurrent durable ingests.
+fn ingest_many(rt: &tokio::runtime::Runtime, store: &Arc<Store>, next: &AtomicU64, writers: u64) {
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..writers)
+            .map(|_| {
+                let store = store.clone();
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(async move { ingest_one(&store, n).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    })
+}
+
 fn bench_ingest(c: &mut Criterion) {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("caseflow")).unwrap());
+    let fsync = open(&dir.path().join("fsync"), Durability::Fsync);
+    let flush = open(&dir.path().join("flush"), Durability::Flush);
     let raw = sled::open(dir.path().join("bare")).unwrap();
+    let mut log = std::fs::File::create(dir.path().join("bare.log")).unwrap();
     let next = AtomicU64::new(0);
     let value = vec![7u8; 160];
 
     let mut g = c.benchmark_group("ingest");
     g.sample_size(20).measurement_time(Duration::from_secs(4));
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("caseflow/1 writer", |b| {
-        b.iter(|| rt.block_on(ingest_one(&store, next.fetch_add(1, Ordering::Relaxed))))
-    });
-    g.bench_function("bare sled insert+flush/1 writer", |b| {
-        b.iter(|| {
-            let n = next.fetch_add(1, Ordering::Relaxed);
-            raw.insert(n.to_be_bytes(), value.as_slice()).unwrap();
-            black_box(raw.flush().unwrap());
-        })
-    });
-    g.throughput(Throughput::Elements(WRITERS));
-    g.bench_function(format!("caseflow/{WRITERS} writers"), |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let tasks: Vec<_> = (0..WRITERS)
-                    .map(|_| {
-                        let store = store.clone();
-                        let n = next.fetch_add(1, Ordering::Relaxed);
-                        tokio::spawn(async move { ingest_one(&store, n).await })
-                    })
-                    .collect();
-                for t in tasks {
-                    t.await.unwrap();
+    for writers in [1, WRITERS] {
+        g.throughput(Throughput::Elements(writers));
+        g.bench_function(format!("caseflow fsync/{writers} writers"), |b| {
+            b.iter(|| ingest_many(&rt, &fsync, &next, writers))
+        });
+        g.bench_function(format!("bare fdatasync/groups of {writers}"), |b| {
+            b.iter(|| {
+                for _ in 0..writers {
+                    log.write_all(&value).unwrap();
                 }
+                log.sync_data().unwrap();
             })
-        })
-    });
-    g.bench_function(format!("bare sled {WRITERS} inserts+1 flush"), |b| {
-        b.iter(|| {
-            for _ in 0..WRITERS {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                raw.insert(n.to_be_bytes(), value.as_slice()).unwrap();
-            }
-            black_box(raw.flush().unwrap());
-        })
-    });
+        });
+        g.bench_function(format!("caseflow flush/{writers} writers"), |b| {
+            b.iter(|| ingest_many(&rt, &flush, &next, writers))
+        });
+        g.bench_function(format!("bare sled insert+flush/groups of {writers}"), |b| {
+            b.iter(|| {
+                for _ in 0..writers {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    raw.insert(n.to_be_bytes(), value.as_slice()).unwrap();
+                }
+                black_box(raw.flush().unwrap());
+            })
+        });
+    }
     g.finish();
 }
 
@@ -160,11 +178,11 @@ fn bench_transition(c: &mut Criterion) {
     let mut g = c.benchmark_group("transition");
     g.sample_size(20).measurement_time(Duration::from_secs(4));
     g.throughput(Throughput::Elements(1));
-    g.bench_function("caseflow/1 writer", |b| {
+    g.bench_function("caseflow fsync/1 writer", |b| {
         b.iter(|| rt.block_on(transition_one(&store, cases[0])))
     });
     g.throughput(Throughput::Elements(WRITERS));
-    g.bench_function(format!("caseflow/{WRITERS} writers"), |b| {
+    g.bench_function(format!("caseflow fsync/{WRITERS} writers"), |b| {
         b.iter(|| {
             rt.block_on(async {
                 let tasks: Vec<_> = cases

@@ -53,7 +53,16 @@ pub async fn open_desk(
     let workflow = load_workflow(config)?;
     let templates_src = read_or_embedded(config.engine.templates.as_deref(), EMBEDDED_TEMPLATES)?;
     let templates = Templates::parse(&templates_src)?;
-    let store = Arc::new(Store::open(&data_dir.join("store"))?);
+    let store = Arc::new(Store::open_with(
+        &data_dir.join("store"),
+        crate::store::StoreOptions {
+            durability: config.store.durability,
+            faults: crate::store::StoreFaults {
+                fail_writes_while: config.faults.store_write_error_file.clone(),
+                panic_writer_when: config.faults.store_writer_panic_file.clone(),
+            },
+        },
+    )?);
     let weak_store = Arc::downgrade(&store);
     let workflows = Workflows::load(&store, workflow).await?;
     let e = &config.engine;

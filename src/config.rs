@@ -78,12 +78,16 @@ impl Default for ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     pub path: PathBuf,
+    /// What an acknowledged write survives: `fsync` (power loss) or
+    /// `flush` (process crash only). README "Durability".
+    pub durability: crate::store::Durability,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: PathBuf::from("caseflow-data"),
+            durability: crate::store::Durability::Fsync,
         }
     }
 }
@@ -326,6 +330,10 @@ pub struct FaultsConfig {
     /// Share (0..1) of customer-message send attempts that fail as a 503
     /// would, to exercise retries and breakers.
     pub send_failure_rate: f64,
+    /// While this file exists, every store write fails as on a full disk.
+    pub store_write_error_file: Option<PathBuf>,
+    /// When this file exists, the store's writer panics outside any op.
+    pub store_writer_panic_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -450,6 +458,7 @@ mod tests {
             listen = "0.0.0.0:9000"
             [store]
             path = "/var/lib/caseflow"
+            durability = "flush"
             [channels.whatsapp]
             api_base = "http://127.0.0.1:1"
             phone_number_id = "123"
@@ -474,6 +483,9 @@ mod tests {
         .unwrap();
         assert_eq!(c.mode().unwrap(), Mode::Production);
         assert_eq!(c.policy.cutoff, Cutoff::Minutes { minutes: 60 });
+        assert_eq!(c.store.durability, crate::store::Durability::Flush);
+        let bad = toml::from_str::<Config>("[store]\ndurability = \"sometimes\"");
+        assert!(bad.unwrap_err().to_string().contains("sometimes"));
     }
 
     #[test]

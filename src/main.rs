@@ -1,5 +1,5 @@
 //! The `caseflow` command: serve the desk, check a workflow, load-test,
-//! report, evaluate scripted conversations, manage users.
+//! report, evaluate scripted conversations, manage users, verify a store.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 use caseflow::app;
 use caseflow::config::Config;
+use caseflow::store::health::Condition;
 use caseflow::workflow::Workflow;
 
 #[derive(Parser)]
@@ -48,6 +49,11 @@ enum Command {
     /// Rehearse a campaign spike (or a steady day, or a soak) against a
     /// desk: --target URL, or one started here on a temporary data dir.
     Loadtest(caseflow::loadtest::Options),
+    /// Offline store tools (run on a stopped desk).
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Run scripted conversations (CONTRACT section 6) through the
     /// configured workflow, policy and templates on throw-away stores;
     /// prints a pass/fail table and exits non-zero on any failure.
@@ -92,6 +98,21 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum StoreCommand {
+    /// Check a store: sled's files, lost acknowledged writes, every value
+    /// and index. Exits non-zero on damage.
+    Verify {
+        /// The data directory (the one given to `serve`).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// After lost writes were reported and you chose to go on with what
+        /// is left: record the store's present state as acknowledged.
+        #[arg(long)]
+        accept_loss: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum UsersCommand {
     /// Add a user: prints a new random token once and stores only its
     /// SHA-256 in the users file (created with mode 0600 if missing).
@@ -107,11 +128,46 @@ enum UsersCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// A user error (a missing file, a bad config, a refused token) prints one
+/// line naming what is wrong, with its causes, and exits 1: never a
+/// backtrace, whatever `RUST_BACKTRACE` says. Bad arguments print one line
+/// and exit 2.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("caseflow: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // One line naming what is wrong, not a page of usage.
+            let text = e.to_string();
+            let what: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{} (see `caseflow --help`)", what.join(" "));
+            std::process::exit(2);
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Check { file } => check(&file),
         Command::Intents(cmd) => caseflow::intents_cmd::run(cmd),
+        Command::Store {
+            command:
+                StoreCommand::Verify {
+                    data_dir,
+                    accept_loss,
+                },
+        } => verify(&data_dir, accept_loss),
         Command::Users(UsersCommand::Add { name, role, file }) => {
             let file = file.context("name the users file with --file or CASEFLOW_USERS_FILE")?;
             let token = caseflow::http::credentials::add_user(&file, &name, &role)?;
@@ -187,6 +243,35 @@ fn init_tracing(default: &str) {
         )
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// `caseflow store verify`: prints what it read and any damage; exit 1 on
+/// damage (after `--accept-loss`, 0 when lost writes were the only damage).
+fn verify(data_dir: &std::path::Path, accept_loss: bool) -> anyhow::Result<()> {
+    init_tracing("warn");
+    if !data_dir.is_dir() {
+        anyhow::bail!("--data-dir {}: no such directory", data_dir.display());
+    }
+    let path = data_dir.join("store");
+    let report = caseflow::store::verify::verify(&path)
+        .with_context(|| format!("cannot verify {}", path.display()))?;
+    print!("{report}");
+    if report.ok() {
+        return Ok(());
+    }
+    if accept_loss && report.loss_only {
+        let (seq, writes) = caseflow::store::verify::accept_loss(&path)?;
+        println!(
+            "accepted: the journal now records group {seq} ({writes} writes) as acknowledged; \
+             the desk will start on what is left"
+        );
+        return Ok(());
+    }
+    if accept_loss {
+        eprintln!("not accepted: the store has damage other than lost writes");
+    }
+    eprintln!("{}: store is damaged", path.display());
+    std::process::exit(1);
 }
 
 fn check(file: &PathBuf) -> anyhow::Result<()> {
@@ -305,6 +390,7 @@ async fn serve(
         woken = r.woken,
         passivated = r.passivated,
         quarantined = r.quarantined,
+        unreadable = r.unreadable,
         unknown_workflow = r.unknown_workflow,
         migrated = r.migrated,
         elapsed_ms = r.elapsed_ms as u64,
@@ -323,9 +409,12 @@ async fn serve(
         }
     }
     let addr = listen.unwrap_or(config.server.listen);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot listen on {addr} (is another desk running there? stop it, or give \
+                 this one its own --listen and --data-dir)"
+        )
+    })?;
     let bound = listener.local_addr()?;
     write_listen_addr(&data_dir, bound)?;
     let mut limits = caseflow::http::server::ConnectionLimits::from_config(&config.server);
@@ -338,9 +427,35 @@ async fn serve(
         idle_timeout = ?limits.idle_timeout,
         "caseflow listening"
     );
-    caseflow::http::server::serve(listener, desk.router, limits, shutdown_signal()).await?;
+    let store = desk.engine.store_handle();
+    let stopped = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let shutdown = {
+        let stopped = stopped.clone();
+        let mut health = store.health().subscribe();
+        async move {
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                c = health.wait_for(|c| matches!(c, Condition::Stopped { .. })) => {
+                    if let Ok(c) = c && let Condition::Stopped { reason } = &*c {
+                        *stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.clone());
+                    }
+                }
+            }
+        }
+    };
+    caseflow::http::server::serve(listener, desk.router, limits, shutdown).await?;
+    if let Some(reason) = stopped.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        // Serving without a store helps no one: exit, so that the
+        // supervisor restarts the process on the same data dir.
+        tracing::error!(%reason, "store writer stopped; exiting for a restart");
+        anyhow::bail!("store writer stopped: {reason}");
+    }
     tracing::info!("draining in-flight cases");
     let drained = desk.engine.drain(config.engine.drain_timeout).await;
+    if let Err(e) = store.close() {
+        tracing::error!(error = %e, "final flush failed");
+        anyhow::bail!("final flush failed: {e}");
+    }
     tracing::info!(drained, "stopped");
     Ok(())
 }

@@ -295,16 +295,28 @@ async fn metrics_show_the_desk_in_prometheus_text_behind_the_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // The first response is counted when the acknowledgement's send
+    // completes, which can be just after the case shows its wait.
     let text = s
-        .client()
-        .get(format!("{}/metrics", s.base))
-        .bearer_auth(common::TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .wait_for(
+            "the first response to be counted",
+            std::time::Duration::from_secs(10),
+            || async {
+                let text = s
+                    .client()
+                    .get(format!("{}/metrics", s.base))
+                    .bearer_auth(common::TOKEN)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                text.contains("caseflow_first_response_seconds_count{tier=\"none\"} 1")
+                    .then_some(text)
+            },
+        )
+        .await;
     for needle in [
         "caseflow_messages_total{result=\"accepted\"} 1",
         "caseflow_messages_total{result=\"duplicate\"} 1",

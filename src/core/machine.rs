@@ -7,6 +7,7 @@
 //! transition is checked against the declared workflow; one it does not
 //! declare is an error, never a silent move.
 
+pub mod admit;
 mod policy_stages;
 
 use crate::core::case::{ArmedTimer, CaseRecord, Draft, SendPurpose, TransitionRecord, Turn};

@@ -8,6 +8,7 @@ pub mod desk;
 pub mod inbound;
 pub mod language;
 pub mod machine;
+pub mod pending;
 pub mod records;
 pub mod stages;
 pub mod stuck;

@@ -59,6 +59,9 @@ pub enum ArticleStatus {
     Draft,
 }
 
+/// A knowledge-base article version. `body` is its English answer (or its
+/// only one, from a client that sends one body); `body_id` the answer in
+/// Bahasa Indonesia, if the article has one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Article {
     pub id: String,
@@ -67,6 +70,20 @@ pub struct Article {
     pub body: String,
     pub questions: Vec<String>,
     pub version: u32,
+    pub body_id: Option<String>,
+}
+
+impl Article {
+    /// The answer in `lang`, and the language it is written in: an article
+    /// without a Bahasa Indonesia body answers in its one body, so a reply
+    /// is written in a single language (CONTRACT section 5).
+    pub fn answer(&self, lang: crate::core::case::Language) -> (&str, crate::core::case::Language) {
+        use crate::core::case::Language;
+        match (lang, &self.body_id) {
+            (Language::Id, Some(id)) => (id, Language::Id),
+            _ => (&self.body, Language::En),
+        }
+    }
 }
 
 /// Payment state of an order (CONTRACT section 2).

@@ -12,6 +12,7 @@ use super::supervisor::SupervisorMsg;
 use super::{Shared, clock};
 use crate::channels::SendError;
 use crate::core::case::CaseRecord;
+use crate::core::machine::admit::CaseEvent;
 use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, Too
 
 /// Reloads allowed when the case was written by someone else meanwhile.
 const MAX_CONFLICTS: usize = 16;
+/// When a case looks again after the store refused a write.
+const STORE_RETRY_MS: i64 = 2_000;
 
 pub enum CaseMsg {
     /// Look at the case: something may have changed.
@@ -62,7 +65,24 @@ impl Actor for CaseActor {
         CaseMsg::Signal: CaseMsg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        drive(&state.args.shared, state.args.id).await?;
+        let (shared, id) = (&state.args.shared, state.args.id);
+        match drive(shared, id).await {
+            Ok(()) => {}
+            // The store does not take writes now: nothing of this step was
+            // kept. Not the case's fault, so no restart is counted; look
+            // again shortly (the timer survives the store's recovery).
+            Err(DriveError::Store(e)) if e.is_unavailable() => {
+                tracing::warn!(case = %id, error = %e, "case waits for the store to take writes");
+                shared
+                    .timers
+                    .set(id, Some(clock::now().plus_millis(STORE_RETRY_MS)));
+            }
+            // Quarantined by recovery and shown by the admin API.
+            Err(DriveError::Store(e @ StoreError::UnreadableCase { .. })) => {
+                tracing::error!(case = %id, error = %e, "case record cannot be read; the case is left alone");
+            }
+            Err(e) => return Err(e.into()),
+        }
         state.handled += 1;
         let _ = state.args.supervisor.cast(SupervisorMsg::Idle {
             case: state.args.id,
@@ -727,14 +747,10 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
         .await;
         match out {
             retry::Outcome::Done { .. } => {
-                let asked = case.wait_since;
-                let marked = store
-                    .update_case(case.id, move |c| {
-                        if c.wait_since == asked {
-                            c.desk.lane_posted = Some(asked);
-                        }
-                    })
-                    .await;
+                let event = CaseEvent::LanePosted {
+                    wait_since: case.wait_since,
+                };
+                let marked = store.admit(case.id, event, None, clock::now()).await;
                 if let Err(e) = marked {
                     tracing::warn!(case = %case.id, error = %e, "approval posted but not marked; it may be posted again at start");
                 }
@@ -789,9 +805,12 @@ pub(crate) async fn persist_breaker(shared: &Shared, record: crate::core::record
 
 async fn mark_stuck(shared: &Shared, id: CaseId, reason: String) -> Result<(), StoreError> {
     tracing::warn!(case = %id, %reason, "case stuck");
-    shared
+    if let Err(refusal) = shared
         .store
-        .update_case(id, move |c| c.stuck = Some(reason))
-        .await
-        .map(|_| ())
+        .admit(id, CaseEvent::Stuck { reason }, None, clock::now())
+        .await?
+    {
+        tracing::warn!(case = %id, %refusal, "stuck mark not recorded");
+    }
+    Ok(())
 }

@@ -108,7 +108,13 @@ impl Degraded {
 pub fn paused_cases(store: &Store) -> Result<Vec<crate::core::types::CaseId>, StoreError> {
     let mut out = Vec::new();
     for id in store.open_case_ids()? {
-        if store.case(id)?.is_some_and(|c| c.state == State::Degraded) {
+        let paused = match store.case(id) {
+            Ok(case) => case.is_some_and(|c| c.state == State::Degraded),
+            // Quarantined at start; it pauses nothing.
+            Err(StoreError::UnreadableCase { .. }) => false,
+            Err(e) => return Err(e),
+        };
+        if paused {
             out.push(id);
         }
     }

@@ -30,6 +30,7 @@ use crate::config::ToolConfig;
 use crate::core::case::{CaseRecord, InboundMessage};
 use crate::core::desk::DecisionKind;
 use crate::core::machine::InboundFact;
+use crate::core::machine::admit::CaseEvent;
 use crate::core::types::{CaseId, CustomerKey, Mode};
 use crate::policy::Policy;
 use crate::store::decisions::Refusal;
@@ -178,6 +179,11 @@ impl Engine {
         &self.shared.store
     }
 
+    /// The store, to keep beyond the engine (e.g. to close it at exit).
+    pub fn store_handle(&self) -> Arc<Store> {
+        self.shared.store.clone()
+    }
+
     pub fn workflows(&self) -> &Workflows {
         &self.shared.workflows
     }
@@ -217,9 +223,13 @@ impl Engine {
                 // Stored, flagged, and read with the sender's next turn: no
                 // extra replies for a flood.
                 tracing::warn!(case = %case, "sender past the inbound rate limit: message stored without a wake");
-                self.store()
-                    .update_case(case, |c| c.add_tag("rate_limited"))
-                    .await?;
+                if let Err(refusal) = self
+                    .store()
+                    .admit(case, CaseEvent::RateLimited, None, clock::now())
+                    .await?
+                {
+                    tracing::warn!(%case, %refusal, "rate limit flag not recorded");
+                }
             }
         }
         Ok(outcome)
@@ -233,33 +243,35 @@ impl Engine {
         id: CaseId,
         actor: crate::store::audit::Actor,
     ) -> Result<CaseRecord, EngineError> {
+        self.retry_because(id, actor, None).await
+    }
+
+    /// As [`Engine::retry`], with the reason the operator gave (a bulk
+    /// retry's) written into the case's audit entry.
+    pub async fn retry_because(
+        &self,
+        id: CaseId,
+        actor: crate::store::audit::Actor,
+        reason: Option<String>,
+    ) -> Result<CaseRecord, EngineError> {
         let case = self.store().case(id)?.ok_or(EngineError::NoCase(id))?;
         if case.is_closed() {
             return Err(EngineError::Closed(id));
         }
-        let now = clock::now();
-        let case = self
+        let event = CaseEvent::Retry {
+            by: actor.name.clone(),
+            reason,
+        };
+        let case = match self
             .store()
-            .update_case_audited(
-                id,
-                |c| {
-                    c.quarantined = None;
-                    c.stuck = None;
-                },
-                move |c| crate::store::audit::AuditRecord {
-                    at: now,
-                    actor,
-                    action: crate::store::audit::AuditAction::Retry,
-                    target: Some(id.to_string()),
-                    policy: crate::store::audit::policy_of(c.tier, c.desk.rule.as_deref()),
-                    detail: format!(
-                        "re-run from {} (waiting on {})",
-                        c.state,
-                        c.waiting_on.label()
-                    ),
-                },
-            )
-            .await?;
+            .admit(id, event, Some(actor), clock::now())
+            .await?
+        {
+            Ok(Some(case)) => case,
+            Ok(None) => unreachable!("a retry always leaves a transition"),
+            Err(Refusal::Closed) => return Err(EngineError::Closed(id)),
+            Err(_) => return Err(EngineError::NoCase(id)),
+        };
         let pending = case.pending_send.as_ref().map(|p| p.step).or(case
             .desk
             .pending_tool
@@ -285,14 +297,25 @@ impl Engine {
         text: Option<String>,
         asked_at: Option<crate::core::types::Timestamp>,
     ) -> Result<Result<CaseRecord, Refusal>, StoreError> {
+        let event = CaseEvent::Decision {
+            kind,
+            by: actor.name.clone(),
+            lanes,
+            text,
+            asked_at,
+        };
         let out = self
             .store()
-            .decide(id, kind, actor, lanes, text, clock::now(), asked_at)
+            .admit(id, event, Some(actor), clock::now())
             .await?;
-        if out.is_ok() {
-            let _ = self.supervisor.cast(SupervisorMsg::Deliver(id));
-        }
-        Ok(out)
+        Ok(match out {
+            Ok(Some(case)) => {
+                let _ = self.supervisor.cast(SupervisorMsg::Deliver(id));
+                Ok(case)
+            }
+            Ok(None) => unreachable!("an admitted decision always changes the case"),
+            Err(refusal) => Err(refusal),
+        })
     }
 
     /// A status callback carrying `key` was stored: a send of that key in

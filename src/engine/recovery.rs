@@ -3,6 +3,11 @@
 //! a case that was running, has unread messages, or has a send in flight is
 //! woken; a case that waits on someone stays passivated. Cases on an older
 //! workflow version with a declared migration move to the current version.
+//!
+//! A case whose record no longer decodes is quarantined: it is not run,
+//! the admin API lists it as stuck (`unreadable record: ...`) and shows what
+//! can still be read of it, and the rest of the desk starts. Only a failure
+//! of the store itself (reading sled, a lost write) refuses start.
 
 use ractor::ActorRef;
 
@@ -19,6 +24,8 @@ pub struct Report {
     pub woken: usize,
     pub passivated: usize,
     pub quarantined: usize,
+    /// Open cases whose record does not decode: quarantined, not run.
+    pub unreadable: usize,
     pub unknown_workflow: usize,
     pub migrated: usize,
     pub elapsed_ms: u128,
@@ -32,8 +39,16 @@ pub async fn resume_open_cases(
     let mut report = Report::default();
     let now = clock::now();
     for id in shared.store.open_case_ids()? {
-        let Some(mut case) = shared.store.case(id)? else {
-            continue;
+        let mut case = match shared.store.case(id) {
+            Ok(Some(case)) => case,
+            Ok(None) => continue,
+            Err(StoreError::UnreadableCase { case, reason }) => {
+                report.open += 1;
+                report.unreadable += 1;
+                tracing::error!(%case, %reason, "case record unreadable: quarantined, the rest of the desk starts");
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         report.open += 1;
         if case.quarantined.is_some() {
@@ -59,10 +74,15 @@ pub async fn resume_open_cases(
         }
         let running = matches!(case.waiting_on, WaitingOn::None | WaitingOn::Tool(_));
         let timer_due = case.next_deadline().is_some_and(|d| d <= now);
-        let unread = !shared
-            .store
-            .inbound_after(id, case.inbound_cursor)?
-            .is_empty();
+        let unread = match shared.store.inbound_after(id, case.inbound_cursor) {
+            Ok(unread) => !unread.is_empty(),
+            Err(StoreError::Codec(e)) => {
+                report.unreadable += 1;
+                tracing::error!(case = %id, error = %e, "case history unreadable: quarantined, the rest of the desk starts");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if running || unread || timer_due || case.pending_send.is_some() {
             let _ = supervisor.cast(SupervisorMsg::Deliver(id));
             report.woken += 1;

@@ -222,11 +222,11 @@ fn on_failure(
     tracing::error!(%case, %reason, "case quarantined");
     let store = state.shared.store.clone();
     tokio::spawn(async move {
-        if let Err(e) = store
-            .update_case(case, move |c| c.quarantined = Some(reason))
-            .await
-        {
-            tracing::error!(%case, error = %e, "could not record the quarantine");
+        let event = crate::core::machine::admit::CaseEvent::Quarantine { reason };
+        match store.admit(case, event, None, super::clock::now()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(refusal)) => tracing::warn!(%case, %refusal, "quarantine not recorded"),
+            Err(e) => tracing::error!(%case, error = %e, "could not record the quarantine"),
         }
     });
 }

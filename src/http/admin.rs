@@ -10,156 +10,72 @@ use axum::{Extension, Json};
 use serde_json::json;
 
 use super::auth::Principal;
-use super::views;
 use super::{ApiError, AppState};
-use crate::core::case::CaseRecord;
+use super::{listing, views};
 use crate::core::desk::DecisionKind;
-use crate::core::types::{CaseId, State as CaseState, Tier};
-use crate::engine::{EngineError, clock};
+use crate::core::types::CaseId;
+use crate::engine::EngineError;
 use crate::store::decisions::Refusal;
 
-const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 1000;
-
-/// Filters of `GET /admin/cases`.
-struct Filter {
-    state: Option<CaseState>,
-    tier: Option<Tier>,
-    waiting_on: Option<String>,
-    stuck: Option<bool>,
-    limit: usize,
-}
-
-fn parse_filter(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
-    let mut f = Filter {
-        state: None,
-        tier: None,
-        waiting_on: None,
-        stuck: None,
-        limit: DEFAULT_LIMIT,
-    };
-    for (key, value) in q {
-        match key.as_str() {
-            "state" if !value.is_empty() => {
-                f.state = Some(CaseState::parse(value).ok_or_else(|| {
-                    ApiError::bad_request(format!("query `state`: unknown state '{value}'"))
-                })?);
-            }
-            "tier" if !value.is_empty() => {
-                f.tier = Some(Tier::parse(value).ok_or_else(|| {
-                    ApiError::bad_request(format!("query `tier` must be R0..R3, not '{value}'"))
-                })?);
-            }
-            "waiting_on" if !value.is_empty() => {
-                let known = ["none", "customer", "operator", "coach", "timer"];
-                if !known.contains(&value.as_str()) && !value.starts_with("tool:") {
-                    return Err(ApiError::bad_request(format!(
-                        "query `waiting_on`: unknown wait '{value}'"
-                    )));
-                }
-                f.waiting_on = Some(value.clone());
-            }
-            "stuck" if !value.is_empty() => {
-                f.stuck =
-                    Some(value.parse().map_err(|_| {
-                        ApiError::bad_request("query `stuck` must be true or false")
-                    })?);
-            }
-            "limit" if !value.is_empty() => {
-                f.limit = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!("query `limit` must be 1 to {MAX_LIMIT}"))
-                    })?;
-            }
-            _ => {}
-        }
-    }
-    Ok(f)
-}
-
+/// `GET /admin/cases`: `{"cases": [summary...], "next_cursor": "..." | null}`
+/// (see [`listing`] for the filter, the order and the cursor).
 pub async fn list_cases(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let filter = match parse_filter(&q) {
-        Ok(f) => f,
+    let query = match listing::parse_query(&q) {
+        Ok(q) => q,
         Err(e) => return e.into_response(),
     };
     let engine = state.engine.clone();
-    let listed = tokio::task::spawn_blocking(move || {
-        let now = clock::now();
-        let stuck_after = engine.settings().stuck_after_ms;
-        let mut out = Vec::new();
-        engine
-            .store()
-            .scan_cases(|case| {
-                let wf = engine.workflows().get(&case.workflow);
-                let stuck = views::stuck_of(&case, wf.as_deref(), now, stuck_after);
-                if matches(&filter, &case, stuck.is_some()) {
-                    out.push(views::summary(&case, stuck.as_deref()));
-                }
-                out.len() < filter.limit
-            })
-            .map(|_| out)
-    })
-    .await;
-    match listed {
-        Ok(Ok(cases)) => Json(json!({ "cases": cases })).into_response(),
+    match tokio::task::spawn_blocking(move || listing::page(&engine, &query)).await {
+        Ok(Ok(page)) => {
+            let cases: Vec<serde_json::Value> = page
+                .cases
+                .iter()
+                .map(|l| match &l.unreadable {
+                    Some(u) => views::unreadable_summary(u),
+                    None => views::summary(&l.case, l.stuck.as_deref()),
+                })
+                .collect();
+            Json(json!({ "cases": cases, "next_cursor": page.next_cursor })).into_response()
+        }
         Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
-}
-
-fn matches(f: &Filter, case: &CaseRecord, stuck: bool) -> bool {
-    f.state.is_none_or(|s| s == case.state)
-        && f.tier.is_none_or(|t| Some(t) == case.tier)
-        && f.waiting_on
-            .as_ref()
-            .is_none_or(|w| *w == case.waiting_on.label())
-        && f.stuck.is_none_or(|s| s == stuck)
 }
 
 fn parse_id(id: &str) -> Result<CaseId, ApiError> {
     CaseId::parse(id).ok_or_else(|| ApiError::bad_request(format!("case id '{id}' is not a UUID")))
 }
 
+/// `GET /admin/cases/{id}`: the whole case, pretty-printed, keys in the
+/// contract's order.
 pub async fn get_case(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
-    let store = state.engine.store();
-    let read = || -> Result<Option<serde_json::Value>, crate::store::StoreError> {
-        let Some(case) = store.case(id)? else {
-            return Ok(None);
-        };
-        let history = store.history(id)?;
-        let effects = store.effects(id)?;
-        let wf = state.engine.workflows().get(&case.workflow);
-        let stuck = views::stuck_of(
-            &case,
-            wf.as_deref(),
-            clock::now(),
-            state.engine.settings().stuck_after_ms,
-        );
-        let mut in_doubt = Vec::new();
-        for e in &effects {
-            if e.status == crate::core::case::EffectStatus::Intent
-                && let Some(mark) = store.in_doubt(id, e.step)?
-            {
-                in_doubt.push((e.key.clone(), mark));
-            }
+    let engine = state.engine.clone();
+    match tokio::task::spawn_blocking(move || views::read_case(&engine, id)).await {
+        Ok(Ok(Some(v))) => pretty(&v),
+        Ok(Ok(None)) => ApiError::not_found(format!("case {id} not found")).into_response(),
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// A JSON answer written for people: indented, with a final newline.
+fn pretty(v: &serde_json::Value) -> Response {
+    match serde_json::to_string_pretty(v) {
+        Ok(mut body) => {
+            body.push('\n');
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
         }
-        let mut view = views::full(&case, &history, &effects, stuck.as_deref());
-        views::show_in_doubt(&mut view, &in_doubt);
-        Ok(Some(view))
-    };
-    match read() {
-        Ok(Some(v)) => Json(v).into_response(),
-        Ok(None) => ApiError::not_found(format!("case {id} not found")).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
@@ -194,6 +110,10 @@ pub async fn retry_case(
         Err(EngineError::Closed(_)) => {
             ApiError::conflict(format!("case {id} is closed: nothing to retry")).into_response()
         }
+        Err(EngineError::Store(e @ crate::store::StoreError::UnreadableCase { .. })) => {
+            ApiError::conflict(format!("{e}: it cannot be re-run")).into_response()
+        }
+        Err(EngineError::Store(e)) => ApiError::store(e).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
@@ -308,7 +228,7 @@ pub async fn decide_case(
         ))
         .into_response(),
         Ok(Err(r)) => ApiError::conflict(format!("case {id}: {r}")).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 

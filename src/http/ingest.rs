@@ -2,7 +2,9 @@
 //!
 //! 202 is sent only after the message is flushed to the store. A message id
 //! seen before answers 200 with `duplicate: true` and changes nothing. Bad
-//! input answers 400 naming the field, and nothing is stored.
+//! input answers 400 naming the field, and nothing is stored. While the
+//! store cannot write (disk full, I/O error) the answer is 503 with
+//! `Retry-After`, and nothing was stored.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -69,7 +71,7 @@ pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Respons
             "field `message_id` is already stored for another sender: a message id names one message of one sender",
         )
         .into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 

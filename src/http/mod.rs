@@ -5,9 +5,12 @@
 mod admin;
 mod audit;
 pub mod auth;
+mod bulk_retry;
+mod console;
 pub mod credentials;
 mod customers;
 mod ingest;
+mod listing;
 pub mod records;
 mod report;
 pub mod server;
@@ -67,6 +70,7 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
         .route("/admin/qa/samples/{id}", get(report::get_sample))
         .route_layer(needs(Role::Viewer));
     let operator = Router::new()
+        .route("/admin/cases/retry", post(bulk_retry::retry_cases))
         .route("/admin/cases/{id}/retry", post(admin::retry_case))
         .route("/admin/cases/{id}/decision", post(admin::decide_case))
         .route("/admin/qa/sample", post(report::post_sample))
@@ -107,6 +111,7 @@ pub fn router(state: AppState, body_limit: usize, webhook_body_limit: usize) -> 
         .merge(coach)
         .merge(admin)
         .merge(ingest)
+        .merge(console::router(state.clone()))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
@@ -137,8 +142,25 @@ async fn metrics_text(axum::extract::State(state): axum::extract::State<AppState
     }
 }
 
-async fn healthz() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
+/// Seconds a client is asked to wait before retrying while the store does
+/// not take writes (the writer probes about every second or few).
+const STORE_RETRY_AFTER_SECS: u64 = 5;
+
+/// `GET /healthz`: 200 only while the store takes writes; otherwise 503
+/// with the reason (CONTRACT section 4).
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.engine.store().health().check() {
+        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(
+                axum::http::header::RETRY_AFTER,
+                STORE_RETRY_AFTER_SECS.to_string(),
+            )],
+            Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
+        )
+            .into_response(),
+    }
 }
 
 /// An error answer: a status and a message naming what is wrong.
@@ -189,6 +211,21 @@ impl ApiError {
         }
     }
 
+    /// A store error: 503 with `Retry-After` when the store cannot write
+    /// now (disk full, I/O error, writer stopped: nothing was stored), 500
+    /// otherwise.
+    pub fn store(e: crate::store::StoreError) -> ApiError {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "request refused: the store does not take writes");
+            ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!("nothing was stored, try again later: {e}"),
+            }
+        } else {
+            ApiError::internal(e)
+        }
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -203,10 +240,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(serde_json::json!({ "error": self.message })),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(STORE_RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }

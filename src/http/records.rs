@@ -66,9 +66,21 @@ struct ArticleIn {
     id: String,
     title: String,
     status: String,
-    body: String,
+    /// The English answer, or the one answer of a client that sends one.
+    body: Option<String>,
+    /// The answer in Bahasa Indonesia.
+    body_id: Option<String>,
+    /// Both at once: `{"en": "...", "id": "..."}`.
+    bodies: Option<BodiesIn>,
     questions: Vec<String>,
     version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodiesIn {
+    en: Option<String>,
+    id: Option<String>,
 }
 
 /// Parses a JSON array, naming the path of the first bad value.
@@ -238,13 +250,44 @@ pub fn parse_articles(body: &[u8]) -> Result<Vec<Article>, ApiError> {
                 .enumerate()
                 .map(|(j, q)| text(&format!("[{i}].questions[{j}]"), q, 512))
                 .collect::<Result<Vec<_>, _>>()?;
+            let (body, body_id) = match (a.body, a.body_id, a.bodies) {
+                (None, None, Some(b)) => match b.en {
+                    Some(en) => (
+                        text(&at("bodies.en"), en, 4096)?,
+                        b.id.map(|id| text(&at("bodies.id"), id, 4096)).transpose()?,
+                    ),
+                    None => {
+                        return Err(ApiError::bad_request(format!(
+                            "{}: the English answer is required (`bodies.id` alone is not enough)",
+                            at("bodies.en")
+                        )));
+                    }
+                },
+                (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+                    return Err(ApiError::bad_request(format!(
+                        "{}: give `body` (and `body_id`) or `bodies`, not both",
+                        at("bodies")
+                    )));
+                }
+                (Some(body), id, None) => (
+                    text(&at("body"), body, 4096)?,
+                    id.map(|id| text(&at("body_id"), id, 4096)).transpose()?,
+                ),
+                (None, _, None) => {
+                    return Err(ApiError::bad_request(format!(
+                        "{}: missing field (the English answer; `body_id` or `bodies.id` for Bahasa Indonesia)",
+                        at("body")
+                    )));
+                }
+            };
             Ok(Article {
                 id: text(&at("id"), a.id, 64)?,
                 title: text(&at("title"), a.title, 256)?,
                 status,
-                body: text(&at("body"), a.body, 4096)?,
+                body,
                 questions,
                 version: a.version,
+                body_id,
             })
         })
         .collect()
@@ -270,7 +313,7 @@ pub async fn post_students(
             "ignored": out.ignored,
         }))
         .into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 
@@ -287,7 +330,7 @@ pub async fn post_slots(
     let store = state.engine.store();
     match store.add_slots_by(slots, clock::now(), p.actor()).await {
         Ok(added) => Json(json!({ "stored": added, "already_known": n - added })).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 
@@ -306,7 +349,7 @@ pub async fn post_articles(
         .await
     {
         Ok(n) => Json(json!({ "stored": n })).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::store(e).into_response(),
     }
 }
 
@@ -387,5 +430,40 @@ mod tests {
             err(parse_slots(br#"[{"starts_at":"2026-11-27","coach":"D"}]"#))
                 .starts_with("[0].starts_at")
         );
+    }
+
+    #[test]
+    fn an_article_carries_a_body_per_language_in_either_shape_and_one_body_still_works() {
+        let head = r#""id":"a","title":"t","status":"published","questions":["q"],"version":1"#;
+        let one = |fields: &str| parse_articles(format!("[{{{head},{fields}}}]").as_bytes());
+        let a = one(r#""body":"One answer""#).unwrap();
+        assert_eq!(
+            (a[0].body.as_str(), a[0].body_id.as_deref()),
+            ("One answer", None)
+        );
+        for fields in [
+            r#""body":"Price","body_id":"Harga""#,
+            r#""bodies":{"en":"Price","id":"Harga"}"#,
+        ] {
+            let a = one(fields).unwrap();
+            assert_eq!(
+                (a[0].body.as_str(), a[0].body_id.as_deref()),
+                ("Price", Some("Harga")),
+                "{fields}"
+            );
+        }
+        for (fields, needle) in [
+            (r#""body_id":"Harga""#, "[0].body: missing"),
+            (r#""bodies":{"id":"Harga"}"#, "[0].bodies.en"),
+            (r#""body":"P","bodies":{"en":"P"}"#, "not both"),
+            (r#""bodies":{"en":"P","fr":"Prix"}"#, "fr"),
+            (
+                r#""body":"P","body_id":"  ""#,
+                "[0].body_id: must not be empty",
+            ),
+        ] {
+            let e = err(one(fields));
+            assert!(e.contains(needle), "{fields}: {e}");
+        }
     }
 }

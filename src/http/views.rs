@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::core::case::{CaseRecord, DeliveryStatus, EffectRecord, LogEntry};
+use crate::core::pending::{LaneSla, PendingAction};
 use crate::core::stuck::stuck_reason;
 use crate::core::types::Timestamp;
 use crate::workflow::Workflow;
@@ -122,9 +123,13 @@ pub fn full(
                 "status": e.status.as_str(),
                 "attempts": e.attempts,
                 "last_error": e.last_error,
+                "started_at": ts(e.started_at),
+                "finished_at": e.finished_at.map(ts),
             })
         })
         .collect();
+    // The contract's keys in the contract's order (CONTRACT section 4),
+    // then what the desk adds.
     json!({
         "id": case.id.to_string(),
         "customer": case.customer.address,
@@ -134,32 +139,253 @@ pub fn full(
         "waiting_on": case.waiting_on.label(),
         "identity": case.identity.as_str(),
         "mode": case.mode.as_str(),
-        "workflow": case.workflow.name,
         "workflow_version": case.workflow.version,
-        "language": case.language.as_str(),
         "opened_at": ts(case.opened_at),
         "updated_at": ts(case.updated_at),
         "closed_at": case.closed_at.map(ts),
         "tags": case.tags,
-        "rule": case.desk.rule,
-        "intents": case.desk.intents.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
-        "pending_reply": case.desk.proposal.as_ref().map(|p| json!({
-            "template": p.template,
-            "text": p.text,
-        })),
-        "qa_block": case.desk.qa_block,
-        "unread": unread,
-        "decision_pending": case.desk.decision.is_some(),
-        "lane_notified": case.waiting_on.is_human() && case.desk.lane_posted == Some(case.wait_since),
-        "stuck": stuck.is_some(),
-        "stuck_reason": stuck,
-        "timers": case.timers.iter().map(|t| json!({"name": t.name, "due": ts(t.due)})).collect::<Vec<_>>(),
         "messages": messages,
         "transitions": transitions,
         "tool_calls": tool_calls,
         "approvals": approvals,
+        "pending_action": Value::Null,
+        "stuck": stuck.is_some(),
+        "stuck_reason": stuck,
+        "workflow": case.workflow.name,
+        "language": case.language.as_str(),
+        "rule": case.desk.rule,
+        "intents": case.desk.intents.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        "qa_block": case.desk.qa_block,
+        "pending_reply": case.desk.proposal.as_ref().map(|p| json!({
+            "template": p.template,
+            "text": p.text,
+        })),
+        "decision_pending": case.desk.decision.is_some(),
+        "lane_notified": case.waiting_on.is_human() && case.desk.lane_posted == Some(case.wait_since),
+        "unread": unread,
+        "timers": case.timers.iter().map(|t| json!({"name": t.name, "due": ts(t.due)})).collect::<Vec<_>>(),
         "events": events,
     })
+}
+
+/// The list-view summary of a case whose record does not decode: stuck,
+/// with what its leading fields still say (null where they do not).
+pub fn unreadable_summary(u: &crate::store::UnreadableCase) -> Value {
+    let head = u.head.clone().map(Head::from);
+    json!({
+        "id": u.id.to_string(),
+        "customer": head.as_ref().map(|h| h.customer.masked()),
+        "state": head.as_ref().map(|h| h.state.as_str()),
+        "tier": head.as_ref().and_then(|h| h.tier).map(|t| t.as_str()),
+        "waiting_on": head.as_ref().map(|h| h.waiting_on.label()),
+        "opened_at": head.as_ref().map(|h| ts(h.opened_at)),
+        "updated_at": head.as_ref().map(|h| ts(h.updated_at)),
+        "stuck": true,
+        "stuck_reason": u.stuck_reason(),
+        "unreadable": true,
+    })
+}
+
+/// The whole view of an unreadable case, as far as it goes: its leading
+/// fields (null when even those do not decode), and the messages,
+/// transitions and tool calls of its history.
+pub fn unreadable_full(
+    u: &crate::store::UnreadableCase,
+    history: &[(u64, LogEntry)],
+    skipped: usize,
+    effects: &[EffectRecord],
+) -> Value {
+    let head = u.head.clone().map(Head::from);
+    let case = placeholder_case(u);
+    let mut view = full(&case, history, effects, Some(&u.stuck_reason()));
+    if head.is_none() {
+        for key in [
+            "customer",
+            "state",
+            "tier",
+            "waiting_on",
+            "identity",
+            "mode",
+            "workflow",
+            "workflow_version",
+            "opened_at",
+            "updated_at",
+        ] {
+            view[key] = Value::Null;
+        }
+    }
+    for key in [
+        "unread",
+        "rule",
+        "pending_reply",
+        "language",
+        "lane_notified",
+    ] {
+        view[key] = Value::Null;
+    }
+    view["unreadable"] = json!(true);
+    view["unreadable_history_entries"] = json!(skipped);
+    view
+}
+
+/// A stand-in record for an unreadable case, built from the leading fields
+/// that still decode (defaults where they do not), so it can be listed,
+/// ordered and shown like the others; it is never run.
+pub fn placeholder_case(u: &crate::store::UnreadableCase) -> CaseRecord {
+    use crate::core::types::{Channel, CustomerKey, Mode, State};
+    let head = u.head.clone().map(Head::from);
+    let customer = CustomerKey {
+        channel: Channel::Whatsapp,
+        address: String::new(),
+    };
+    let mut case = CaseRecord::open(
+        u.id,
+        head.as_ref().map_or(customer, |h| h.customer.clone()),
+        head.as_ref().map_or_else(
+            || crate::workflow::WorkflowRef {
+                name: String::new(),
+                version: 0,
+            },
+            |h| h.workflow.clone(),
+        ),
+        head.as_ref().map_or(State::Intake, |h| h.state),
+        head.as_ref().map_or(Mode::Pilot, |h| h.mode),
+        head.as_ref().map_or(Timestamp(0), |h| h.opened_at),
+    );
+    if let Some(h) = &head {
+        case.waiting_on = h.waiting_on.clone();
+        case.tier = h.tier;
+        case.identity = h.identity;
+        case.tags = h.tags.clone();
+        case.updated_at = h.updated_at;
+        case.closed_at = h.closed_at;
+    }
+    case.inbound_cursor = u64::MAX;
+    case
+}
+
+/// The leading fields of an unreadable record, in live types.
+struct Head {
+    customer: crate::core::types::CustomerKey,
+    workflow: crate::workflow::WorkflowRef,
+    mode: crate::core::types::Mode,
+    state: crate::core::types::State,
+    waiting_on: crate::core::types::WaitingOn,
+    tier: Option<crate::core::types::Tier>,
+    identity: crate::core::types::Identity,
+    tags: Vec<String>,
+    opened_at: Timestamp,
+    updated_at: Timestamp,
+    closed_at: Option<Timestamp>,
+}
+
+impl From<crate::store::schema::v2::CaseHead> for Head {
+    fn from(h: crate::store::schema::v2::CaseHead) -> Head {
+        Head {
+            customer: h.customer.into(),
+            workflow: h.workflow.into(),
+            mode: h.mode.into(),
+            state: h.state.into(),
+            waiting_on: h.waiting_on.into(),
+            tier: h.tier.map(Into::into),
+            identity: h.identity.into(),
+            tags: h.tags,
+            opened_at: h.opened_at.into(),
+            updated_at: h.updated_at.into(),
+            closed_at: h.closed_at.map(Into::into),
+        }
+    }
+}
+
+/// `pending_action` of the case view (CONTRACT section 4): what a human is
+/// asked to decide, and when the lane's SLA runs out.
+pub fn pending_action(p: Option<&PendingAction>) -> Value {
+    let Some(p) = p else {
+        return Value::Null;
+    };
+    json!({
+        "kind": p.kind.as_str(),
+        "lane": p.lane.as_str(),
+        "template": p.template,
+        "text": p.text,
+        "session": p.session.as_ref().map(|s| json!({
+            "id": s.id,
+            "starts_at": s.starts_at.map(ts),
+            "coach": s.coach,
+        })),
+        "slot": p.slot.as_ref().map(|s| json!({
+            "starts_at": ts(s.starts_at),
+            "coach": s.coach,
+            "label": s.label,
+        })),
+        "due": ts(p.due),
+        "reason": p.reason,
+    })
+}
+
+/// The whole case as `GET /admin/cases/{id}` answers it, read from the
+/// store: record, history, tool calls, sends in doubt and the pending
+/// action. `None` when there is no such case.
+pub fn read_case(
+    engine: &crate::engine::Engine,
+    id: crate::core::types::CaseId,
+) -> Result<Option<Value>, crate::store::StoreError> {
+    let store = engine.store();
+    let case = match store.case_entry(id)? {
+        None => return Ok(None),
+        Some(crate::store::CaseEntry::Unreadable(u)) => {
+            let (history, skipped) = store.history_lenient(id)?;
+            let effects = store.effects(id).unwrap_or_default();
+            return Ok(Some(unreadable_full(&u, &history, skipped, &effects)));
+        }
+        Some(crate::store::CaseEntry::Readable(case)) => *case,
+    };
+    let history = store.history(id)?;
+    let effects = store.effects(id)?;
+    let wf = engine.workflows().get(&case.workflow);
+    let now = crate::engine::clock::now();
+    let stuck = stuck_of(&case, wf.as_deref(), now, engine.settings().stuck_after_ms);
+    let mut in_doubt = Vec::new();
+    for e in &effects {
+        if e.status == crate::core::case::EffectStatus::Intent
+            && let Some(mark) = store.in_doubt(id, e.step)?
+        {
+            in_doubt.push((e.key.clone(), mark));
+        }
+    }
+    let mut view = full(&case, &history, &effects, stuck.as_deref());
+    show_in_doubt(&mut view, &in_doubt);
+    let action = match wf.as_deref() {
+        Some(wf) => pending_of(engine, &case, wf)?,
+        None => None,
+    };
+    view["pending_action"] = pending_action(action.as_ref());
+    Ok(Some(view))
+}
+
+/// The pending action of `case`, with the session its offer is about read
+/// from the student's record.
+pub fn pending_of(
+    engine: &crate::engine::Engine,
+    case: &CaseRecord,
+    wf: &Workflow,
+) -> Result<Option<PendingAction>, crate::store::StoreError> {
+    let sla = LaneSla {
+        operator_ms: wf.operator_sla_ms,
+        coach_ms: wf.coach_sla_ms,
+    };
+    let session = match (&case.desk.student, &case.desk.offer) {
+        (Some(student), Some(offer)) => engine
+            .store()
+            .student(student)?
+            .and_then(|s| s.sessions.into_iter().find(|x| x.id == offer.session)),
+        _ => None,
+    };
+    Ok(crate::core::pending::pending_action(
+        case,
+        sla,
+        session.as_ref(),
+    ))
 }
 
 /// What the provider reported about each outbound message: statuses only
@@ -260,8 +486,16 @@ pub fn desk_gauges(engine: &crate::engine::Engine) -> Result<(), crate::store::S
     let (mut stuck, mut quarantined, mut open) = (0u64, 0u64, 0u64);
     let mut waiting: HashMap<String, u64> = HashMap::new();
     for id in store.open_case_ids()? {
-        let Some(case) = store.case(id)? else {
-            continue;
+        let case = match store.case(id) {
+            Ok(Some(case)) => case,
+            Ok(None) => continue,
+            Err(crate::store::StoreError::UnreadableCase { .. }) => {
+                open += 1;
+                quarantined += 1;
+                stuck += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         open += 1;
         let tier = case.tier.map_or("none", |t| t.as_str());

@@ -102,6 +102,7 @@ mod tests {
             body: body.into(),
             questions: questions.iter().map(|q| q.to_string()).collect(),
             version: 3,
+            body_id: None,
         }
     }
 

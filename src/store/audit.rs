@@ -183,7 +183,7 @@ impl Store {
         let end = vec![keys::AUDIT + 1];
         let mut entries = Vec::new();
         let mut next_cursor = None;
-        for kv in self.db.range(start..end) {
+        for kv in self.db()?.range(start..end) {
             let (k, v) = kv?;
             if entries.len() == limit {
                 next_cursor = entries.last().map(|e: &AuditView| e.id.clone());
@@ -216,7 +216,7 @@ impl Store {
                 log_seq,
                 role,
             } => {
-                let logged = match self.db.get(keys::log(case, log_seq))? {
+                let logged = match self.db()?.get(keys::log(case, log_seq))? {
                     Some(v) => Some(decode::<LogEntry>(&v)?),
                     None => None,
                 };
@@ -248,32 +248,6 @@ impl Store {
 }
 
 impl Store {
-    /// As [`Store::update_case`], with the audit record `make` builds from
-    /// the changed case written in the same batch.
-    pub async fn update_case_audited<F, M>(
-        &self,
-        id: CaseId,
-        change: F,
-        make: M,
-    ) -> Result<crate::core::case::CaseRecord, StoreError>
-    where
-        F: FnOnce(&mut crate::core::case::CaseRecord) + Send + 'static,
-        M: FnOnce(&crate::core::case::CaseRecord) -> AuditRecord + Send + 'static,
-    {
-        self.committer
-            .run(move |tx| {
-                let key = keys::case(id);
-                let mut case: crate::core::case::CaseRecord =
-                    decode(&tx.get(&key)?.ok_or(StoreError::NoCase(id))?)?;
-                change(&mut case);
-                case.rev += 1;
-                tx.insert(key, encode(&case)?);
-                record(tx, make(&case))?;
-                Ok(case)
-            })
-            .await
-    }
-
     /// [`Store::upsert_students`] by a person, audited with the ids stored
     /// and ignored.
     pub async fn upsert_students_by(

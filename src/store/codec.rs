@@ -2,9 +2,37 @@
 //!
 //! bincode stores no field names, so a value is only readable by the exact
 //! struct that wrote it. Each record type therefore carries a tag and a schema
-//! version; when a struct changes, its old shape stays as a frozen type and
-//! `upgrade` turns old payloads into the current one. A payload must be
-//! consumed exactly: trailing bytes mean the wrong schema, not success.
+//! version; when a struct changes, its old shape stays as a frozen type
+//! (`super::schema`) and `upgrade` turns old payloads into the current one.
+//! A payload must be consumed exactly: trailing bytes mean the wrong schema,
+//! not success.
+//!
+//! # Changing a stored type
+//!
+//! Any change to a type reachable from a stored kind (a field added, removed,
+//! reordered or retyped; an enum variant inserted or removed anywhere but at
+//! the end) changes its bytes. `tests/store_schema.rs` encodes a fixed value
+//! of every kind and compares it byte for byte with
+//! `tests/fixtures/schema/<kind>-v<N>.bin`, so such a change fails CI until
+//! it is done this way:
+//!
+//! 1. Freeze the old shape: create `src/store/schema/v<N>.rs` holding a
+//!    copy of every type of the kind that you change (as it is before your
+//!    change), re-exporting the unchanged ones from `v<N-1>.rs`.
+//! 2. Migrate: the conversions from `v<N-1>` that built live types of the
+//!    changed kinds now build the `v<N>` copies (frozen to frozen; change
+//!    the `use` paths), and a new `migrate_v<N>.rs` turns `v<N>` into the
+//!    live types (fill the new field, map the renamed variant, ...).
+//! 3. Bump `VERSION` in the kind's `Versioned` impl and add the version to
+//!    its `upgrade` match (`schema::upgrade_case` for cases).
+//! 4. Fixtures: extend the fixed value in `tests/store_schema.rs` with your
+//!    field, run `CASEFLOW_WRITE_FIXTURES=1 cargo test --test store_schema`
+//!    once (it writes only missing files, never overwrites), commit the new
+//!    `<kind>-v<N+1>.bin`, and add the expected live value of the old
+//!    `<kind>-v<N>.bin` to the test's table.
+//!
+//! Appending a variant at the end of an enum keeps every old value readable
+//! and needs no bump. Never edit or delete a committed fixture.
 
 use serde::{Serialize, de::DeserializeOwned};
 

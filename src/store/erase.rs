@@ -106,7 +106,7 @@ impl Subject {
 
 /// The secret pseudonyms are keyed with; made on first use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct PseudonymKey {
+pub(crate) struct PseudonymKey {
     key: [u8; 32],
 }
 
@@ -182,7 +182,7 @@ impl Store {
     }
 
     async fn pseudonym_key(&self) -> Result<[u8; 32], StoreError> {
-        if let Some(v) = self.db.get(keys::PSEUDONYM_KEY)? {
+        if let Some(v) = self.db()?.get(keys::PSEUDONYM_KEY)? {
             return Ok(decode::<PseudonymKey>(&v)?.key);
         }
         self.committer
@@ -214,7 +214,7 @@ impl Store {
     /// Student records whose registered number is `subject`'s.
     pub fn subject_students(&self, subject: &Subject) -> Result<Vec<Student>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.db.scan_prefix([keys::STUDENT]) {
+        for kv in self.db()?.scan_prefix([keys::STUDENT]) {
             let s: Student = decode(&kv?.1)?;
             if subject.matches(&s.phone) {
                 out.push(s);
@@ -225,7 +225,7 @@ impl Store {
 
     /// The erasure mark of a pseudonym, if it was ever erased.
     pub fn erasure(&self, pseudonym: &str) -> Result<Option<ErasureRecord>, StoreError> {
-        match self.db.get(keys::erasure(pseudonym))? {
+        match self.db()?.get(keys::erasure(pseudonym))? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }

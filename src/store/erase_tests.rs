@@ -87,7 +87,7 @@ fn sari() -> Student {
 /// Every key and value in the store, for "nothing of it is left" checks.
 fn everything(store: &Store) -> Vec<u8> {
     let mut all = Vec::new();
-    for kv in store.db.iter() {
+    for kv in store.db().unwrap().iter() {
         let (k, v) = kv.unwrap();
         all.extend_from_slice(&k);
         all.push(0xff);
@@ -135,14 +135,17 @@ async fn erasure_removes_the_customer_everywhere_survives_a_restart_and_is_idemp
             .await
             .unwrap();
         let decided = store
-            .decide(
+            .admit(
                 case,
-                DecisionKind::Edit,
-                actor(),
-                vec![crate::core::case::Lane::Coach],
-                Some("Baik kak Sari, data dihapus.".into()),
+                crate::core::machine::admit::CaseEvent::Decision {
+                    kind: DecisionKind::Edit,
+                    by: actor().name,
+                    lanes: vec![crate::core::case::Lane::Coach],
+                    text: Some("Baik kak Sari, data dihapus.".into()),
+                    asked_at: None,
+                },
+                Some(actor()),
                 Timestamp(4),
-                None,
             )
             .await
             .unwrap();

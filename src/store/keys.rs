@@ -5,6 +5,8 @@
 //! |--------|---------------------------|-----------------------|
 //! | `m`    | `format`                  | store format, u32 BE  |
 //! | `m`    | `degraded`                | `DegradedRecord`      |
+//! | `m`    | `commit`                  | last group, writes (2 x u64 BE) |
+//! | `m`    | `probe`                   | probe write after a failure |
 //! | `w`    | name, 0, version u32 BE   | workflow source       |
 //! | `c`    | case id (16)              | `CaseRecord`          |
 //! | `l`    | case id (16), seq u64 BE  | `LogEntry`            |
@@ -40,6 +42,24 @@ use crate::core::types::{CaseId, CustomerKey, MessageId};
 
 pub const FORMAT: &[u8] = b"mformat";
 pub const DEGRADED: &[u8] = b"mdegraded";
+/// The last committed group and the writes through it: compared with the
+/// acknowledgement journal when the store opens.
+pub const COMMIT: &[u8] = b"mcommit";
+/// Written when the store resumes after a write failure, to prove writes work.
+pub const PROBE: &[u8] = b"mprobe";
+
+pub fn commit_value(seq: u64, writes: u64) -> [u8; 16] {
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&seq.to_be_bytes());
+    v[8..].copy_from_slice(&writes.to_be_bytes());
+    v
+}
+
+pub fn parse_commit(v: &[u8]) -> Option<(u64, u64)> {
+    let seq = u64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    let writes = u64::from_be_bytes(v.get(8..16)?.try_into().ok()?);
+    Some((seq, writes))
+}
 pub const CASE: u8 = b'c';
 pub const LOG: u8 = b'l';
 pub const EFFECT: u8 = b'f';

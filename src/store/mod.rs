@@ -9,16 +9,22 @@ pub mod audit;
 pub mod codec;
 pub mod committer;
 pub mod decisions;
+pub mod durable;
 pub mod erase;
+pub mod health;
+pub mod journal;
 pub mod keys;
-mod legacy;
+mod open;
 pub mod provider;
 pub mod qa;
 pub mod records;
 pub mod scan;
+pub mod schema;
+mod unreadable;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +36,11 @@ use crate::core::records::BreakerRecord;
 use crate::core::types::{CaseId, CustomerKey, IdempotencyKey};
 use codec::{CodecError, Versioned, decode, encode};
 use committer::{Committer, Tx};
+pub use durable::Durability;
+use health::Health;
+use open::DbSlot;
+pub use open::{StoreFaults, StoreOptions};
+pub use unreadable::{CaseEntry, UnreadableCase};
 
 /// The layout version of the whole store (keys and record kinds). A binary
 /// opens stores up to this version and refuses newer ones.
@@ -51,6 +62,37 @@ pub enum StoreError {
     Sled(String),
     #[error("store flush failed: {0}")]
     Flush(String),
+    #[error("store file {file} is damaged: {reason}")]
+    Damaged { file: String, reason: String },
+    #[error(
+        "store at {path} lost acknowledged writes: its journal says {acknowledged} writes in \
+         {groups} groups were acknowledged (last at {at}), but it holds {held} writes in \
+         {held_groups} groups: at least {} writes in {} groups are missing. Restore the data \
+         dir from a backup, or accept the loss with `caseflow store verify --data-dir DIR \
+         --accept-loss`",
+        acknowledged.saturating_sub(*held),
+        groups.saturating_sub(*held_groups)
+    )]
+    LostWrites {
+        path: String,
+        acknowledged: u64,
+        groups: u64,
+        held: u64,
+        held_groups: u64,
+        at: String,
+    },
+    /// This op's group could not be written (disk full, I/O error).
+    #[error("store write failed: {0}")]
+    WriteFailed(String),
+    /// The store does not take writes now; it recovers by itself.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("store writer stopped: {0}")]
+    WriterStopped(String),
+    #[error("store op panicked: {0}")]
+    OpPanicked(String),
+    #[error("case {case} has an unreadable record: {reason}")]
+    UnreadableCase { case: CaseId, reason: String },
     #[error(transparent)]
     Codec(#[from] CodecError),
     #[error("store is closed")]
@@ -59,25 +101,39 @@ pub enum StoreError {
     NoCase(CaseId),
 }
 
+impl StoreError {
+    /// The store could not write now but may later: the caller should try
+    /// again (HTTP 503 with Retry-After).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::WriteFailed(_)
+                | StoreError::Unavailable(_)
+                | StoreError::WriterStopped(_)
+                | StoreError::Closed
+        )
+    }
+}
+
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
-        StoreError::Sled(e.to_string())
+        match e {
+            sled::Error::Corruption { at, .. } => StoreError::Sled(format!(
+                "sled read corrupt data ({at:?}): the store's files were damaged; run \
+                 `caseflow store verify` and restore the data dir from a backup"
+            )),
+            e => StoreError::Sled(e.to_string()),
+        }
     }
 }
 
 impl Versioned for CaseRecord {
     const KIND: &'static str = "case";
     const TAG: u8 = 1;
-    const VERSION: u16 = 2;
+    const VERSION: u16 = 3;
 
     fn upgrade(version: u16, payload: &[u8]) -> Result<Self, CodecError> {
-        match version {
-            1 => codec::decode_exact::<legacy::CaseRecordV1>(Self::KIND, payload).map(Into::into),
-            found => Err(CodecError::NoUpgrade {
-                kind: Self::KIND,
-                found,
-            }),
-        }
+        schema::upgrade_case(version, payload)
     }
 }
 
@@ -182,35 +238,33 @@ pub enum Committed {
 }
 
 pub struct Store {
-    db: sled::Db,
+    db: Arc<DbSlot>,
     committer: Committer,
-    /// The writer thread; joined on drop so the sled lock is released when
-    /// the store is gone.
-    writer: Option<std::thread::JoinHandle<()>>,
+    /// The writer thread; joined on close so the sled lock is released when
+    /// the store is gone. It returns how its final flush went.
+    writer: Mutex<Option<std::thread::JoinHandle<Result<(), StoreError>>>>,
+    health: Arc<Health>,
     path: PathBuf,
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        self.committer.close();
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
+        let _ = self.close();
     }
 }
 
 impl Store {
-    /// Opens (or creates) the store at `path` and checks its format version.
+    /// Opens (or creates) the store at `path` with the default options
+    /// (`fsync` durability).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = open_with_retry(path)?;
-        check_format(&db, path)?;
-        let (committer, writer) = Committer::start(db.clone(), 16 * 1024);
-        Ok(Store {
-            db,
-            committer,
-            writer: Some(writer),
-            path: path.to_path_buf(),
-        })
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// Opens (or creates) the store at `path`: checks sled's config file,
+    /// the format version and the acknowledgement journal. Refuses a store
+    /// that lost acknowledged writes, naming how many.
+    pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        open::open_store(path, options)
     }
 
     pub fn path(&self) -> &Path {
@@ -221,22 +275,56 @@ impl Store {
         &self.committer
     }
 
+    /// Whether the store takes writes (for `/healthz`), and changes to it.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// The sled handle for a read; `Unavailable` while the store reopens.
+    pub(crate) fn db(&self) -> Result<sled::Db, StoreError> {
+        self.db.get()
+    }
+
     /// Flushes everything written so far (used at shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.health.check().map_err(StoreError::Flush)?;
+        self.db()?.flush()?;
         Ok(())
     }
 
+    /// Stops the writer after what it has: final flush and sync, journal
+    /// marked clean. `Err` when that did not succeed (the exit status of a
+    /// stopping server says so). Later ops answer `Closed`.
+    pub fn close(&self) -> Result<(), StoreError> {
+        self.committer.close();
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let result = match writer {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::WriterStopped("the writer panicked".into()))),
+            None => Ok(()),
+        };
+        self.db.set(None);
+        result
+    }
+
+    /// The case record; `Err(UnreadableCase)` when its bytes do not decode
+    /// (the rest of the store is not affected: see [`Store::case_entry`]).
     pub fn case(&self, id: CaseId) -> Result<Option<CaseRecord>, StoreError> {
-        match self.db.get(keys::case(id))? {
-            Some(v) => Ok(Some(decode(&v)?)),
+        match self.db()?.get(keys::case(id))? {
+            Some(v) => decode(&v)
+                .map(Some)
+                .map_err(|e| StoreError::UnreadableCase {
+                    case: id,
+                    reason: e.to_string(),
+                }),
             None => Ok(None),
         }
     }
 
     /// The case's history in commit order, with log sequence numbers.
     pub fn history(&self, id: CaseId) -> Result<Vec<(u64, LogEntry)>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix(keys::log_prefix(id))
             .map(|kv| {
                 let (k, v) = kv?;
@@ -254,7 +342,7 @@ impl Store {
         let start = keys::log(id, cursor.saturating_add(1));
         let end = keys::log(id, u64::MAX);
         let mut out = Vec::new();
-        for kv in self.db.range(start..=end) {
+        for kv in self.db()?.range(start..=end) {
             let (k, v) = kv?;
             if let LogEntry::Inbound(m) = decode(&v)? {
                 out.push((keys::log_seq(&k).unwrap_or(0), m));
@@ -264,14 +352,14 @@ impl Store {
     }
 
     pub fn effects(&self, id: CaseId) -> Result<Vec<EffectRecord>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix(keys::effect_prefix(id))
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
     }
 
     pub fn effect(&self, id: CaseId, step: u32) -> Result<Option<EffectRecord>, StoreError> {
-        match self.db.get(keys::effect(id, step))? {
+        match self.db()?.get(keys::effect(id, step))? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }
@@ -279,7 +367,7 @@ impl Store {
 
     /// Ids of all open cases, from the open-case index.
     pub fn open_case_ids(&self) -> Result<Vec<CaseId>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix([keys::OPEN])
             .map(|kv| {
                 let (_, v) = kv?;
@@ -289,27 +377,26 @@ impl Store {
             .collect()
     }
 
-    /// Visits every case record, newest first, until `visit` returns false.
+    /// Visits every readable case record, newest first, until `visit`
+    /// returns false. Unreadable records are skipped (see
+    /// [`Store::scan_case_entries`]).
     pub fn scan_cases(&self, mut visit: impl FnMut(CaseRecord) -> bool) -> Result<(), StoreError> {
-        for kv in self.db.scan_prefix([keys::CASE]).rev() {
-            let (_, v) = kv?;
-            if !visit(decode(&v)?) {
-                break;
-            }
-        }
-        Ok(())
+        self.scan_case_entries(|entry| match entry {
+            CaseEntry::Readable(case) => visit(*case),
+            CaseEntry::Unreadable(_) => true,
+        })
     }
 
     /// Every workflow definition the store remembers.
     pub fn workflow_sources(&self) -> Result<Vec<String>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix([keys::WORKFLOW])
             .map(|kv| Ok(decode::<WorkflowSource>(&kv?.1)?.source))
             .collect()
     }
 
     pub fn workflow_source(&self, name: &str, version: u32) -> Result<Option<String>, StoreError> {
-        match self.db.get(keys::workflow(name, version))? {
+        match self.db()?.get(keys::workflow(name, version))? {
             Some(v) => Ok(Some(decode::<WorkflowSource>(&v)?.source)),
             None => Ok(None),
         }
@@ -428,7 +515,7 @@ impl Store {
     }
 
     pub fn degraded(&self) -> Result<Option<crate::engine::degraded::DegradedRecord>, StoreError> {
-        match self.db.get(keys::DEGRADED)? {
+        match self.db()?.get(keys::DEGRADED)? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }
@@ -465,7 +552,7 @@ impl Store {
     }
 
     pub fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix([keys::BREAKER])
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
@@ -473,6 +560,7 @@ impl Store {
 
     /// Changes a case record outside its actor (quarantine, retry). Bumps the
     /// rev, so a concurrent actor write is refused and re-read.
+    #[cfg(test)]
     pub async fn update_case<F>(&self, id: CaseId, change: F) -> Result<CaseRecord, StoreError>
     where
         F: FnOnce(&mut CaseRecord) + Send + 'static,
@@ -629,67 +717,8 @@ fn has_inbound_after(tx: &Tx<'_>, id: CaseId, cursor: u64) -> Result<bool, Store
     Ok(false)
 }
 
-fn open_with_retry(path: &Path) -> Result<sled::Db, StoreError> {
-    // sled holds an exclusive lock per path; one released a moment ago may
-    // still be held (sled#1234), so retry briefly before giving up.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let result = sled::Config::new()
-            .path(path)
-            .cache_capacity(256 * 1024 * 1024)
-            .flush_every_ms(Some(1000))
-            .open();
-        match result {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e))
-                if is_lock_contention(&e) && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => {
-                return Err(StoreError::Open {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                });
-            }
-        }
-    }
-}
-
-/// sled reports a held lock as an `Other` error wrapping `WouldBlock`.
-fn is_lock_contention(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock
-        || e.raw_os_error() == Some(11)
-        || e.to_string().contains("could not acquire lock")
-}
-
-fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
-    let shown = path.display().to_string();
-    match db.get(keys::FORMAT)? {
-        None if db.is_empty() => {
-            db.insert(keys::FORMAT, &FORMAT_VERSION.to_be_bytes())?;
-            db.flush()?;
-            Ok(())
-        }
-        None => Err(StoreError::NoFormat { path: shown }),
-        Some(v) => {
-            let bytes: [u8; 4] = v.as_ref().try_into().map_err(|_| StoreError::NoFormat {
-                path: shown.clone(),
-            })?;
-            let found = u32::from_be_bytes(bytes);
-            if found > FORMAT_VERSION {
-                return Err(StoreError::FormatTooNew {
-                    path: shown,
-                    found,
-                    known: FORMAT_VERSION,
-                });
-            }
-            // Older formats are read as they are: record kinds upgrade
-            // themselves (see codec). A layout change adds a migration here.
-            Ok(())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_faults;

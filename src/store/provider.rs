@@ -15,6 +15,7 @@ use super::{Store, StoreError, keys, next_seq};
 use crate::core::case::{
     CaseRecord, DeliveryStatus, EffectRecord, InboundNote, LogEntry, StatusRecord,
 };
+use crate::core::machine::admit::{self, CaseEvent};
 use crate::core::types::{CaseId, CustomerKey, IdempotencyKey, Timestamp};
 
 /// Statuses that named a provider message id before the send's answer did.
@@ -185,7 +186,7 @@ impl Store {
 
     /// Events kept for a sender who had no case.
     pub fn kept_notes(&self, customer: &CustomerKey) -> Result<Vec<KeptNote>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix(keys::kept_note_prefix(customer))
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
@@ -205,7 +206,7 @@ impl Store {
 
     /// Rejected items, newest first, at most `limit`.
     pub fn rejected_inbound(&self, limit: usize) -> Result<Vec<RejectedInbound>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix([keys::REJECTED])
             .rev()
             .take(limit)
@@ -272,7 +273,7 @@ impl Store {
     /// proof that a send in doubt was made.
     pub fn status_for_key(&self, key: &IdempotencyKey) -> Result<Option<String>, StoreError> {
         Ok(self
-            .db
+            .db()?
             .get(keys::status_by_key(&key.0))?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
@@ -311,7 +312,7 @@ impl Store {
     }
 
     pub fn in_doubt(&self, id: CaseId, step: u32) -> Result<Option<InDoubt>, StoreError> {
-        match self.db.get(keys::in_doubt(id, step))? {
+        match self.db()?.get(keys::in_doubt(id, step))? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }
@@ -417,12 +418,21 @@ pub(super) fn apply_statuses(
             .any(|(p, s)| *p == status.provider_id && *s == DeliveryStatus::Failed);
         known.push((status.provider_id.clone(), status.status));
         if status.status == DeliveryStatus::Failed && !failed_before {
-            case.add_tag("delivery_failed");
-            case.stuck = Some(format!(
-                "delivery of message {} failed: {}",
-                status.provider_id,
-                status.error.as_deref().unwrap_or("no reason given")
-            ));
+            let event = CaseEvent::DeliveryFailed {
+                provider_id: status.provider_id.clone(),
+                reason: status
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no reason given".into()),
+            };
+            if let Ok(Some(admitted)) = admit::admit(case, event, status.at) {
+                *case = admitted.case;
+                let seq = next_seq(tx)?;
+                tx.insert(
+                    keys::log(id, seq),
+                    encode(&LogEntry::Transition(admitted.transition))?,
+                );
+            }
             applied = Applied::Failed;
         } else if matches!(applied, Applied::Nothing) {
             applied = Applied::Logged;

@@ -30,7 +30,7 @@ impl Store {
     }
 
     pub fn qa_sample(&self, id: uuid::Uuid) -> Result<Option<QaSample>, StoreError> {
-        match self.db.get(keys::qa_sample(id))? {
+        match self.db()?.get(keys::qa_sample(id))? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }
@@ -54,7 +54,7 @@ impl Store {
 
     /// The labels of one sample, by item.
     pub fn qa_labels_of(&self, sample: uuid::Uuid) -> Result<Vec<QaLabel>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix(keys::qa_label_prefix(sample))
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
@@ -62,7 +62,7 @@ impl Store {
 
     /// Every label of every sample.
     pub fn qa_labels(&self) -> Result<Vec<QaLabel>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix([keys::QA_LABEL])
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()

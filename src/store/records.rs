@@ -33,7 +33,22 @@ impl Versioned for Slot {
 impl Versioned for Article {
     const KIND: &'static str = "article";
     const TAG: u8 = 7;
-    const VERSION: u16 = 1;
+    /// 2: a body per language (`body_id`).
+    const VERSION: u16 = 2;
+
+    fn upgrade(version: u16, payload: &[u8]) -> Result<Self, super::codec::CodecError> {
+        match version {
+            1 => super::codec::decode_exact::<super::schema::article_v1::Article>(
+                Self::KIND,
+                payload,
+            )
+            .map(Into::into),
+            found => Err(super::codec::CodecError::NoUpgrade {
+                kind: Self::KIND,
+                found,
+            }),
+        }
+    }
 }
 
 impl Versioned for PaymentRecord {
@@ -87,14 +102,14 @@ impl Store {
     }
 
     fn student_via(&self, index: &[u8]) -> Result<Option<Student>, StoreError> {
-        match self.db.get(index)? {
+        match self.db()?.get(index)? {
             Some(id) => self.student(&String::from_utf8_lossy(&id)),
             None => Ok(None),
         }
     }
 
     fn get_decoded<T: Versioned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
-        match self.db.get(key)? {
+        match self.db()?.get(key)? {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }
@@ -104,7 +119,7 @@ impl Store {
     pub fn slots(&self, after: Timestamp) -> Result<Vec<Slot>, StoreError> {
         let start = keys::slot_prefix_at(after);
         let end = [keys::SLOT + 1];
-        self.db
+        self.db()?
             .range(start..end.to_vec())
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
@@ -112,7 +127,7 @@ impl Store {
 
     /// Every stored version of every article.
     pub fn articles(&self) -> Result<Vec<Article>, StoreError> {
-        self.db
+        self.db()?
             .scan_prefix([keys::ARTICLE])
             .map(|kv| Ok(decode(&kv?.1)?))
             .collect()
@@ -172,7 +187,7 @@ impl Store {
 
     pub fn has_students(&self) -> Result<bool, StoreError> {
         Ok(self
-            .db
+            .db()?
             .scan_prefix([keys::STUDENT])
             .next()
             .transpose()?
@@ -547,6 +562,38 @@ mod tests {
         );
     }
 
+    /// An article as schema 1 wrote it (one body), committed as bytes:
+    /// `[tag 7][version 0x0001][bincode]` of id "price", title "Price",
+    /// Published, body "Rp 450.000", questions ["berapa harga"], version 2.
+    const ARTICLE_V1: &str =
+        "070001057072696365055072696365000a5270203435302e303030010c62657261706120686172676102";
+
+    #[test]
+    fn an_article_of_schema_1_reads_with_its_one_body() {
+        let bytes = hex::decode(ARTICLE_V1).unwrap();
+        let a: Article = decode(&bytes).unwrap();
+        assert_eq!(
+            a,
+            Article {
+                id: "price".into(),
+                title: "Price".into(),
+                status: ArticleStatus::Published,
+                body: "Rp 450.000".into(),
+                questions: vec!["berapa harga".into()],
+                version: 2,
+                body_id: None,
+            }
+        );
+        assert_eq!(
+            a.answer(crate::core::case::Language::Id),
+            ("Rp 450.000", crate::core::case::Language::En),
+            "without a Bahasa Indonesia body the one body answers, in its language"
+        );
+        let again = encode(&a).unwrap();
+        assert_eq!(&again[..3], &[7, 0, 2], "written back at schema 2");
+        assert_eq!(decode::<Article>(&again).unwrap(), a);
+    }
+
     #[tokio::test]
     async fn only_the_highest_published_version_answers() {
         let (_d, store) = store();
@@ -557,6 +604,7 @@ mod tests {
             body: format!("v{version}"),
             questions: vec!["how much".into()],
             version,
+            body_id: None,
         };
         store
             .put_articles(vec![

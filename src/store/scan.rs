@@ -35,9 +35,9 @@ impl Store {
         &self,
         mut visit: impl FnMut(CaseHistory) -> bool,
     ) -> Result<(), StoreError> {
-        let mut log = self.db.scan_prefix([keys::LOG]).peekable();
-        let mut effects = self.db.scan_prefix([keys::EFFECT]).peekable();
-        for kv in self.db.scan_prefix([keys::CASE]) {
+        let mut log = self.db()?.scan_prefix([keys::LOG]).peekable();
+        let mut effects = self.db()?.scan_prefix([keys::EFFECT]).peekable();
+        for kv in self.db()?.scan_prefix([keys::CASE]) {
             let (k, v) = kv?;
             let Some(id) = keys::case_id_from_case_key(&k) else {
                 continue;

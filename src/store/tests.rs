@@ -88,7 +88,7 @@ async fn a_store_reopens_with_its_data_and_its_format_checked() {
     let record = store.case(case).unwrap().expect("case survives a reopen");
     assert_eq!(record.customer, customer(2));
     assert_eq!(store.open_case_ids().unwrap(), vec![case]);
-    let format = store.db.get(keys::FORMAT).unwrap().unwrap();
+    let format = store.db().unwrap().get(keys::FORMAT).unwrap().unwrap();
     assert_eq!(format.as_ref(), FORMAT_VERSION.to_be_bytes());
 }
 
@@ -246,5 +246,5 @@ async fn a_failing_op_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(seen, None);
-    assert_eq!(store.db.get(b"zpartial").unwrap(), None);
+    assert_eq!(store.db().unwrap().get(b"zpartial").unwrap(), None);
 }

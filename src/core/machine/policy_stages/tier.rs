@@ -68,11 +68,13 @@ impl Run<'_> {
             && let Some(m) = &kb_match
             && let Some(article) = articles.iter().find(|a| a.id == m.article_id)
         {
-            let text = self.facts.templates.render(
-                TemplateId::R0Faq,
-                self.case.language,
-                &[("answer", article.body.as_str())],
-            )?;
+            // One language per reply: the template in the language of the
+            // answer the article has for this customer.
+            let (answer, lang) = article.answer(self.case.language);
+            let text =
+                self.facts
+                    .templates
+                    .render(TemplateId::R0Faq, lang, &[("answer", answer)])?;
             self.case
                 .add_tag(&format!("kb:{}@v{}", article.id, article.version));
             self.case.desk.proposal = Some(Proposal {
@@ -82,7 +84,7 @@ impl Run<'_> {
                 },
                 template: Some(TemplateId::R0Faq.as_str().into()),
                 text,
-                facts: vec![article.body.clone()],
+                facts: vec![answer.to_string()],
             });
         }
         let reason = format!(

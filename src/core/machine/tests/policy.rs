@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::core::case::Lane;
-use crate::core::desk::{DecisionKind, HumanDecision};
+use crate::core::desk::DecisionKind;
 use crate::core::records::{Article, ArticleStatus, Invoice, Session, Slot, Student};
 use crate::core::types::{Identity, Tier};
 
@@ -53,6 +53,7 @@ fn desk(mode: Mode, phone: &str) -> Sim {
         body: "A private lesson is Rp 350.000 for 60 minutes.".into(),
         questions: vec!["berapa harga les".into(), "how much is a lesson".into()],
         version: 3,
+        body_id: Some("Les privat Rp 350.000 untuk 60 menit.".into()),
     });
     sim.records.articles.push(Article {
         id: "trial".into(),
@@ -61,6 +62,7 @@ fn desk(mode: Mode, phone: &str) -> Sim {
         body: "Trial lessons are free.".into(),
         questions: vec!["is there a free trial lesson".into()],
         version: 1,
+        body_id: None,
     });
     sim
 }
@@ -82,17 +84,32 @@ impl Sim {
         self.send_all();
     }
 
+    /// A human decision through the same admission the API uses; `lane` is
+    /// the lane the decider may decide. A refused decision changes nothing.
     fn decide(&mut self, kind: DecisionKind, lane: Lane, text: Option<&str>) {
-        self.case.desk.decision = Some(HumanDecision {
-            lane,
+        let _ = self.try_decide(kind, &[lane], text);
+        self.send_all();
+    }
+
+    fn try_decide(
+        &mut self,
+        kind: DecisionKind,
+        lanes: &[Lane],
+        text: Option<&str>,
+    ) -> Result<(), crate::core::machine::admit::Refusal> {
+        let event = crate::core::machine::admit::CaseEvent::Decision {
             kind,
             by: "rina".into(),
+            lanes: lanes.to_vec(),
             text: text.map(str::to_string),
-            at: Timestamp(self.now),
-        });
-        self.case.waiting_on = WaitingOn::None;
+            asked_at: None,
+        };
+        let admitted = crate::core::machine::admit::admit(&self.case, event, Timestamp(self.now))?
+            .expect("a decision changes the case");
+        self.case = admitted.case;
+        self.transitions.push(admitted.transition);
         self.step(Event::Wake);
-        self.send_all();
+        Ok(())
     }
 
     fn complete_tool(&mut self, result: Result<(), String>) {
@@ -346,6 +363,7 @@ fn article(id: &str, body: &str, questions: &[&str]) -> Article {
         body: body.into(),
         questions: questions.iter().map(|q| q.to_string()).collect(),
         version: 1,
+        body_id: None,
     }
 }
 
@@ -511,12 +529,15 @@ fn an_operator_cannot_answer_r3_before_the_coach_but_can_escalate_to_the_coach()
     let mut sim = desk(Mode::Pilot, PHONE);
     sim.say("I will sue you and file a chargeback");
     assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
-    sim.decide(
-        DecisionKind::Edit,
-        Lane::Operator,
-        Some("Sorry about that."),
+    assert_eq!(
+        sim.try_decide(
+            DecisionKind::Edit,
+            &[Lane::Operator],
+            Some("Sorry about that.")
+        ),
+        Err(crate::core::machine::admit::Refusal::NotYourLane("coach"))
     );
-    assert!(sim.case.desk.qa_block.as_deref().unwrap().contains("R3"));
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
     assert_eq!(sim.templates_sent(), ["wa.r3.escalation"]);
 
     let mut sim = desk(Mode::Pilot, PHONE);
@@ -659,15 +680,11 @@ mod properties {
                     Act::Time(ms) => sim.advance_time(ms),
                     Act::Decide(k, coach) if sim.case.waiting_on.is_human() => {
                         let kind = [DecisionKind::Approve, DecisionKind::Edit, DecisionKind::Deny, DecisionKind::Escalate][k as usize];
-                        let lane = if coach { Lane::Coach } else { Lane::Operator };
-                        let lane = if sim.case.waiting_on == WaitingOn::Coach { lane } else { Lane::Operator };
-                        sim.case.desk.decision = Some(HumanDecision {
-                            lane, kind, by: "x".into(),
-                            text: (kind == DecisionKind::Edit).then(|| "Baik kak, kami bantu.".into()),
-                            at: Timestamp(sim.now),
-                        });
-                        sim.case.waiting_on = WaitingOn::None;
-                        sim.step(Event::Wake);
+                        // A coach may decide both lanes, an operator only theirs:
+                        // decisions take the API's admission path.
+                        let lanes: &[Lane] = if coach { &[Lane::Operator, Lane::Coach] } else { &[Lane::Operator] };
+                        let text = (kind == DecisionKind::Edit).then_some("Baik kak, kami bantu.");
+                        let _ = sim.try_decide(kind, lanes, text);
                     }
                     Act::SendOk if sim.in_flight.is_some() => sim.complete_send(true),
                     Act::ToolOk(ok) if sim.tool_in_flight.is_some() => {
