@@ -133,6 +133,19 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
         d.suspected.push(likeliest);
         o.raised = true;
     }
+    // A cancellation beside a reschedule may be the moving of one session
+    // ("batal les kamis, ganti jumat"), which facts may lower to R2; when
+    // the classifier reads the turn as risky it is the lessons themselves
+    // that are cancelled ("pindah jadwal, kalau ga bisa batalin aja
+    // paketnya"), and the coach decides.
+    if d.has(Intent::Cancel)
+        && d.has(Intent::Reschedule)
+        && risk >= t.suspect
+        && !d.suspected.contains(&Intent::Cancel)
+    {
+        d.suspected.push(Intent::Cancel);
+        o.raised = true;
+    }
     if d.intents.iter().any(|i| *i != Intent::Faq) || d.risk_suspected() {
         d.beyond_faq = true;
     }
@@ -209,6 +222,25 @@ mod tests {
         );
         assert_eq!(d.intents, [Intent::Cancel, Intent::NextSession]);
         assert_eq!(d.primary(), Intent::Cancel);
+    }
+
+    #[test]
+    fn a_cancellation_beside_a_reschedule_stays_with_the_coach_when_the_turn_reads_risky() {
+        let both = || rules(&[Intent::Cancel, Intent::Reschedule]);
+        // Moving one session: the classifier sees a reschedule.
+        let d = combine(both(), &probs(&[(Intent::Reschedule, 0.9)]), &T);
+        assert!(!d.risk_suspected());
+        // Cancelling the lessons: the cancellation is kept from being lowered.
+        let d = combine(both(), &probs(&[(Intent::Cancel, 0.6)]), &T);
+        assert_eq!(d.suspected, [Intent::Cancel]);
+        assert!(d.learned.unwrap().raised);
+        // A cancellation alone is left to the tier table (not lowerable by a reschedule).
+        let d = combine(
+            rules(&[Intent::Cancel]),
+            &probs(&[(Intent::Cancel, 0.9)]),
+            &T,
+        );
+        assert!(!d.risk_suspected());
     }
 
     #[test]
