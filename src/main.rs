@@ -242,6 +242,8 @@ fn init_tracing(default: &str) {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a terminal: a log redirected to a file stays text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
