@@ -223,7 +223,7 @@ fn details_given_unasked_verify_a_turn_that_waits_on_a_human() {
     for mode in [Mode::Pilot, Mode::Production] {
         let mut sim = desk(mode, "+6289999");
         sim.records.students[0].invoices[0].number = "20261124001".into();
-        sim.say("mau cek jadwal");
+        sim.say("kak saya mau ngobrol sama admin");
         assert_eq!(sim.case.waiting_on, WaitingOn::Operator);
         assert_eq!(sim.case.identity, Identity::Unverified);
         sim.say("20261124001 sari@example.com");
@@ -232,7 +232,7 @@ fn details_given_unasked_verify_a_turn_that_waits_on_a_human() {
         // Details of another student change nothing.
         let mut sim = desk(mode, "+6289999");
         sim.records.students[0].invoices[0].number = "20261124001".into();
-        sim.say("mau cek jadwal");
+        sim.say("kak saya mau ngobrol sama admin");
         sim.say("20261124001 budi@example.com");
         assert_eq!(sim.case.identity, Identity::Unverified, "{mode:?}");
     }
