@@ -329,8 +329,7 @@ impl Run<'_> {
         if self
             .case
             .desk
-            .pending_tool
-            .as_ref()
+            .tool_in_flight()
             .is_some_and(|p| p.step == step)
         {
             return self.tool_done(result);
@@ -400,7 +399,8 @@ impl Run<'_> {
             // on the next look, while it is in flight.
             return;
         }
-        let in_flight = self.case.pending_send.is_some() || self.case.desk.pending_tool.is_some();
+        let in_flight =
+            self.case.pending_send.is_some() || self.case.desk.tool_in_flight().is_some();
         let due = self
             .case
             .timers

@@ -422,7 +422,7 @@ impl Run<'_> {
                 WaitingOn::Customer | WaitingOn::Operator | WaitingOn::Coach
             ) || case.is_closed()
                 || (case.state == State::Degraded && !leaving_degraded);
-            let idle = case.pending_send.is_none() && case.desk.pending_tool.is_none();
+            let idle = case.pending_send.is_none() && case.desk.tool_in_flight().is_none();
             if resting
                 && idle
                 && unread == 0

@@ -130,7 +130,7 @@ impl From<sled::Error> for StoreError {
 impl Versioned for CaseRecord {
     const KIND: &'static str = "case";
     const TAG: u8 = 1;
-    const VERSION: u16 = 3;
+    const VERSION: u16 = 4;
 
     fn upgrade(version: u16, payload: &[u8]) -> Result<Self, CodecError> {
         schema::upgrade_case(version, payload)

@@ -204,7 +204,7 @@ fn admit_decision(
         at: now,
         text: text.clone(),
         tier: case.tier,
-        rule: case.desk.rule.clone(),
+        rule: case.desk.rule().map(str::to_string),
     };
     case.desk.decision = Some(HumanDecision {
         lane,

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::core::case::CaseRecord;
-use crate::core::desk::{PendingTool, ToolRequest};
+use crate::core::desk::{PendingTool, ToolProgress, ToolRequest};
 use crate::core::types::IdempotencyKey;
 
 /// A write, ready for its tool. Built only by [`call`] and [`recall`].
@@ -46,7 +46,7 @@ impl ToolCall {
 pub(in crate::core) fn call(case: &mut CaseRecord, request: ToolRequest) -> ToolCall {
     let step = case.effect_seq;
     case.effect_seq += 1;
-    case.desk.pending_tool = Some(PendingTool {
+    case.desk.tool = ToolProgress::InFlight(PendingTool {
         step,
         request: request.clone(),
     });
@@ -59,7 +59,7 @@ pub(in crate::core) fn call(case: &mut CaseRecord, request: ToolRequest) -> Tool
 
 /// The pending write again, under its original key.
 pub(in crate::core) fn recall(case: &CaseRecord) -> Option<ToolCall> {
-    let pending = case.desk.pending_tool.as_ref()?;
+    let pending = case.desk.tool_in_flight()?;
     Some(ToolCall {
         step: pending.step,
         key: IdempotencyKey::for_step(case.id, pending.step),

@@ -4,7 +4,9 @@
 use super::MAX_OFFER;
 use super::wording::{rupiah, short_label, status_word, when};
 use crate::core::case::Language;
-use crate::core::desk::{Offer, OfferedSlot, Proposal, ProposalKind, Task, ToolRequest};
+use crate::core::desk::{
+    Offer, OfferedSlot, Proposal, ProposalKind, Ruling, Standing, Task, ToolProgress, ToolRequest,
+};
 use crate::core::machine::{Effect, MachineError, Run, Step};
 use crate::core::records::{Booking, PaymentState, Student};
 use crate::core::stages::Outcome;
@@ -16,10 +18,10 @@ use crate::templates::TemplateId;
 
 impl Run<'_> {
     pub(in crate::core::machine) fn execute(&mut self) -> Result<Step, MachineError> {
-        if let Some(p) = &self.case.desk.pending_tool {
+        if let Some(p) = self.case.desk.tool_in_flight() {
             return Ok(Step::Wait(WaitingOn::Tool(p.request.tool().into())));
         }
-        if self.case.tier == Some(Tier::R3) || self.case.desk.unclassified {
+        if self.case.tier == Some(Tier::R3) || self.case.desk.unclassified() {
             return Ok(Step::Go(
                 Outcome::Done,
                 "nothing runs before the coach decides".into(),
@@ -202,7 +204,8 @@ impl Run<'_> {
             .payment(&inv.order_id)
             .map_err(Self::records_err)?;
         let settled = matches!(provider, Some(s) if s != PaymentState::Pending);
-        if self.facts.policy.provider_lookup && !settled && !self.case.desk.payment_checked {
+        let checked = self.case.desk.tool == ToolProgress::PaymentChecked;
+        if self.facts.policy.provider_lookup && !settled && !checked {
             let call = execute::call(
                 &mut self.case,
                 ToolRequest::PaymentStatus {
@@ -315,7 +318,7 @@ impl Run<'_> {
         let Some(slot) = offer.slots.get(index).cloned() else {
             return Ok(self.block("the chosen option is not in the offer"));
         };
-        if self.case.mode == Mode::Pilot && !self.case.desk.approved {
+        if self.case.mode == Mode::Pilot && !self.case.desk.review.approved() {
             return Ok(Step::Go(
                 Outcome::Done,
                 "pilot: the booking waits for an operator's approval".into(),
@@ -327,7 +330,10 @@ impl Run<'_> {
         let check = self.reschedule_policy(student, session.starts_at);
         if !check.in_policy() {
             self.case.tier = Some(Tier::R3);
-            self.case.desk.rule = Some("reschedule-exception".into());
+            self.case.desk.ruling = Some(Ruling {
+                rule: "reschedule-exception".into(),
+                standing: Standing::Firm,
+            });
             self.case.desk.task = None;
             return Ok(Step::Go(
                 Outcome::Done,
@@ -354,7 +360,7 @@ impl Run<'_> {
         &mut self,
         result: Result<(), String>,
     ) -> Result<(), MachineError> {
-        let Some(pending) = self.case.desk.pending_tool.take() else {
+        let ToolProgress::InFlight(pending) = std::mem::take(&mut self.case.desk.tool) else {
             return Ok(());
         };
         if self.case.waiting_on.kind() == Some(crate::core::types::WaitKind::Tool) {
@@ -364,7 +370,7 @@ impl Run<'_> {
             ToolRequest::PaymentStatus { order_id } => {
                 // Answered or not, execute now replies from what is stored:
                 // an unconfirmed state is "pending verification", never fact.
-                self.case.desk.payment_checked = true;
+                self.case.desk.tool = ToolProgress::PaymentChecked;
                 if result.is_err() {
                     self.case
                         .add_tag(&format!("payment_lookup_failed:{order_id}"));
@@ -377,7 +383,7 @@ impl Run<'_> {
         self.case.desk.offer = None;
         match result {
             Ok(()) => {
-                self.case.desk.booked = true;
+                self.case.desk.tool = ToolProgress::Booked;
                 let (date, time) = when(b.slot_at, self.facts.policy.timezone, self.case.language);
                 let text = self.facts.templates.render(
                     TemplateId::R2RescheduleDone,

@@ -3,7 +3,7 @@
 
 use super::wording::{rupiah, when};
 use crate::core::case::{Draft, Lane, Language, SendPurpose};
-use crate::core::desk::{DecisionKind, HumanDecision, Proposal, ProposalKind};
+use crate::core::desk::{DecisionKind, HumanDecision, Proposal, ProposalKind, ToolProgress};
 use crate::core::machine::{MachineError, Run, Step};
 use crate::core::stages::Outcome;
 use crate::core::stages::qa::{self, Gate};
@@ -23,8 +23,8 @@ impl Run<'_> {
                 proposal: &p,
                 tier: self.case.tier,
                 identity: self.case.identity,
-                coach_decided: self.case.desk.coach_decided,
-                booked: self.case.desk.booked,
+                coach_decided: self.case.desk.review.coach_decided(),
+                booked: self.case.desk.tool == ToolProgress::Booked,
                 since_customer_ms: self.case.desk.last_inbound_at.map(|t| self.now().since(t)),
             };
             match qa::check(&gate) {
@@ -61,7 +61,7 @@ impl Run<'_> {
 
     /// Whether a checked proposal may go out without a human.
     pub(in crate::core::machine) fn auto_send(&self, p: &Proposal) -> bool {
-        if self.case.desk.approved {
+        if self.case.desk.review.approved() {
             return true;
         }
         let production = self.case.mode == Mode::Production;
@@ -78,7 +78,7 @@ impl Run<'_> {
     }
 
     pub(in crate::core::machine) fn lane(&self) -> Lane {
-        if self.case.tier == Some(Tier::R3) || self.case.desk.escalated {
+        if self.case.tier == Some(Tier::R3) || self.case.desk.review.escalated() {
             Lane::Coach
         } else {
             Lane::Operator
@@ -90,11 +90,11 @@ impl Run<'_> {
         let lane = self.lane();
         let unacked = self.case.turn.as_ref().is_some_and(|t| !t.acked);
         let r3_unacked = self.case.tier == Some(Tier::R3)
-            && !self.case.desk.coach_acked
+            && !self.case.desk.review.coach_acked()
             && self.case.turn.is_some();
         if unacked || r3_unacked {
             if lane == Lane::Coach {
-                self.case.desk.coach_acked = true;
+                self.case.desk.review = self.case.desk.review.with_coach_ack();
             }
             let template = match lane {
                 Lane::Coach
@@ -139,14 +139,12 @@ impl Run<'_> {
         d: HumanDecision,
     ) -> Result<Option<Step>, MachineError> {
         let by = d.by.clone();
-        if d.lane == Lane::Coach {
-            self.case.desk.coach_decided = true;
-        }
+        let decided = self.case.desk.review.decided_on(d.lane);
         let nothing_drafted = self.case.desk.proposal.is_none() && self.case.desk.task.is_none();
         let coach_r3 = d.lane == Lane::Coach && self.case.tier == Some(Tier::R3);
         match d.kind {
             DecisionKind::Approve => {
-                self.case.desk.approved = true;
+                self.case.desk.review = decided;
                 if self.case.desk.proposal.is_none() && self.case.desk.task.is_some() {
                     return Ok(Some(Step::Go(
                         Outcome::Act,
@@ -167,7 +165,7 @@ impl Run<'_> {
                     .map(|p| p.facts)
                     .unwrap_or_default();
                 facts.extend(self.record_facts()?);
-                self.case.desk.approved = true;
+                self.case.desk.review = decided;
                 self.case.desk.proposal = Some(Proposal {
                     kind: ProposalKind::Edited { by },
                     template: None,
@@ -180,7 +178,7 @@ impl Run<'_> {
                 // The customer hears the policy and the alternatives.
                 self.case.desk.task = None;
                 self.case.desk.offer = None;
-                self.case.desk.approved = true;
+                self.case.desk.review = decided;
                 self.case.desk.proposal = Some(self.coach_verdict(false)?);
                 Ok(None)
             }
@@ -196,8 +194,7 @@ impl Run<'_> {
                 )))
             }
             DecisionKind::Escalate => {
-                self.case.desk.escalated = true;
-                self.case.desk.coach_decided = false;
+                self.case.desk.review = self.case.desk.review.escalate();
                 Ok(Some(Step::Wait(WaitingOn::Coach)))
             }
         }

@@ -1,7 +1,7 @@
 //! tier: intent detection, the knowledge base and the tier table decide the
 //! turn's tier and rule; account questions go on to verify.
 
-use crate::core::desk::{Proposal, ProposalKind, Task};
+use crate::core::desk::{Proposal, ProposalKind, Ruling, Standing, Task};
 use crate::core::machine::{MachineError, Run, Step};
 use crate::core::stages::Outcome;
 use crate::core::types::{Identity, Tier};
@@ -23,9 +23,10 @@ impl Run<'_> {
         {
             self.case.desk.task = Some(Task::Book(i));
             self.case.desk.intents = vec![Intent::Reschedule];
-            self.case.desk.unclassified = false;
-            self.case.desk.lowerable = false;
-            self.case.desk.rule = Some("slot-choice".into());
+            self.case.desk.ruling = Some(Ruling {
+                rule: "slot-choice".into(),
+                standing: Standing::Firm,
+            });
             self.case.tier = Some(Tier::R2);
             return Ok(Step::Go(
                 Outcome::Account,
@@ -99,7 +100,7 @@ impl Run<'_> {
         );
         let account = det.intents.iter().any(|i| i.is_account());
         let hard_r3 = tier == Some(Tier::R3) && !decision.lowerable;
-        if self.case.desk.unclassified || !account || hard_r3 {
+        if self.case.desk.unclassified() || !account || hard_r3 {
             return Ok(Step::Go(Outcome::General, reason));
         }
         self.case.desk.task = det.intents.iter().find_map(|i| match i {
@@ -149,7 +150,7 @@ impl Run<'_> {
     /// "Turns").
     pub(in crate::core::machine) fn set_tier(&mut self, d: &Decision, first: bool) {
         let desk = &mut self.case.desk;
-        let mut new = if first || desk.lowerable {
+        let mut new = if first || desk.lowerable() {
             d.tier
         } else {
             match (self.case.tier, d.tier) {
@@ -160,9 +161,14 @@ impl Run<'_> {
         if let Some(Some(floor)) = self.retier_floor {
             new = Some(new.map_or(floor, |t| t.max(floor)));
         }
-        desk.rule = Some(d.rule.clone());
-        desk.lowerable = d.lowerable;
-        desk.unclassified = d.tier.is_none();
+        desk.ruling = Some(Ruling {
+            rule: d.rule.clone(),
+            standing: match (d.tier, d.lowerable) {
+                (None, _) => Standing::Unclassified,
+                (Some(_), true) => Standing::Lowerable,
+                (Some(_), false) => Standing::Firm,
+            },
+        });
         self.case.tier = new;
         if new.is_none() {
             self.case.add_tag("unclassified");
