@@ -1,18 +1,25 @@
-//! qa: applies a human decision, runs the checklist on the proposal, and
-//! either hands it to send or acknowledges and waits on the lane.
+//! qa, the gate before send: applies a human decision, runs the pre-send
+//! checklist ([`checklist`]) on the proposal, and either hands it to send
+//! (R0 always; R1/R2 in production or once approved) or acknowledges the
+//! turn and waits on the lane's human (the operator, or for R3 and
+//! escalations the coach). A failed check routes the case to that human
+//! with the reason (`qa_block`).
+
+mod checklist;
+
+pub use checklist::{Gate, R3_SAFE, SERVICE_WINDOW_MS, check, fact_tokens, plain};
 
 use super::wording::{rupiah, when};
 use crate::core::case::{Draft, Lane, Language, SendPurpose};
 use crate::core::desk::{DecisionKind, HumanDecision, Proposal, ProposalKind, ToolProgress};
 use crate::core::machine::{MachineError, Run, Step};
 use crate::core::stages::Outcome;
-use crate::core::stages::qa::{self, Gate};
 use crate::core::types::{Mode, Tier, WaitingOn};
 use crate::policy::intent::Intent;
 use crate::templates::TemplateId;
 
 impl Run<'_> {
-    pub(in crate::core::machine) fn qa(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn qa(&mut self) -> Result<Step, MachineError> {
         if let Some(d) = self.case.desk.decision.take()
             && let Some(step) = self.apply_human(d)?
         {
@@ -27,7 +34,7 @@ impl Run<'_> {
                 booked: self.case.desk.tool == ToolProgress::Booked,
                 since_customer_ms: self.case.desk.last_inbound_at.map(|t| self.now().since(t)),
             };
-            match qa::check(&gate) {
+            match check(&gate) {
                 Err(reason) => {
                     self.case.add_tag("qa_blocked");
                     self.case.desk.qa_block = Some(reason);
@@ -60,7 +67,7 @@ impl Run<'_> {
     }
 
     /// Whether a checked proposal may go out without a human.
-    pub(in crate::core::machine) fn auto_send(&self, p: &Proposal) -> bool {
+    fn auto_send(&self, p: &Proposal) -> bool {
         if self.case.desk.review.approved() {
             return true;
         }
@@ -77,7 +84,7 @@ impl Run<'_> {
         }
     }
 
-    pub(in crate::core::machine) fn lane(&self) -> Lane {
+    pub(in crate::core) fn lane(&self) -> Lane {
         if self.case.tier == Some(Tier::R3) || self.case.desk.review.escalated() {
             Lane::Coach
         } else {
@@ -86,7 +93,7 @@ impl Run<'_> {
     }
 
     /// Acknowledges the turn once, then waits on the lane's human.
-    pub(in crate::core::machine) fn hold(&mut self) -> Result<Step, MachineError> {
+    fn hold(&mut self) -> Result<Step, MachineError> {
         let lane = self.lane();
         let unacked = self.case.turn.as_ref().is_some_and(|t| !t.acked);
         let r3_unacked = self.case.tier == Some(Tier::R3)
@@ -134,10 +141,7 @@ impl Run<'_> {
     }
 
     /// Applies a human decision; `None` continues with the normal qa path.
-    pub(in crate::core::machine) fn apply_human(
-        &mut self,
-        d: HumanDecision,
-    ) -> Result<Option<Step>, MachineError> {
+    fn apply_human(&mut self, d: HumanDecision) -> Result<Option<Step>, MachineError> {
         let by = d.by.clone();
         let decided = self.case.desk.review.decided_on(d.lane);
         let nothing_drafted = self.case.desk.proposal.is_none() && self.case.desk.task.is_none();
@@ -224,7 +228,7 @@ impl Run<'_> {
 
     /// What the records say about the verified student, in reply wording:
     /// the facts a human's edited text may state.
-    pub(in crate::core::machine) fn record_facts(&self) -> Result<Vec<String>, MachineError> {
+    fn record_facts(&self) -> Result<Vec<String>, MachineError> {
         let Some(s) = self.student_record()? else {
             return Ok(Vec::new());
         };

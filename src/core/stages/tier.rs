@@ -1,5 +1,10 @@
-//! tier: intent detection, the knowledge base and the tier table decide the
-//! turn's tier and rule; account questions go on to verify.
+//! tier: intent detection (`crate::policy::intent`), the knowledge base
+//! (`crate::policy::kb`) and the tier decision table (`crate::policy::tier`,
+//! rules in `config/tiers.toml`) decide the turn's tier and rule; account
+//! questions go on to verify, the rest to qa. Within a turn the tier only
+//! rises, unless facts lower a trigger word's R3; a turn that grew while a
+//! human decided is tiered again and never falls (CONTRACT section 2).
+//! A reply that picks a slot of the offer ("2") is a booking, R2.
 
 use crate::core::desk::{Proposal, ProposalKind, Ruling, Standing, Task};
 use crate::core::machine::{MachineError, Run, Step};
@@ -16,7 +21,7 @@ use crate::templates::TemplateId;
 pub const RISK_SUSPECTED_RULE: &str = "risk-suspected";
 
 impl Run<'_> {
-    pub(in crate::core::machine) fn tier(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn tier(&mut self) -> Result<Step, MachineError> {
         let text = self.case.desk.turn_text.clone();
         if let Some(offer) = &self.case.desk.offer
             && let Some(i) = slot_choice(&text, offer.slots.len())
@@ -119,11 +124,7 @@ impl Run<'_> {
     /// privacy request) goes to the coach whatever the table says: when the
     /// engine is not sure, a human decides (CONTRACT section 2, "Trigger
     /// words").
-    pub(in crate::core::machine) fn decide(
-        &mut self,
-        det: &Detection,
-        kb_match: bool,
-    ) -> Result<Decision, MachineError> {
+    fn decide(&mut self, det: &Detection, kb_match: bool) -> Result<Decision, MachineError> {
         let in_policy = self.reschedule_check()?.map(|c| c.in_policy());
         let decision = self.facts.policy.tiers.decide(&TierFacts {
             detection: det,
@@ -148,7 +149,7 @@ impl Run<'_> {
     /// it came from trigger words that facts may lower; a turn tiered again
     /// after it grew never goes below the tier it had (CONTRACT section 2,
     /// "Turns").
-    pub(in crate::core::machine) fn set_tier(&mut self, d: &Decision, first: bool) {
+    fn set_tier(&mut self, d: &Decision, first: bool) {
         let desk = &mut self.case.desk;
         let mut new = if first || desk.lowerable() {
             d.tier
@@ -178,7 +179,7 @@ impl Run<'_> {
     /// Re-decides with the facts identity made known, on the whole turn as
     /// it stands: text the customer added while asked for identity can
     /// raise the tier too.
-    pub(in crate::core::machine) fn redecide(&mut self) -> Result<(), MachineError> {
+    pub(in crate::core) fn redecide(&mut self) -> Result<(), MachineError> {
         if matches!(self.case.desk.task, Some(Task::Book(_))) {
             return Ok(());
         }
@@ -196,9 +197,7 @@ impl Run<'_> {
     }
 
     /// The reschedule policy for the student's next session, once known.
-    pub(in crate::core::machine) fn reschedule_check(
-        &self,
-    ) -> Result<Option<reschedule::Check>, MachineError> {
+    fn reschedule_check(&self) -> Result<Option<reschedule::Check>, MachineError> {
         let Some(student) = self.student_record()? else {
             return Ok(None);
         };

@@ -1,5 +1,9 @@
-//! verify: identity by the registered number, or by invoice number and
-//! email of the same student over one message or several.
+//! verify: identity by the registered number (`wa_match`), or by invoice
+//! number and registered email of the same student, given over one message
+//! or several (`invoice_email`); after the allowed attempts, `mismatch`
+//! (CONTRACT section 2, "Identity"). Claims are read and matched by
+//! `crate::policy::identity`. Once verified, the turn is tiered again with
+//! the student's facts (reschedule quota and cutoff).
 
 use crate::core::desk::{Proposal, ProposalKind};
 use crate::core::machine::{MachineError, Run, Step};
@@ -9,7 +13,7 @@ use crate::policy::identity::{self, Verdict};
 use crate::templates::TemplateId;
 
 impl Run<'_> {
-    pub(in crate::core::machine) fn verify(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn verify(&mut self) -> Result<Step, MachineError> {
         if self.case.desk.student.is_some() && self.verified() {
             self.redecide()?;
             return Ok(Step::Go(
@@ -101,9 +105,7 @@ impl Run<'_> {
     /// The sender's number is a student's registered number: the case is
     /// verified (`wa_match`) whatever the tier, R3 included (CONTRACT
     /// section 2, "Identity"). Says whether it matched.
-    pub(in crate::core::machine) fn match_registered_number(
-        &mut self,
-    ) -> Result<bool, MachineError> {
+    pub(in crate::core) fn match_registered_number(&mut self) -> Result<bool, MachineError> {
         if self.case.identity == Identity::WaMatch && self.case.desk.student.is_some() {
             return Ok(true);
         }
@@ -120,10 +122,7 @@ impl Run<'_> {
         Ok(true)
     }
 
-    pub(in crate::core::machine) fn ask_identity(
-        &mut self,
-        why: &str,
-    ) -> Result<Step, MachineError> {
+    fn ask_identity(&mut self, why: &str) -> Result<Step, MachineError> {
         let text = self
             .facts
             .templates
