@@ -18,7 +18,7 @@ use caseflow::core::case::{
 };
 use caseflow::core::case::{DeliveryStatus, InboundNote, NoteKind, StatusRecord};
 use caseflow::core::desk::{
-    DecisionKind, Desk, HumanDecision, Offer, OfferedSlot, PendingTool, Proposal, ProposalKind,
+    CaseDesk, DecisionKind, HumanDecision, Offer, OfferedSlot, PendingTool, Proposal, ProposalKind,
     Review, Ruling, Standing, Task, ToolProgress, ToolRequest,
 };
 use caseflow::core::records::{
@@ -103,7 +103,7 @@ fn case_value() -> CaseRecord {
         quarantined: Some("actor failed 4 times".into()),
         stuck: Some("send failed".into()),
         rev: 11,
-        desk: Desk {
+        desk: CaseDesk {
             turn_text: "status pembayaran saya gimana kak?".into(),
             claims_read: 12,
             intents: Intent::ALL.to_vec(),
@@ -663,7 +663,7 @@ fn every_committed_fixture_decodes() {
     assert_eq!(v1.rev, 4);
     assert_eq!(v1.state, State::Qa);
     assert_eq!(v1.language, Language::Id);
-    assert_eq!(v1.desk, Desk::default());
+    assert_eq!(v1.desk, CaseDesk::default());
     check("case-v1.bin");
 
     let mut files: Vec<String> = std::fs::read_dir(dir())

@@ -20,7 +20,7 @@ pub const TURN_TEXT_CAP: usize = 4096;
 /// its tier came from ([`Ruling`]). Facts that are independent of those
 /// stay separate fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Desk {
+pub struct CaseDesk {
     /// The current turn's messages, joined (untrusted data).
     pub turn_text: String,
     /// How much of `turn_text` identity has already read claims from.
@@ -59,7 +59,7 @@ pub struct Desk {
     pub lane_posted: Option<Timestamp>,
 }
 
-impl Desk {
+impl CaseDesk {
     /// Forgets the finished turn; identity, the offer, the student and the
     /// ruling stay. A tool call still in flight stays too: its answer is
     /// still awaited under its key.
@@ -439,10 +439,10 @@ mod tests {
 
     #[test]
     fn the_end_of_a_turn_keeps_only_a_call_in_flight() {
-        let mut desk = Desk {
+        let mut desk = CaseDesk {
             tool: ToolProgress::Booked,
             review: Review::Approved,
-            ..Desk::default()
+            ..CaseDesk::default()
         };
         desk.end_turn();
         assert_eq!((desk.tool, desk.review), (ToolProgress::Idle, Review::Open));

@@ -143,8 +143,9 @@ pub fn advance(
     })
 }
 
-/// What one stage decided.
-pub(in crate::core) enum Step {
+/// What one stage decided comes next: move on by an outcome (with the
+/// reason the transition records), wait, or emit an effect and wait for it.
+pub(in crate::core) enum Next {
     Go(Outcome, String),
     Wait(WaitingOn),
     Emit(Effect),
@@ -359,21 +360,21 @@ impl Run<'_> {
             {
                 return Ok(());
             }
-            let step = match self.case.state {
+            let next = match self.case.state {
                 State::Intake => self.intake(),
                 State::Tier => self.tier()?,
                 State::Verify => self.verify()?,
                 State::Execute => self.execute()?,
                 State::Qa => self.qa()?,
                 State::Send => self.send()?,
-                State::Close => Step::Wait(WaitingOn::Customer),
+                State::Close => Next::Wait(WaitingOn::Customer),
                 State::Degraded => self.degraded(),
                 State::Closed => return Ok(()),
             };
-            match step {
-                Step::Go(outcome, reason) => self.goto(outcome, reason)?,
-                Step::Wait(on) => self.wait(on)?,
-                Step::Emit(effect) => {
+            match next {
+                Next::Go(outcome, reason) => self.goto(outcome, reason)?,
+                Next::Wait(on) => self.wait(on)?,
+                Next::Emit(effect) => {
                     let tool = match &effect {
                         Effect::Send(_) => SEND_TOOL,
                         Effect::Tool(call) => call.request().tool(),

@@ -32,7 +32,7 @@ use super::committer::Tx;
 use super::provider::{KeptNote, RejectedInbound};
 use super::{Store, StoreError, keys, next_seq};
 use crate::core::case::{CaseRecord, EffectRecord, LogEntry, TransitionRecord};
-use crate::core::desk::Desk;
+use crate::core::desk::CaseDesk;
 use crate::core::records::Student;
 use crate::core::types::{CaseId, MessageId, State, Timestamp, WaitingOn};
 use crate::policy::identity::normalize_phone;
@@ -552,7 +552,7 @@ fn erase_case(
     case.pending_send = None;
     case.stuck = None;
     case.quarantined = None;
-    case.desk = Desk::default();
+    case.desk = CaseDesk::default();
     case.add_tag(ERASED_TAG);
     case.updated_at = now;
     case.rev += 1;

@@ -206,7 +206,7 @@ async fn erasure_removes_the_customer_everywhere_survives_a_restart_and_is_idemp
     assert!(case.is_closed());
     assert!(case.tags.iter().any(|t| t == ERASED_TAG));
     assert!(case.customer.address.starts_with("subject-"));
-    assert_eq!(case.desk, Desk::default());
+    assert_eq!(case.desk, CaseDesk::default());
     assert!(case.timers.is_empty());
     let history = store.history(erased_case).unwrap();
     assert!(history.iter().any(|(_, e)| matches!(e,

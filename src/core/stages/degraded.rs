@@ -5,16 +5,16 @@
 //! "Degraded mode"); a customer who writes meanwhile has the grown turn
 //! tiered again.
 
-use crate::core::machine::{Run, Step};
+use crate::core::machine::{Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::types::{State, WaitingOn};
 
 impl Run<'_> {
     /// Waits while degraded; resumes the paused task when the tool is back.
-    pub(in crate::core) fn degraded(&self) -> Step {
+    pub(in crate::core) fn degraded(&self) -> Next {
         match self.facts.degraded {
-            Some(tool) => Step::Wait(WaitingOn::Tool(tool.to_string())),
-            None => Step::Go(
+            Some(tool) => Next::Wait(WaitingOn::Tool(tool.to_string())),
+            None => Next::Go(
                 Outcome::Recovered,
                 "the tool is back: the paused action resumes".into(),
             ),

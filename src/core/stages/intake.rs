@@ -5,7 +5,7 @@
 //! Which messages join a turn, and when, is the machine's
 //! (`Run::absorb_inbound` in [`crate::core::machine`]).
 
-use crate::core::machine::{Run, Step};
+use crate::core::machine::{Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::types::{Timestamp, WaitingOn};
 
@@ -14,12 +14,12 @@ use crate::core::types::{Timestamp, WaitingOn};
 pub(in crate::core) const MAX_COLLECT_WINDOWS: i64 = 8;
 
 impl Run<'_> {
-    pub(in crate::core) fn intake(&self) -> Step {
+    pub(in crate::core) fn intake(&self) -> Next {
         if self.case.collect_until.is_some_and(|t| t > self.now()) {
-            return Step::Wait(WaitingOn::Timer);
+            return Next::Wait(WaitingOn::Timer);
         }
         let n = self.case.turn.as_ref().map_or(0, |t| t.messages);
-        Step::Go(Outcome::Ready, format!("turn of {n} message(s) collected"))
+        Next::Go(Outcome::Ready, format!("turn of {n} message(s) collected"))
     }
 
     /// Collects the turn for the collect window after its latest message,

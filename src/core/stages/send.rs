@@ -29,7 +29,7 @@
 //! ```
 
 use crate::core::case::{CaseRecord, Draft, PendingSend, SendPurpose};
-use crate::core::machine::{Effect, MachineError, Run, Step};
+use crate::core::machine::{Effect, MachineError, Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::stages::qa::SERVICE_WINDOW_MS;
 use crate::core::types::{CustomerKey, IdempotencyKey, State, WaitingOn};
@@ -151,9 +151,9 @@ fn build(case: &CaseRecord, step: u32, draft: Draft, wa_template: Option<WaTempl
 }
 
 impl Run<'_> {
-    pub(in crate::core) fn send(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn send(&mut self) -> Result<Next, MachineError> {
         if self.case.pending_send.is_some() {
-            return Ok(Step::Wait(WaitingOn::Tool(SEND_TOOL.into())));
+            return Ok(Next::Wait(WaitingOn::Tool(SEND_TOOL.into())));
         }
         let draft = self
             .case
@@ -165,14 +165,14 @@ impl Run<'_> {
             return Ok(self.hold_outside_window());
         }
         let out = emit(&mut self.case, template).ok_or(MachineError::NothingToSend)?;
-        Ok(Step::Emit(Effect::Send(out)))
+        Ok(Next::Emit(Effect::Send(out)))
     }
 
     /// After the 24-hour window only an approved template may go out: a
     /// draft without one is not sent, and the case goes back to qa, where it
     /// waits on the lane's human with the reason (nothing else can be sent
     /// until the customer writes again).
-    fn hold_outside_window(&mut self) -> Step {
+    fn hold_outside_window(&mut self) -> Next {
         let draft = self.case.draft.take();
         let what = draft
             .as_ref()
@@ -194,7 +194,7 @@ impl Run<'_> {
         if let Some(turn) = &mut self.case.turn {
             turn.acked = true;
         }
-        Step::Go(
+        Next::Go(
             Outcome::Acknowledged,
             format!(
                 "{what} not sent: the 24-hour window is closed and it has no approved template"

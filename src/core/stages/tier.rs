@@ -7,7 +7,7 @@
 //! A reply that picks a slot of the offer ("2") is a booking, R2.
 
 use crate::core::desk::{Proposal, ProposalKind, Ruling, Standing, Task};
-use crate::core::machine::{MachineError, Run, Step};
+use crate::core::machine::{MachineError, Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::types::{Identity, Tier};
 use crate::policy::intent::{self, Detection, Intent};
@@ -21,7 +21,7 @@ use crate::templates::TemplateId;
 pub const RISK_SUSPECTED_RULE: &str = "risk-suspected";
 
 impl Run<'_> {
-    pub(in crate::core) fn tier(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn tier(&mut self) -> Result<Next, MachineError> {
         let text = self.case.desk.turn_text.clone();
         if let Some(offer) = &self.case.desk.offer
             && let Some(i) = slot_choice(&text, offer.slots.len())
@@ -33,7 +33,7 @@ impl Run<'_> {
                 standing: Standing::Firm,
             });
             self.case.tier = Some(Tier::R2);
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Account,
                 format!("rule slot-choice: option {} of the offer, R2", i + 1),
             ));
@@ -106,7 +106,7 @@ impl Run<'_> {
         let account = det.intents.iter().any(|i| i.is_account());
         let hard_r3 = tier == Some(Tier::R3) && !decision.lowerable;
         if self.case.desk.unclassified() || !account || hard_r3 {
-            return Ok(Step::Go(Outcome::General, reason));
+            return Ok(Next::Go(Outcome::General, reason));
         }
         self.case.desk.task = det.intents.iter().find_map(|i| match i {
             Intent::Reschedule => Some(Task::OfferSlots),
@@ -115,7 +115,7 @@ impl Run<'_> {
             Intent::NextSession => Some(Task::NextSession),
             _ => None,
         });
-        Ok(Step::Go(Outcome::Account, reason))
+        Ok(Next::Go(Outcome::Account, reason))
     }
 
     /// Evaluates the tier table on what is known now. A turn that may carry

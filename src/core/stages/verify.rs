@@ -6,30 +6,30 @@
 //! the student's facts (reschedule quota and cutoff).
 
 use crate::core::desk::{Proposal, ProposalKind};
-use crate::core::machine::{MachineError, Run, Step};
+use crate::core::machine::{MachineError, Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::types::{Identity, WaitingOn};
 use crate::policy::identity::{self, Verdict};
 use crate::templates::TemplateId;
 
 impl Run<'_> {
-    pub(in crate::core) fn verify(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn verify(&mut self) -> Result<Next, MachineError> {
         if self.case.desk.student.is_some() && self.verified() {
             self.redecide()?;
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Verified,
                 "identity already verified".into(),
             ));
         }
         if self.match_registered_number()? {
             self.redecide()?;
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Verified,
                 "the sender's number is the student's registered number".into(),
             ));
         }
         if self.case.identity == Identity::Mismatch {
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Unverified,
                 "identity failed before: escalated".into(),
             ));
@@ -71,7 +71,7 @@ impl Run<'_> {
                     self.case.desk.student = owner.map(|s| s.id);
                     self.case.desk.asked_identity = false;
                     self.redecide()?;
-                    return Ok(Step::Go(
+                    return Ok(Next::Go(
                         Outcome::Verified,
                         "invoice number and email belong to the same student".into(),
                     ));
@@ -83,7 +83,7 @@ impl Run<'_> {
                     if desk.verify_attempts >= self.facts.policy.identity_attempts {
                         self.case.identity = Identity::Mismatch;
                         self.redecide()?;
-                        return Ok(Step::Go(
+                        return Ok(Next::Go(
                             Outcome::Unverified,
                             format!(
                                 "identity failed {} times: escalated",
@@ -97,7 +97,7 @@ impl Run<'_> {
         }
         if self.case.desk.asked_identity && (new_claim || unread.trim().is_empty()) {
             // Half of the details came in, or nothing new: wait for the rest.
-            return Ok(Step::Wait(WaitingOn::Customer));
+            return Ok(Next::Wait(WaitingOn::Customer));
         }
         self.ask_identity("invoice number and registered email needed")
     }
@@ -122,7 +122,7 @@ impl Run<'_> {
         Ok(true)
     }
 
-    fn ask_identity(&mut self, why: &str) -> Result<Step, MachineError> {
+    fn ask_identity(&mut self, why: &str) -> Result<Next, MachineError> {
         let text = self
             .facts
             .templates
@@ -133,6 +133,6 @@ impl Run<'_> {
             text,
             facts: Vec::new(),
         });
-        Ok(Step::Go(Outcome::Ask, format!("{why}: ask the customer")))
+        Ok(Next::Go(Outcome::Ask, format!("{why}: ask the customer")))
     }
 }

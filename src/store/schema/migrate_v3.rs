@@ -29,7 +29,7 @@
 //! gives `Lowerable`, else `Firm`.
 //!
 //! When the live case record changes again, freeze it as `v4.rs` and
-//! retarget the `Desk`/`CaseRecord` conversions below to it (see `super`).
+//! retarget the `CaseDesk`/`CaseRecord` conversions below to it (see `super`).
 
 use super::v3;
 use crate::core::case;
@@ -91,8 +91,8 @@ pub fn ruling(rule: Option<String>, unclassified: bool, lowerable: bool) -> Opti
     rule.map(|rule| Ruling { rule, standing })
 }
 
-fn desk(d: v3::Desk) -> desk::Desk {
-    desk::Desk {
+fn desk(d: v3::Desk) -> desk::CaseDesk {
+    desk::CaseDesk {
         turn_text: d.turn_text,
         claims_read: usize::try_from(d.claims_read).unwrap_or(usize::MAX),
         intents: d.intents.into_iter().map(Into::into).collect(),

@@ -4,7 +4,7 @@
 
 use super::call;
 use crate::core::desk::{Offer, OfferedSlot, ProposalKind, ToolProgress, ToolRequest};
-use crate::core::machine::{Effect, MachineError, Run, Step};
+use crate::core::machine::{Effect, MachineError, Next, Run};
 use crate::core::records::{PaymentState, Student};
 use crate::core::stages::MAX_OFFER;
 use crate::core::stages::wording::{rupiah, short_label, status_word, when};
@@ -13,7 +13,7 @@ use crate::policy::reschedule;
 use crate::templates::TemplateId;
 
 impl Run<'_> {
-    pub(super) fn propose_schedule(&mut self, student: &Student) -> Result<Step, MachineError> {
+    pub(super) fn propose_schedule(&mut self, student: &Student) -> Result<Next, MachineError> {
         let Some(session) = student.next_session(self.now()) else {
             return Ok(self.block("no upcoming session on record"));
         };
@@ -63,7 +63,7 @@ impl Run<'_> {
             .or_else(|| student.invoices.last())
     }
 
-    pub(super) fn propose_payment(&mut self, student: &Student) -> Result<Step, MachineError> {
+    pub(super) fn propose_payment(&mut self, student: &Student) -> Result<Next, MachineError> {
         let Some(inv) = self.invoice(student).cloned() else {
             return Ok(self.block("no invoice on record"));
         };
@@ -82,7 +82,7 @@ impl Run<'_> {
                     order_id: inv.order_id.clone(),
                 },
             );
-            return Ok(Step::Emit(Effect::Tool(call)));
+            return Ok(Next::Emit(Effect::Tool(call)));
         }
         let state = match provider {
             Some(s) => Some(s),
@@ -111,7 +111,7 @@ impl Run<'_> {
         }
     }
 
-    pub(super) fn propose_invoice(&mut self, student: &Student) -> Result<Step, MachineError> {
+    pub(super) fn propose_invoice(&mut self, student: &Student) -> Result<Next, MachineError> {
         let Some(inv) = self.invoice(student).cloned() else {
             return Ok(self.block("no invoice on record"));
         };
@@ -125,7 +125,7 @@ impl Run<'_> {
         )
     }
 
-    pub(super) fn propose_offer(&mut self, student: &Student) -> Result<Step, MachineError> {
+    pub(super) fn propose_offer(&mut self, student: &Student) -> Result<Next, MachineError> {
         let Some(session) = student.next_session(self.now()).cloned() else {
             return Ok(self.block("no upcoming session to reschedule"));
         };

@@ -7,13 +7,13 @@
 
 use super::call;
 use crate::core::desk::{Ruling, Standing, ToolRequest};
-use crate::core::machine::{Effect, MachineError, Run, Step};
+use crate::core::machine::{Effect, MachineError, Next, Run};
 use crate::core::records::{Booking, Student};
 use crate::core::stages::Outcome;
 use crate::core::types::{Mode, Tier};
 
 impl Run<'_> {
-    pub(super) fn book(&mut self, student: &Student, index: usize) -> Result<Step, MachineError> {
+    pub(super) fn book(&mut self, student: &Student, index: usize) -> Result<Next, MachineError> {
         let Some(offer) = self.case.desk.offer.clone() else {
             return Ok(self.block("no slot offer to book from"));
         };
@@ -21,7 +21,7 @@ impl Run<'_> {
             return Ok(self.block("the chosen option is not in the offer"));
         };
         if self.case.mode == Mode::Pilot && !self.case.desk.review.approved() {
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Done,
                 "pilot: the booking waits for an operator's approval".into(),
             ));
@@ -37,7 +37,7 @@ impl Run<'_> {
                 standing: Standing::Firm,
             });
             self.case.desk.task = None;
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Done,
                 format!(
                     "rule reschedule-exception: {} used this month, before cutoff {}: R3",
@@ -54,6 +54,6 @@ impl Run<'_> {
                 coach: slot.coach.clone(),
             }),
         );
-        Ok(Step::Emit(Effect::Tool(call)))
+        Ok(Next::Emit(Effect::Tool(call)))
     }
 }

@@ -33,7 +33,7 @@ mod booking;
 use super::wording::when;
 use crate::core::case::{CaseRecord, Language};
 use crate::core::desk::{PendingTool, Proposal, ProposalKind, Task, ToolProgress, ToolRequest};
-use crate::core::machine::{MachineError, Run, Step};
+use crate::core::machine::{MachineError, Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::types::{IdempotencyKey, Tier, WaitingOn};
 use crate::templates::TemplateId;
@@ -87,18 +87,18 @@ pub(in crate::core) fn recall(case: &CaseRecord) -> Option<ToolCall> {
 }
 
 impl Run<'_> {
-    pub(in crate::core) fn execute(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn execute(&mut self) -> Result<Next, MachineError> {
         if let Some(p) = self.case.desk.tool_in_flight() {
-            return Ok(Step::Wait(WaitingOn::Tool(p.request.tool().into())));
+            return Ok(Next::Wait(WaitingOn::Tool(p.request.tool().into())));
         }
         if self.case.tier == Some(Tier::R3) || self.case.desk.unclassified() {
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Done,
                 "nothing runs before the coach decides".into(),
             ));
         }
         let Some(task) = self.case.desk.task else {
-            return Ok(Step::Go(Outcome::Done, "no action to run".into()));
+            return Ok(Next::Go(Outcome::Done, "no action to run".into()));
         };
         if let Some(tool) = self.facts.degraded {
             return self.degraded_notice(tool);
@@ -120,10 +120,10 @@ impl Run<'_> {
         }
     }
 
-    fn block(&mut self, reason: &str) -> Step {
+    fn block(&mut self, reason: &str) -> Next {
         self.case.desk.qa_block = Some(reason.to_string());
         self.case.desk.task = None;
-        Step::Go(Outcome::Done, format!("{reason}: a human answers"))
+        Next::Go(Outcome::Done, format!("{reason}: a human answers"))
     }
 
     fn propose(
@@ -133,7 +133,7 @@ impl Run<'_> {
         params: &[(&str, &str)],
         facts: Vec<String>,
         reason: String,
-    ) -> Result<Step, MachineError> {
+    ) -> Result<Next, MachineError> {
         let text = self
             .facts
             .templates
@@ -145,10 +145,10 @@ impl Run<'_> {
             facts,
         });
         self.case.desk.task = None;
-        Ok(Step::Go(Outcome::Done, reason))
+        Ok(Next::Go(Outcome::Done, reason))
     }
 
-    fn pending_verification(&mut self, task: Task) -> Result<Step, MachineError> {
+    fn pending_verification(&mut self, task: Task) -> Result<Next, MachineError> {
         let window = match self.case.language {
             Language::En => "2 hours",
             Language::Id => "2 jam",
@@ -168,7 +168,7 @@ impl Run<'_> {
 
     /// A tool is down: tell the customer it is being verified, with the
     /// follow-up window; the task stays for when it is back.
-    fn degraded_notice(&mut self, tool: &str) -> Result<Step, MachineError> {
+    fn degraded_notice(&mut self, tool: &str) -> Result<Next, MachineError> {
         let window = match self.case.language {
             Language::En => "2 hours",
             Language::Id => "2 jam",
@@ -184,7 +184,7 @@ impl Run<'_> {
             text,
             facts: vec![window.to_string()],
         });
-        Ok(Step::Go(
+        Ok(Next::Go(
             Outcome::Done,
             format!("degraded ({tool} unavailable): pending-verification notice, action paused"),
         ))

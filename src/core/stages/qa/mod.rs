@@ -12,18 +12,18 @@ pub use checklist::{Gate, R3_SAFE, SERVICE_WINDOW_MS, check, fact_tokens, plain}
 use super::wording::{rupiah, when};
 use crate::core::case::{Draft, Lane, Language, SendPurpose};
 use crate::core::desk::{DecisionKind, HumanDecision, Proposal, ProposalKind, ToolProgress};
-use crate::core::machine::{MachineError, Run, Step};
+use crate::core::machine::{MachineError, Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::types::{Mode, Tier, WaitingOn};
 use crate::policy::intent::Intent;
 use crate::templates::TemplateId;
 
 impl Run<'_> {
-    pub(in crate::core) fn qa(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn qa(&mut self) -> Result<Next, MachineError> {
         if let Some(d) = self.case.desk.decision.take()
-            && let Some(step) = self.apply_human(d)?
+            && let Some(next) = self.apply_human(d)?
         {
-            return Ok(step);
+            return Ok(next);
         }
         if let Some(p) = self.case.desk.proposal.clone() {
             let gate = Gate {
@@ -52,7 +52,7 @@ impl Run<'_> {
                         template: p.template.clone(),
                         text: p.text,
                     });
-                    return Ok(Step::Go(
+                    return Ok(Next::Go(
                         Outcome::Reply,
                         format!(
                             "qa passed: {}",
@@ -93,7 +93,7 @@ impl Run<'_> {
     }
 
     /// Acknowledges the turn once, then waits on the lane's human.
-    fn hold(&mut self) -> Result<Step, MachineError> {
+    fn hold(&mut self) -> Result<Next, MachineError> {
         let lane = self.lane();
         let unacked = self.case.turn.as_ref().is_some_and(|t| !t.acked);
         let r3_unacked = self.case.tier == Some(Tier::R3)
@@ -126,7 +126,7 @@ impl Run<'_> {
                 template: Some(template.as_str().into()),
                 text,
             });
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Acknowledge,
                 format!(
                     "the {} decides: acknowledge the customer first",
@@ -134,14 +134,14 @@ impl Run<'_> {
                 ),
             ));
         }
-        Ok(Step::Wait(match lane {
+        Ok(Next::Wait(match lane {
             Lane::Operator => WaitingOn::Operator,
             Lane::Coach => WaitingOn::Coach,
         }))
     }
 
     /// Applies a human decision; `None` continues with the normal qa path.
-    fn apply_human(&mut self, d: HumanDecision) -> Result<Option<Step>, MachineError> {
+    fn apply_human(&mut self, d: HumanDecision) -> Result<Option<Next>, MachineError> {
         let by = d.by.clone();
         let decided = self.case.desk.review.decided_on(d.lane);
         let nothing_drafted = self.case.desk.proposal.is_none() && self.case.desk.task.is_none();
@@ -150,7 +150,7 @@ impl Run<'_> {
             DecisionKind::Approve => {
                 self.case.desk.review = decided;
                 if self.case.desk.proposal.is_none() && self.case.desk.task.is_some() {
-                    return Ok(Some(Step::Go(
+                    return Ok(Some(Next::Go(
                         Outcome::Act,
                         format!("{by} approved the action"),
                     )));
@@ -192,14 +192,14 @@ impl Run<'_> {
                 self.case.desk.offer = None;
                 self.case.turn = None;
                 self.case.desk.end_turn();
-                Ok(Some(Step::Go(
+                Ok(Some(Next::Go(
                     Outcome::Drop,
                     format!("{by} denied: nothing is sent"),
                 )))
             }
             DecisionKind::Escalate => {
                 self.case.desk.review = self.case.desk.review.escalate();
-                Ok(Some(Step::Wait(WaitingOn::Coach)))
+                Ok(Some(Next::Wait(WaitingOn::Coach)))
             }
         }
     }
