@@ -99,6 +99,12 @@ pub enum StoreError {
     Closed,
     #[error("case {0} not found")]
     NoCase(CaseId),
+    /// The machine refused an event the store was asked to apply.
+    #[error("case {case}: {refusal}")]
+    Refused {
+        case: CaseId,
+        refusal: crate::core::machine::admit::Refusal,
+    },
 }
 
 impl StoreError {
