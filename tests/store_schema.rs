@@ -640,9 +640,9 @@ fn every_committed_fixture_decodes() {
     );
     check("case-v2-c5a7a42.bin");
 
-    // Case schema 3 (builds cc2cad7..819e388): every desk flag set, a call
-    // in flight; the flags become the typed review, tool progress and
-    // ruling.
+    // Case schema 3 (builds cc2cad7 up to the bump to 4): every desk flag
+    // set, a call in flight; the flags become the typed review, tool
+    // progress and ruling.
     let v3 = read::<CaseRecord>("case-v3.bin");
     assert_eq!(v3, case_value_in_flight());
     assert_eq!(v3.desk.review, Review::CoachDecided { escalated: true });

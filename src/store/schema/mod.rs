@@ -10,7 +10,7 @@
 //!
 //! | kind (tag) | versions written | frozen in | live |
 //! |---|---|---|---|
-//! | case (1) | 1: builds 5c84552..441bbb2; 2: f230e10..(release c5a7a42)..0e48bc9; 3: cc2cad7..819e388 | `v1.rs`, `v2.rs`, `v3.rs` | 4 |
+//! | case (1) | 1: builds 5c84552..441bbb2; 2: f230e10..(release c5a7a42)..0e48bc9; 3: cc2cad7 up to the bump to 4 | `v1.rs`, `v2.rs`, `v3.rs` | 4 |
 //! | article (7) | 1: one body | `article_v1.rs` | 2 |
 //! | every other kind | 1 | (live) | 1 |
 //!
