@@ -447,6 +447,9 @@ impl Run<'_> {
             let armed = self.case.timers.iter().any(|t| t.name == def.name);
             let wanted = def.armed_in.contains(&state)
                 && !(def.until_outbound && self.case.first_response_at.is_some())
+                // An SLA is breached once: the transition its timer makes
+                // (often into a state it is armed in) does not arm it again.
+                && !(def.is_sla() && self.case.tags.contains(&format!("sla_breach:{}", def.name)))
                 && def
                     .intent
                     .is_none_or(|i| self.case.desk.intents.contains(&i));
