@@ -201,9 +201,9 @@ fn run() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let outcome = runtime.block_on(caseflow::eval::run(&files, &config))?;
-            print!("{}", outcome.table());
-            let failed = outcome.failed();
+            let scorecard = runtime.block_on(caseflow::eval::run(&files, &config))?;
+            print!("{}", scorecard.table());
+            let failed = scorecard.failed();
             if failed > 0 {
                 anyhow::bail!("{failed} eval step(s) failed");
             }

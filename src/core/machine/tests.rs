@@ -2,6 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::core::case::CaseRecord;
+use crate::core::stages::intake::MAX_COLLECT_WINDOWS;
 use crate::core::types::{CaseId, Channel, CustomerKey, Mode};
 
 const WORKFLOW: &str = include_str!("../../../workflows/support.toml");
