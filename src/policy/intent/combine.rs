@@ -46,7 +46,7 @@ impl Default for Thresholds {
     /// chosen).
     fn default() -> Self {
         Thresholds {
-            name: 0.4,
+            name: 0.7,
             establish: 0.8,
             add: 0.9,
             suspect: 0.5,
