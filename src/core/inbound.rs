@@ -12,6 +12,80 @@
 /// be lost to tiering.
 pub const MAX_TEXT_CHARS: usize = 65_536;
 
+/// Whether `text` (a turn: messages one per line) is nothing but the
+/// stand-ins a channel writes for messages without words (`[audio]`,
+/// `[voice message]`, `[sticker]`, `[location: ...]`, `[contacts: ...]`,
+/// `[image]`, `[document: name]`, `[unsupported ...]`, `[<kind> message]`;
+/// see `channels::whatsapp_webhook`). Such a turn asks nothing the desk can
+/// read: it goes to the operator without intent detection (CONTRACT
+/// section 2: "location, contacts, audio and stickers are stored and go to
+/// the operator"). A caption is a text, not a stand-in.
+pub fn only_stand_ins(text: &str) -> bool {
+    const KINDS: [&str; 9] = [
+        "audio",
+        "voice message",
+        "sticker",
+        "location",
+        "contacts",
+        "image",
+        "video",
+        "document",
+        "unsupported",
+    ];
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .peekable();
+    lines.peek().is_some()
+        && lines.all(|line| {
+            let Some(inner) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+                return false;
+            };
+            !inner.contains(['[', ']'])
+                && (KINDS.iter().any(|k| {
+                    inner == *k
+                        || inner
+                            .strip_prefix(k)
+                            .is_some_and(|rest| rest.starts_with(':') || rest.starts_with(' '))
+                }) || inner
+                    .strip_suffix(" message")
+                    .is_some_and(|k| !k.is_empty() && !k.contains(' ')))
+        })
+}
+
+#[cfg(test)]
+mod stand_in_tests {
+    use super::only_stand_ins;
+
+    #[test]
+    fn stand_ins_are_told_from_customer_text() {
+        for t in [
+            "[audio]",
+            "[voice message]",
+            "[sticker]\n[audio]",
+            "[location: Studio, Jl. Sudirman (-6.2, 106.8)]",
+            "[contacts: Budi +62 811]",
+            "[document: bukti.pdf]",
+            "[unsupported poll_creation: 131051 Message type unknown]",
+            "[reaction message]",
+        ] {
+            assert!(only_stand_ins(t), "{t}");
+        }
+        for t in [
+            "",
+            "kak ini bukti transfer saya, mau refund",
+            "[audio]\nsaya mau refund",
+            "[order: 2 item(s)] tolong kirim",
+            "[refund]",
+            "[audio] refund",
+            "[a b message]",
+        ] {
+            assert!(!only_stand_ins(t), "{t}");
+        }
+    }
+}
+
 pub fn e164(raw: &str) -> Option<String> {
     let digits = raw.strip_prefix('+').unwrap_or(raw);
     let plausible = (8..=15).contains(&digits.len())

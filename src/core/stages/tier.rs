@@ -41,7 +41,7 @@ impl Run<'_> {
         if !self.match_registered_number()? {
             self.read_offered_identity()?;
         }
-        let det = self.facts.policy.detector.detect(&text);
+        let det = self.detect_turn(&text);
         if det.injection {
             self.case.add_tag("injection");
         }
@@ -178,6 +178,17 @@ impl Run<'_> {
         }
     }
 
+    /// What a turn asks: intent detection, except for a turn of stand-ins
+    /// for messages without words (audio, stickers, locations, ...), which
+    /// asks nothing the desk can read and goes to the operator.
+    fn detect_turn(&self, text: &str) -> Detection {
+        if crate::core::inbound::only_stand_ins(text) {
+            Detection::default()
+        } else {
+            self.facts.policy.detector.detect(text)
+        }
+    }
+
     /// Re-decides with the facts identity made known, on the whole turn as
     /// it stands: text the customer added while asked for identity can
     /// raise the tier too.
@@ -185,7 +196,7 @@ impl Run<'_> {
         if matches!(self.case.desk.task, Some(Task::Book(_))) {
             return Ok(());
         }
-        let mut det = self.facts.policy.detector.detect(&self.case.desk.turn_text);
+        let mut det = self.detect_turn(&self.case.desk.turn_text);
         for i in &self.case.desk.intents {
             if !det.intents.contains(i) {
                 det.intents.push(*i);
