@@ -78,9 +78,10 @@ pub fn candidates(word: &str) -> Vec<String> {
         frontier = next;
     }
     // When the stemmer finds a root, another prefix reading counts only if
-    // it gives a root too: "menaikkan" is "naik", never "taik".
+    // it gives a root too or keeps that root: "menaikkan" is "naik", never
+    // "taik"; "dilaporkan" is still "laporkan".
     let rooted = formal != word && is_root_word(&formal);
-    let fits = |c: &str| !rooted || is_root_word(c);
+    let fits = |c: &str| !rooted || is_root_word(c) || c.contains(formal.as_str());
     for b in &bases {
         add(&mut out, b);
         // A root word has no prefix to take off: "naik" is not a nasal
@@ -466,6 +467,7 @@ mod tests {
         ] {
             assert!(!yields(word, not), "{word} -> {not}");
         }
+        all_yield(&["dilaporkan"], "laporkan");
         all_yield(&["nipu"], "tipu");
         all_yield(&["ngapus"], "hapus");
     }
