@@ -20,7 +20,6 @@ use crate::core::types::{Channel, CustomerKey, MessageId, Timestamp};
 use crate::engine::clock;
 use crate::store::Ingested;
 
-const MAX_TEXT_CHARS: usize = 4096;
 const MAX_ID_CHARS: usize = 256;
 
 /// A validated inbound message.
@@ -103,9 +102,10 @@ pub fn parse(body: &[u8]) -> Result<NewMessage, ApiError> {
             "field `text` must say something: it is empty once whitespace, control and zero-width characters are removed",
         ));
     }
-    if text.chars().count() > MAX_TEXT_CHARS {
+    if text.chars().count() > inbound::MAX_TEXT_CHARS {
         return Err(ApiError::bad_request(format!(
-            "field `text` is longer than {MAX_TEXT_CHARS} characters"
+            "field `text` is longer than {} characters",
+            inbound::MAX_TEXT_CHARS
         )));
     }
     let sent_at = match obj.get("at") {

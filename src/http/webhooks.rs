@@ -80,12 +80,29 @@ pub async fn telegram_event(
         .or_else(|| cq["from"]["id"].as_i64().map(|i| i.to_string()))
         .unwrap_or_else(|| "unknown".into());
     // A lane's buttons are posted only to that lane's chat, and a press on
-    // an outdated post is refused (`wait_since`): the chat is the credential.
+    // an outdated post is refused (`wait_since`): the chat is the
+    // credential, so a press decides only the lane of the chat it came
+    // from (CONTRACT section 3: only a coach decides the coach lane).
+    let chat = match &cq["message"]["chat"]["id"] {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    let lanes = state
+        .engine
+        .approvals()
+        .map(|n| n.lanes_of_chat(&chat))
+        .unwrap_or_default();
+    if lanes.is_empty() {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({
+                "error": format!("callback_query.message.chat.id `{chat}` is not a lane's chat: only a press in the lane's own chat decides")
+            })),
+        )
+            .into_response();
+    }
     let actor = crate::store::audit::Actor::new(format!("telegram:{who}"), "telegram");
-    let lanes = vec![
-        crate::core::case::Lane::Operator,
-        crate::core::case::Lane::Coach,
-    ];
     let outcome = state
         .engine
         .decide(

@@ -32,7 +32,9 @@ impl Run<'_> {
                 format!("rule slot-choice: option {} of the offer, R2", i + 1),
             ));
         }
-        self.match_registered_number()?;
+        if !self.match_registered_number()? {
+            self.read_offered_identity()?;
+        }
         let det = self.facts.policy.detector.detect(&text);
         if det.injection {
             self.case.add_tag("injection");

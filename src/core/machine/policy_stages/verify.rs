@@ -37,21 +37,8 @@ impl Run<'_> {
             .unwrap_or("")
             .to_string();
         desk.claims_read = desk.turn_text.len();
-        let mut found = identity::extract(&unread);
-        if found.invoice.is_none() {
-            // An invoice number in another shape: whatever matches a record.
-            for c in identity::candidates(&unread) {
-                let known = self
-                    .facts
-                    .records
-                    .student_by_invoice(&c)
-                    .map_err(Self::records_err)?;
-                if known.is_some() {
-                    found.invoice = Some(c);
-                    break;
-                }
-            }
-        }
+        let found = self.claims_in(&unread)?;
+        let desk = &mut self.case.desk;
         let new_claim = found.invoice.is_some() || found.email.is_some();
         desk.claims.merge(found);
         if desk.claims.complete() {
@@ -96,6 +83,54 @@ impl Run<'_> {
             return Ok(Step::Wait(WaitingOn::Customer));
         }
         self.ask_identity("invoice number and registered email needed")
+    }
+
+    /// The invoice number and email in `text`; an invoice number in a shape
+    /// of its own is whatever token matches a record.
+    fn claims_in(&self, text: &str) -> Result<identity::Claims, MachineError> {
+        let mut found = identity::extract(text);
+        if found.invoice.is_none() {
+            for c in identity::candidates(text) {
+                let known = self
+                    .facts
+                    .records
+                    .student_by_invoice(&c)
+                    .map_err(Self::records_err)?;
+                if known.is_some() {
+                    found.invoice = Some(c);
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Invoice number and registered email the customer gave of their own
+    /// accord, before anyone asked (a turn the operator or the coach
+    /// handles still shows who wrote it): the case is verified when both
+    /// belong to the same student. Details that do not match are left for
+    /// the verify stage, which counts attempts only once it has asked.
+    /// Says whether it verified.
+    pub(in crate::core::machine) fn read_offered_identity(&mut self) -> Result<bool, MachineError> {
+        if self.verified() && self.case.desk.student.is_some() {
+            return Ok(false);
+        }
+        let found = self.claims_in(&self.case.desk.turn_text)?;
+        let (Some(invoice), Some(_)) = (&found.invoice, &found.email) else {
+            return Ok(false);
+        };
+        let owner = self
+            .facts
+            .records
+            .student_by_invoice(invoice)
+            .map_err(Self::records_err)?;
+        if identity::verify(&found, owner.as_ref()) != Verdict::Match {
+            return Ok(false);
+        }
+        self.case.identity = Identity::InvoiceEmail;
+        self.case.desk.student = owner.map(|s| s.id);
+        self.case.desk.claims_read = self.case.desk.turn_text.len();
+        Ok(true)
     }
 
     /// The sender's number is a student's registered number: the case is

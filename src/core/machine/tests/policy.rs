@@ -217,6 +217,28 @@ fn identity_by_invoice_and_email_given_over_several_messages() {
 }
 
 #[test]
+fn details_given_unasked_verify_a_turn_that_waits_on_a_human() {
+    // A turn the operator handles (no identity question asked); details
+    // the customer adds of their own accord are read.
+    for mode in [Mode::Pilot, Mode::Production] {
+        let mut sim = desk(mode, "+6289999");
+        sim.records.students[0].invoices[0].number = "20261124001".into();
+        sim.say("mau cek jadwal");
+        assert_eq!(sim.case.waiting_on, WaitingOn::Operator);
+        assert_eq!(sim.case.identity, Identity::Unverified);
+        sim.say("20261124001 sari@example.com");
+        assert_eq!(sim.case.identity, Identity::InvoiceEmail, "{mode:?}");
+        assert_eq!(sim.case.waiting_on, WaitingOn::Operator, "{mode:?}");
+        // Details of another student change nothing.
+        let mut sim = desk(mode, "+6289999");
+        sim.records.students[0].invoices[0].number = "20261124001".into();
+        sim.say("mau cek jadwal");
+        sim.say("20261124001 budi@example.com");
+        assert_eq!(sim.case.identity, Identity::Unverified, "{mode:?}");
+    }
+}
+
+#[test]
 fn an_invoice_number_in_another_format_is_matched_against_the_records() {
     let mut sim = desk(Mode::Production, "+6289999");
     sim.records.students[0].invoices[0].number = "20261124001".into();
