@@ -786,6 +786,13 @@ fn role_key(role: Role) -> String {
     }
 }
 
+/// `word` without its vowels ("batalin" -> "btln").
+pub fn skeleton(word: &str) -> String {
+    word.chars()
+        .filter(|c| !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -877,11 +884,4 @@ mod tests {
         assert_eq!(words, ["tidak", "jadi", "les"]);
         assert_eq!(e.text, "gak jadi les");
     }
-}
-
-/// `word` without its vowels ("batalin" -> "btln").
-pub fn skeleton(word: &str) -> String {
-    word.chars()
-        .filter(|c| !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'))
-        .collect()
 }
