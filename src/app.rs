@@ -17,7 +17,9 @@ use crate::workflow::Workflow;
 /// The template catalog built into the binary.
 pub const EMBEDDED_TEMPLATES: &str = include_str!("../config/templates.toml");
 
-pub struct Desk {
+/// A desk ready to serve: the running engine (case actors resumed), the
+/// HTTP router over it, and what recovery found at start.
+pub struct DeskServer {
     pub engine: Arc<Engine>,
     pub router: axum::Router,
     pub recovery: recovery::Report,
@@ -48,7 +50,7 @@ pub async fn open_desk(
     config: &Config,
     data_dir: &Path,
     access: crate::http::auth::Access,
-) -> anyhow::Result<Desk> {
+) -> anyhow::Result<DeskServer> {
     crate::telemetry::install();
     let workflow = load_workflow(config)?;
     let templates_src = read_or_embedded(config.engine.templates.as_deref(), EMBEDDED_TEMPLATES)?;
@@ -179,7 +181,7 @@ pub async fn open_desk(
             telegram_secret_token: config.channels.telegram.secret_token.clone(),
         }),
     };
-    Ok(Desk {
+    Ok(DeskServer {
         router: router(
             state,
             config.server.body_limit,

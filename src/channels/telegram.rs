@@ -91,7 +91,7 @@ impl TelegramNotifier {
 /// The sendMessage body for a case waiting on `lane`.
 pub fn approval_message(case: &CaseRecord, lane: Lane, chat: &str) -> Value {
     let tier = case.tier.map_or("unclassified", |t| t.as_str());
-    let rule = case.desk.rule.as_deref().unwrap_or("-");
+    let rule = case.desk.rule().unwrap_or("-");
     let mut text = format!(
         "Case {} waits on the {}\nCustomer: {}\nTier: {tier} (rule {rule})",
         case.id,

@@ -115,7 +115,7 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
             // Shown as stuck by the admin API; nothing can run it here.
             return Ok(());
         };
-        let pending = case.pending_send.is_some() || case.desk.pending_tool.is_some();
+        let pending = case.pending_send.is_some() || case.desk.tool_in_flight().is_some();
         let (mut event, mut done) = match carried.take() {
             Some((outcome, event)) => (event, Some(outcome)),
             // A stuck case stays where it is until an operator retries it,
@@ -123,7 +123,7 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
             // to a human even while the send is stuck).
             None if case.stuck.is_some() && pending && timer_due(&case) => (Event::Wake, None),
             None if case.stuck.is_some() => return Ok(()),
-            None if case.pending_send.is_some() || case.desk.pending_tool.is_some() => {
+            None if case.pending_send.is_some() || case.desk.tool_in_flight().is_some() => {
                 (Event::ResumeEffect, None)
             }
             None => (Event::Wake, None),

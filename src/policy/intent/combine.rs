@@ -47,9 +47,9 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             name: 0.4,
-            establish: 0.5,
+            establish: 0.8,
             add: 0.9,
-            suspect: 0.25,
+            suspect: 0.5,
             faq: 0.2,
         }
     }
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn names_an_intent_only_where_the_rules_found_none() {
-        let d = combine(rules(&[]), &probs(&[(Intent::Cancel, 0.6)]), &T);
+        let d = combine(rules(&[]), &probs(&[(Intent::Cancel, 0.75)]), &T);
         assert_eq!(d.intents, [Intent::Cancel]);
         assert!(d.learned.unwrap().named);
         // Below the threshold nothing is named (but the risk still counts).
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn never_removes_what_the_rules_found() {
-        for found in [Intent::Refund, Intent::Reschedule, Intent::Faq] {
+        for found in [Intent::Refund, Intent::Reschedule, Intent::NextSession] {
             let d = combine(rules(&[found]), &probs(&[(Intent::Other, 0.99)]), &T);
             assert_eq!(d.intents, [found]);
         }
@@ -273,12 +273,20 @@ mod tests {
         // The classifier doubts it is a general question.
         let d = combine(
             rules(&[Intent::Faq]),
-            &probs(&[(Intent::Other, 0.85), (Intent::Faq, 0.1)]),
+            &probs(&[(Intent::PaymentStatus, 0.5), (Intent::Faq, 0.1)]),
             &T,
         );
         assert_eq!(d.intents, [Intent::Faq]);
         assert!(!d.may_answer_from_kb());
         assert!(d.learned.unwrap().withheld);
+        // It reads no request at all: the question goes to the operator.
+        let d = combine(
+            rules(&[Intent::Faq]),
+            &probs(&[(Intent::Other, 0.85), (Intent::Faq, 0.1)]),
+            &T,
+        );
+        assert!(d.intents.is_empty());
+        assert!(!d.may_answer_from_kb());
         // The classifier alone calls it a general question: not answered.
         let d = combine(rules(&[]), &probs(&[(Intent::Faq, 0.9)]), &T);
         assert_eq!(d.intents, [Intent::Faq]);

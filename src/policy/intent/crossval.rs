@@ -13,7 +13,7 @@
 use caseflow_textcat::{Features, TrainError};
 
 use super::classifier::{self, Classifier, Probabilities};
-use super::eval::{self, Judge, Outcome, Report, Row};
+use super::eval::{self, Judge, Report, Routing, Row};
 use super::{Detection, Thresholds, combine};
 use crate::core::types::Tier;
 use crate::policy::kb;
@@ -81,11 +81,11 @@ pub fn held_apart(c: &Classifier, prepared: &Prepared) -> Vec<Probabilities> {
 /// The classifier alone: its most probable intent is the primary; a
 /// risky one routes the turn to a human; it never answers.
 pub fn alone(rows: &[Row<'_>], post: &[Probabilities]) -> Report {
-    let outcomes: Vec<Outcome> = post
+    let outcomes: Vec<Routing> = post
         .iter()
         .map(|p| {
             let primary = classifier::best(p).0;
-            Outcome {
+            Routing {
                 primary,
                 risky_routed: primary.is_risky(),
                 auto_answered: false,
@@ -104,7 +104,7 @@ pub fn joined(
     post: Option<&[Probabilities]>,
     t: &Thresholds,
 ) -> Report {
-    let outcomes: Vec<Outcome> = (0..rows.len())
+    let outcomes: Vec<Routing> = (0..rows.len())
         .map(|i| {
             let d = match post {
                 Some(post) => combine(prepared.rules[i].clone(), &post[i], t),
@@ -117,7 +117,7 @@ pub fn joined(
                 identity_mismatch: false,
             });
             let r0 = decision.tier == Some(Tier::R0) && d.may_answer_from_kb();
-            Outcome::of(&d, r0)
+            Routing::of(&d, r0)
         })
         .collect();
     eval::score(rows, &outcomes)

@@ -1,31 +1,35 @@
-//! verify: identity by the registered number, or by invoice number and
-//! email of the same student over one message or several.
+//! verify: identity by the registered number (`wa_match`), or by invoice
+//! number and registered email of the same student, given over one message
+//! or several (`invoice_email`); after the allowed attempts, `mismatch`
+//! (CONTRACT section 2, "Identity"). Claims are read and matched by
+//! `crate::policy::identity`. Once verified, the turn is tiered again with
+//! the student's facts (reschedule quota and cutoff).
 
 use crate::core::desk::{Proposal, ProposalKind};
-use crate::core::machine::{MachineError, Run, Step};
+use crate::core::machine::{MachineError, Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::types::{Identity, WaitingOn};
 use crate::policy::identity::{self, Verdict};
 use crate::templates::TemplateId;
 
 impl Run<'_> {
-    pub(in crate::core::machine) fn verify(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn verify(&mut self) -> Result<Next, MachineError> {
         if self.case.desk.student.is_some() && self.verified() {
             self.redecide()?;
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Verified,
                 "identity already verified".into(),
             ));
         }
         if self.match_registered_number()? {
             self.redecide()?;
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Verified,
                 "the sender's number is the student's registered number".into(),
             ));
         }
         if self.case.identity == Identity::Mismatch {
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Unverified,
                 "identity failed before: escalated".into(),
             ));
@@ -54,7 +58,7 @@ impl Run<'_> {
                     self.case.desk.student = owner.map(|s| s.id);
                     self.case.desk.asked_identity = false;
                     self.redecide()?;
-                    return Ok(Step::Go(
+                    return Ok(Next::Go(
                         Outcome::Verified,
                         "invoice number and email belong to the same student".into(),
                     ));
@@ -66,7 +70,7 @@ impl Run<'_> {
                     if desk.verify_attempts >= self.facts.policy.identity_attempts {
                         self.case.identity = Identity::Mismatch;
                         self.redecide()?;
-                        return Ok(Step::Go(
+                        return Ok(Next::Go(
                             Outcome::Unverified,
                             format!(
                                 "identity failed {} times: escalated",
@@ -80,7 +84,7 @@ impl Run<'_> {
         }
         if self.case.desk.asked_identity && (new_claim || unread.trim().is_empty()) {
             // Half of the details came in, or nothing new: wait for the rest.
-            return Ok(Step::Wait(WaitingOn::Customer));
+            return Ok(Next::Wait(WaitingOn::Customer));
         }
         self.ask_identity("invoice number and registered email needed")
     }
@@ -111,7 +115,7 @@ impl Run<'_> {
     /// belong to the same student. Details that do not match are left for
     /// the verify stage, which counts attempts only once it has asked.
     /// Says whether it verified.
-    pub(in crate::core::machine) fn read_offered_identity(&mut self) -> Result<bool, MachineError> {
+    pub(in crate::core) fn read_offered_identity(&mut self) -> Result<bool, MachineError> {
         if self.verified() && self.case.desk.student.is_some() {
             return Ok(false);
         }
@@ -136,9 +140,7 @@ impl Run<'_> {
     /// The sender's number is a student's registered number: the case is
     /// verified (`wa_match`) whatever the tier, R3 included (CONTRACT
     /// section 2, "Identity"). Says whether it matched.
-    pub(in crate::core::machine) fn match_registered_number(
-        &mut self,
-    ) -> Result<bool, MachineError> {
+    pub(in crate::core) fn match_registered_number(&mut self) -> Result<bool, MachineError> {
         if self.case.identity == Identity::WaMatch && self.case.desk.student.is_some() {
             return Ok(true);
         }
@@ -155,10 +157,7 @@ impl Run<'_> {
         Ok(true)
     }
 
-    pub(in crate::core::machine) fn ask_identity(
-        &mut self,
-        why: &str,
-    ) -> Result<Step, MachineError> {
+    fn ask_identity(&mut self, why: &str) -> Result<Next, MachineError> {
         let text = self
             .facts
             .templates
@@ -169,6 +168,6 @@ impl Run<'_> {
             text,
             facts: Vec::new(),
         });
-        Ok(Step::Go(Outcome::Ask, format!("{why}: ask the customer")))
+        Ok(Next::Go(Outcome::Ask, format!("{why}: ask the customer")))
     }
 }
