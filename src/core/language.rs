@@ -1,18 +1,40 @@
 //! Which language a customer writes in: English or Bahasa Indonesia,
-//! including informal WhatsApp spelling. Deterministic word lists.
+//! including informal WhatsApp spelling. A vote of the message's words:
+//! each word that is English (a list of frequent English words) or
+//! Indonesian (a list of frequent and informal Indonesian words, or a root
+//! of the Indonesian dictionary of the Nazief–Adriani stemmer, directly or
+//! after its affixes) counts for its language. Deterministic; pure.
+//!
+//! Short texts matter most ("alamat studio di mana?", "duit gue balikin"):
+//! WhatsApp messages often carry no greeting or pronoun that would tell.
 
 use crate::core::case::Language;
+use crate::policy::intent::{morphology, normalize};
 
+/// Frequent and informal Indonesian words, slang and insults the stemmer's
+/// dictionary does not hold.
 const INDONESIAN: &[&str] = &[
     "kak",
     "kakak",
     "dong",
+    "deh",
+    "sih",
+    "nih",
+    "kok",
+    "lho",
+    "yah",
     "gimana",
     "bagaimana",
     "jadwal",
     "les",
     "saya",
     "aku",
+    "gue",
+    "gw",
+    "gua",
+    "lu",
+    "lo",
+    "elu",
     "mau",
     "bisa",
     "tolong",
@@ -22,14 +44,20 @@ const INDONESIAN: &[&str] = &[
     "apa",
     "kapan",
     "yang",
+    "yg",
     "tidak",
     "nggak",
     "gak",
     "ga",
-    "sudah",
+    "gk",
+    "enggak",
     "udah",
+    "udh",
+    "sudah",
     "belum",
+    "blm",
     "ya",
+    "iya",
     "bu",
     "pak",
     "halo",
@@ -38,14 +66,57 @@ const INDONESIAN: &[&str] = &[
     "siang",
     "sore",
     "malam",
-    "batal",
-    "uang",
-    "kembali",
-    "hapus",
-    "ganti",
-    "minggu",
-    "besok",
-    "hari",
+    "min",
+    "mohon",
+    "kenapa",
+    "knp",
+    "berapa",
+    "brp",
+    "dimana",
+    "di",
+    "ke",
+    "dari",
+    "mana",
+    "aja",
+    "saja",
+    "dgn",
+    "utk",
+    "sy",
+    "tp",
+    "tapi",
+    "jg",
+    "juga",
+    "kalo",
+    "klo",
+    "kalau",
+    "gmn",
+    "duit",
+    "balikin",
+    "batalin",
+    "hapusin",
+    "goblok",
+    "gblk",
+    "bego",
+    "tolol",
+    "anjing",
+    "anjir",
+    "bangsat",
+    "kampret",
+    "bacot",
+    "nya",
+    "lesnya",
+    "dah",
+    "tau",
+    "pengen",
+    "pgn",
+    "bgt",
+    "banget",
+    "kalian",
+    "kamu",
+    "anda",
+    "dia",
+    "kami",
+    "kita",
     "ini",
     "itu",
     "untuk",
@@ -55,34 +126,51 @@ const INDONESIAN: &[&str] = &[
     "sesi",
     "bayar",
     "pembayaran",
-    "sudahkah",
-    "min",
-    "mohon",
-    "kenapa",
-    "berapa",
-    "dimana",
+    "uang",
+    "kembali",
+    "hapus",
+    "ganti",
+    "batal",
+    "minggu",
+    "besok",
+    "hari",
     "jam",
+    "bulan",
+    "tahun",
+    "sekarang",
+    "skrg",
+    "lagi",
+    "lg",
 ];
 
+/// Frequent English words (function words, and the words of customer
+/// requests that the Indonesian dictionary also lists as loans).
 const ENGLISH: &[&str] = &[
-    "the", "my", "is", "what", "when", "please", "can", "i", "you", "thanks", "thank", "hello",
-    "hi", "session", "how", "want", "would", "like", "next", "payment", "is", "are", "do", "does",
-    "where", "to", "of", "and", "for", "with", "me", "have", "paid",
+    "the", "a", "an", "my", "your", "our", "is", "are", "was", "were", "be", "been", "am", "i",
+    "im", "you", "we", "they", "he", "she", "it", "me", "us", "them", "what", "when", "where",
+    "why", "how", "who", "which", "please", "pls", "can", "could", "would", "will", "should",
+    "thanks", "thank", "hello", "hi", "hey", "want", "need", "like", "have", "has", "had", "do",
+    "does", "did", "dont", "cant", "wont", "not", "no", "yes", "and", "or", "but", "so", "if",
+    "to", "of", "for", "with", "from", "at", "on", "in", "by", "about", "this", "that", "there",
+    "here", "next", "lesson", "lessons", "class", "classes", "session", "sessions", "payment",
+    "paid", "pay", "money", "back", "refund", "cancel", "delete", "schedule", "time", "today",
+    "tomorrow", "week", "month", "still", "already", "again", "get", "got", "send", "sent", "give",
+    "tell", "know", "make", "take", "now", "just", "all", "any", "some", "address", "where's",
+    "whats", "wheres", "price", "much", "many", "open", "stupid", "idiot", "useless", "scam",
+    "sue", "lawyer", "data", "account", "number", "coach", "teacher", "kid", "son", "daughter",
+    "child", "sorry", "ok", "okay", "good", "great", "bad", "see", "come", "go", "admin", "app",
+    "list",
 ];
 
 /// Guesses the language of `text`; ties and empty text fall back to `prior`.
 pub fn detect(text: &str, prior: Language) -> Language {
     let (mut id, mut en) = (0usize, 0usize);
-    for word in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let w = word.to_lowercase();
-        if INDONESIAN.contains(&w.as_str()) {
-            id += 1;
-        }
-        if ENGLISH.contains(&w.as_str()) {
+    for w in normalize::words(text) {
+        let word = w.squeezed.as_deref().unwrap_or(&w.text);
+        if ENGLISH.contains(&word) {
             en += 1;
+        } else if INDONESIAN.contains(&word) || indonesian_root(word) {
+            id += 1;
         }
     }
     match id.cmp(&en) {
@@ -90,6 +178,25 @@ pub fn detect(text: &str, prior: Language) -> Language {
         std::cmp::Ordering::Less => Language::En,
         std::cmp::Ordering::Equal => prior,
     }
+}
+
+/// A word of the Indonesian dictionary, or an affixed form of one
+/// ("dikembalikan", "studionya", "balikin").
+fn indonesian_root(word: &str) -> bool {
+    if word.len() < 3 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+        return false;
+    }
+    if morphology::is_root_word(word) {
+        return true;
+    }
+    let stem = morphology::formal_stem(word);
+    if stem != word && stem.len() >= 3 && morphology::is_root_word(&stem) {
+        return true;
+    }
+    ["nya", "in", "kan", "an"].iter().any(|s| {
+        word.strip_suffix(s)
+            .is_some_and(|b| b.len() >= 3 && morphology::is_root_word(b))
+    })
 }
 
 #[cfg(test)]
@@ -110,8 +217,43 @@ mod tests {
     }
 
     #[test]
+    fn short_texts_without_greetings_or_pronouns() {
+        let indonesian = [
+            "lokasi studionya sebelah mana?",
+            "parkiran ada?",
+            "uang w kembaliin",
+            "dasar admin bodoh",
+            "ongkos les sebulan berapa",
+            "pelatihnya ramah",
+            "kelas online tersedia?",
+            "duit sy dibalikin dong",
+            "hapus nomor ini",
+            "jadwalnya geser",
+        ];
+        for text in indonesian {
+            assert_eq!(detect(text, Language::En), Language::Id, "{text}");
+        }
+        let english = [
+            "where's the studio?",
+            "refund now",
+            "useless admin",
+            "money back pls",
+            "what time do you open",
+            "my kid is sick",
+            "price list?",
+            "delete my number",
+            "stupid app",
+            "see you next week",
+        ];
+        for text in english {
+            assert_eq!(detect(text, Language::Id), Language::En, "{text}");
+        }
+    }
+
+    #[test]
     fn keeps_the_prior_language_when_nothing_tells() {
         assert_eq!(detect("INV-2024-001", Language::Id), Language::Id);
         assert_eq!(detect("", Language::En), Language::En);
+        assert_eq!(detect("👍", Language::Id), Language::Id);
     }
 }

@@ -76,6 +76,9 @@ pub struct Found {
     /// Next to a word that talks *about* it ("refund policy", "the app
     /// says cancelled", "aturan reschedule").
     pub mentioned: bool,
+    /// After a word that opens a supposition in the same clause ("kalau
+    /// sakit dan tidak bisa datang, ...?", "what if I can't attend?").
+    pub conditional: bool,
 }
 
 /// Everything matching learnt about a message.
@@ -246,6 +249,34 @@ fn word_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
         return;
     }
     fuzzy_hits(v, i, t, hits);
+    if hits.len() == before {
+        skeleton_hits(v, i, t, hits);
+    }
+}
+
+/// A word written without its vowels ("btlin", "rfnd", "cncl"): at most
+/// one vowel, three consonants or more, a word of no language the
+/// vocabulary or the stemmer knows, whose consonants are those of a risky
+/// intent's word or of one of its affixed forms. Weak evidence (matched
+/// as a typo): the intent is suspected, never established.
+fn skeleton_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
+    let form = t.alt.as_ref().unwrap_or(&t.word);
+    if !form.bytes().all(|b| b.is_ascii_lowercase())
+        || v.knows(form)
+        || morphology::is_root_word(form)
+    {
+        return;
+    }
+    let sk = super::vocabulary::skeleton(form);
+    let vowels = form.len() - sk.len();
+    if sk.len() < 3 || vowels > 1 {
+        return;
+    }
+    if let Some(ids) = v.skeletons.get(&sk) {
+        for &id in ids {
+            add_hit(hits, i, id, How::Fuzzy);
+        }
+    }
 }
 
 /// A word split in two ("ref und", "can cel"): two adjacent words that
@@ -265,12 +296,14 @@ fn joined_hits(v: &Vocabulary, tokens: &[Token], hits: &mut Vec<Hit>) {
     }
 }
 
-/// "f*ck", "a**hole": a `*` stands for any one letter.
+/// "f*ck", "a**hole", "f***": a `*` stands for any one letter. Customers
+/// mask insults, so only insults are looked for.
 fn masked_hits(v: &Vocabulary, i: usize, word: &str, hits: &mut Vec<Hit>) {
     let pattern: Vec<char> = word.chars().collect();
     for id in 0..v.uses.len() as u32 {
         let w = v.word(id);
-        if w.chars().count() == pattern.len()
+        if v.is_insult(id)
+            && w.chars().count() == pattern.len()
             && w.chars().zip(&pattern).all(|(a, &b)| b == '*' || a == b)
         {
             add_hit(hits, i, id, How::Exact);
@@ -395,6 +428,7 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
                 negated: false,
                 quoted: tokens[start..=end].iter().any(|t| t.quoted),
                 mentioned: mentioned(v, tokens, start, end),
+                conditional: conditional(v, tokens, start),
             });
         }
     }
@@ -507,6 +541,24 @@ fn mentioned(v: &Vocabulary, tokens: &[Token], start: usize, end: usize) -> bool
         .take_while(fits)
         .any(|t| v.mention.contains(&t.word));
     before || after
+}
+
+/// A supposition word ("kalau", "if", "misal") before `start` in the same
+/// clause, not one of politeness ("kalau bisa", "if possible").
+fn conditional(v: &Vocabulary, tokens: &[Token], start: usize) -> bool {
+    const POLITE: &[&str] = &["bisa", "boleh", "possible", "memungkinkan", "you"];
+    let clause = tokens[start].clause;
+    tokens[..start]
+        .iter()
+        .enumerate()
+        .rev()
+        .take_while(|(_, t)| t.clause == clause)
+        .any(|(k, t)| {
+            v.conditional.contains(&t.word)
+                && !tokens
+                    .get(k + 1)
+                    .is_some_and(|n| POLITE.contains(&n.word.as_str()))
+        })
 }
 
 /// A negation word before `start` in the same clause, with only bridge

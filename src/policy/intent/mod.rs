@@ -487,7 +487,8 @@ impl Detector {
                     // question); talking about a policy ("aturan
                     // reschedule") also takes back a reschedule.
                     let about = (f.quoted && i.is_risky())
-                        || (f.mentioned && (i.is_risky() || i == Intent::Reschedule));
+                        || (f.mentioned && (i.is_risky() || i == Intent::Reschedule))
+                        || (f.conditional && a.asks && i == Intent::Reschedule);
                     let mention = negated || about || claimed_by_other;
                     if !mention {
                         intents.push(i);

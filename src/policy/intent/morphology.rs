@@ -77,13 +77,30 @@ pub fn candidates(word: &str) -> Vec<String> {
         bases.extend(next.iter().cloned());
         frontier = next;
     }
+    // When the stemmer finds a root, another prefix reading counts only if
+    // it gives a root too or keeps that root: "menaikkan" is "naik", never
+    // "taik"; "dilaporkan" is still "laporkan".
+    let rooted = formal != word && is_root_word(&formal);
+    let fits = |c: &str| !rooted || is_root_word(c) || c.contains(formal.as_str());
     for b in &bases {
         add(&mut out, b);
+        // A root word has no prefix to take off: "naik" is not a nasal
+        // form of "taik", nor "nanti" of "tanti".
+        if is_root_word(b) {
+            continue;
+        }
         for p in unprefixed(b) {
-            add(&mut out, &p);
+            if fits(&p) {
+                add(&mut out, &p);
+            }
             // A second prefix layer: "diper-", "memper-", "keber-".
+            if is_root_word(&p) {
+                continue;
+            }
             for q in unprefixed(&p) {
-                add(&mut out, &q);
+                if fits(&q) {
+                    add(&mut out, &q);
+                }
             }
         }
     }
@@ -438,6 +455,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_root_word_is_not_read_as_a_prefixed_form_of_another() {
+        for (word, not) in [
+            ("naik", "taik"),
+            ("naikin", "taik"),
+            ("dinaikkan", "taik"),
+            ("menaikkan", "taik"),
+        ] {
+            assert!(!yields(word, not), "{word} -> {not}");
+        }
+        all_yield(&["dilaporkan"], "laporkan");
+        all_yield(&["nipu"], "tipu");
+        all_yield(&["ngapus"], "hapus");
     }
 
     #[test]

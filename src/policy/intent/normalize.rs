@@ -78,6 +78,39 @@ pub fn words(text: &str) -> Vec<Word> {
             w.quoted = false;
         }
     }
+    join_spelled_out(out)
+}
+
+/// Fewest single letters in a row read as one word spelled out.
+const SPELLED_OUT: usize = 3;
+
+/// A word spelled out letter by letter ("R E F U N D", "b.a.t.a.l",
+/// "s h i t"): three single letters or more in a row are one word, in the
+/// clause of its last letter.
+fn join_spelled_out(words: Vec<Word>) -> Vec<Word> {
+    let single = |w: &Word| w.text.chars().count() == 1 && w.text.chars().all(char::is_alphabetic);
+    let mut out: Vec<Word> = Vec::with_capacity(words.len());
+    let mut run: Vec<Word> = Vec::new();
+    let flush = |run: &mut Vec<Word>, out: &mut Vec<Word>| {
+        if run.len() >= SPELLED_OUT {
+            let letters: Vec<char> = run.iter().flat_map(|w| w.text.chars()).collect();
+            let last = &run[run.len() - 1];
+            let quoted = run.iter().any(|w| w.quoted);
+            out.push(make_word(&letters, quoted, last.clause, false));
+            run.clear();
+        } else {
+            out.append(run);
+        }
+    };
+    for w in words {
+        if single(&w) {
+            run.push(w);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(w);
+        }
+    }
+    flush(&mut run, &mut out);
     out
 }
 
@@ -126,14 +159,22 @@ fn continues_word(chars: &[char], i: usize) -> bool {
     match c {
         '\'' | '\u{2019}' => letter(prev) && letter(next),
         '-' => letter(prev) && letter(next),
-        '*' => {
-            letter(prev) && {
-                let mut j = i;
-                while j < chars.len() && chars[j] == '*' {
-                    j += 1;
-                }
-                chars.get(j).is_some_and(|c| c.is_alphabetic())
+        '*' | '#' => {
+            let mark = |c: char| matches!(c, '*' | '#');
+            let mut s = i;
+            while s > 0 && mark(chars[s - 1]) {
+                s -= 1;
             }
+            let mut j = i;
+            while j < chars.len() && mark(chars[j]) {
+                j += 1;
+            }
+            // After a letter, masked inside ("f*ck", "b#ngsat") or at the
+            // end by two marks or more ("f***").
+            s > 0
+                && chars[s - 1].is_alphabetic()
+                && (chars.get(j).is_some_and(|c| c.is_alphabetic())
+                    || (j - s >= 2 && !chars.get(j).is_some_and(|c| is_word_char(*c))))
         }
         _ => false,
     }
@@ -160,7 +201,7 @@ fn push_word(out: &mut Vec<Word>, raw: &[char], quoted: bool, clause: u16) {
     for (i, &c) in raw.iter().enumerate() {
         match c {
             '\'' | '\u{2019}' => {}
-            '*' => {
+            '*' | '#' => {
                 masked = true;
                 letters.push('*');
             }
@@ -375,6 +416,28 @@ mod tests {
         // An apostrophe is not a quote; an unbalanced quote quotes nothing.
         assert!(words("I don't want it").iter().all(|w| !w.quoted));
         assert!(words("\"refund now").iter().all(|w| !w.quoted));
+    }
+
+    #[test]
+    fn words_spelled_out_letter_by_letter_are_joined() {
+        assert_eq!(texts("R E F U N D now"), ["refund", "now"]);
+        assert_eq!(texts("b.a.t.a.l.i.n aja"), ["batalin", "aja"]);
+        assert_eq!(texts("s h i t service"), ["shit", "service"]);
+        // Two single letters are not a word spelled out.
+        assert_eq!(texts("a b c"), ["abc"]);
+        assert_eq!(texts("I am a student"), ["i", "am", "a", "student"]);
+    }
+
+    #[test]
+    fn masks_at_the_end_and_with_hashes() {
+        let w = words("f*** you, b#ngsat");
+        assert_eq!(w[0].text, "f***");
+        assert!(w[0].masked);
+        assert_eq!(w[2].text, "b*ngsat");
+        assert!(w[2].masked);
+        // One trailing mark, or marks alone, mask nothing.
+        assert_eq!(texts("a* b"), ["a", "b"]);
+        assert_eq!(texts("#refund"), ["refund"]);
     }
 
     #[test]

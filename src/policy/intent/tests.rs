@@ -384,3 +384,132 @@ fn every_listed_abbreviation_expands_and_forms_of_address_are_not_content() {
         primary(text, Intent::Refund);
     }
 }
+
+/// Rules alone (no classifier): what the vocabulary and matching decide.
+fn rules(text: &str) -> Detection {
+    Detector::shipped().with_classifier(None).detect(text)
+}
+
+#[test]
+fn a_supposition_about_missing_a_lesson_is_not_a_reschedule() {
+    for t in [
+        "kalau anak saya sakit dan tidak bisa datang, sesinya hangus?",
+        "misalnya saya berhalangan hadir, bagaimana?",
+        "what if I can't make it next week, is the lesson lost?",
+        "seandainya ga bisa ikut les, uangnya gimana?",
+    ] {
+        assert!(!rules(t).has(Intent::Reschedule), "{t}");
+        assert!(!detect(t).has(Intent::Reschedule), "{t}");
+    }
+    // A request after the supposition, or "kalau bisa" politeness, still is.
+    for t in [
+        "kalau tidak bisa datang besok, bisa ganti ke jumat?",
+        "kalau bisa les saya dipindah ke jumat",
+        "if possible, can we move my lesson to Friday?",
+        "I can't make it tomorrow, can we move my lesson?",
+    ] {
+        primary(t, Intent::Reschedule);
+    }
+}
+
+#[test]
+fn a_general_question_about_a_lesson_is_not_an_account_question() {
+    for t in [
+        "can my dad watch during my lesson?",
+        "do I bring my own headphones to my class?",
+    ] {
+        assert!(!detect(t).has(Intent::NextSession), "{t}");
+        assert!(!detect(t).has(Intent::Reschedule), "{t}");
+    }
+    primary("when is my lesson?", Intent::NextSession);
+    primary("les saya besok jam berapa?", Intent::NextSession);
+}
+
+#[test]
+fn staff_misconduct_is_harassment() {
+    all_primary(
+        &[
+            "the coach keeps touching my arm during class",
+            "the instructor hugged my son and he felt uncomfortable",
+            "pelatihnya suka colek colek murid",
+            "coach nya megang tangan anak saya terus",
+            "admin kalian kirim gambar tidak senonoh",
+            "one teacher texted my girl privately at midnight",
+        ],
+        Intent::Harassment,
+    );
+    // The coach in a plain account question is not.
+    primary("coach saya besok siapa?", Intent::NextSession);
+}
+
+#[test]
+fn a_double_charge_returned_is_a_refund() {
+    all_primary(
+        &[
+            "ketarik dobel, tolong balikin",
+            "charged double, I want the extra back",
+            "the fee went out twice, give one back please",
+            "kepotong 2x, minta kelebihannya dikembalikan",
+        ],
+        Intent::Refund,
+    );
+    primary(
+        "I think I paid twice, can you check?",
+        Intent::PaymentStatus,
+    );
+}
+
+#[test]
+fn spelled_out_masked_and_vowel_dropped_trigger_words_reach_a_human() {
+    all_primary(&["C A N C E L", "b.a.t.a.l.i.n aja"], Intent::Cancel);
+    primary("k e m b a l i k a n uang", Intent::Refund);
+    all_primary(
+        &["f*** this place", "kont#l", "b#ngsat"],
+        Intent::Harassment,
+    );
+    // Vowels dropped: suspected only (a human gets the turn).
+    for (t, i) in [
+        ("tolong btlin kelas sy", Intent::Cancel),
+        ("pengen rfnd", Intent::Refund),
+        ("cncl my sub", Intent::Cancel),
+    ] {
+        let d = rules(t);
+        assert!(d.suspected.contains(&i), "{t}: {d:?}");
+        assert!(!d.may_answer_from_kb(), "{t}");
+    }
+    // Masks look for insults only; ordinary short words are not spelled out.
+    assert!(!rules("f*** off").has(Intent::Refund));
+    assert!(rules("a b price?").suspected.is_empty());
+}
+
+#[test]
+fn threats_to_a_reputation_are_legal_threats() {
+    all_primary(
+        &[
+            "saya sebarin ke grup ortu",
+            "I'll warn the other parents about you",
+            "ulasan buruk di google siap saya tulis",
+            "tunggu aja, biar semua tahu kelakuan kalian",
+        ],
+        Intent::LegalThreat,
+    );
+}
+
+#[test]
+fn a_real_word_is_not_read_as_an_insult() {
+    for t in [
+        "harganya naik ya?",
+        "kapan naik level?",
+        "biayanya dinaikkan?",
+        "menaikkan level bisa?",
+        "singing class for kids?",
+        "is there a sitting area?",
+    ] {
+        let d = rules(t);
+        assert!(!d.has(Intent::Harassment), "{t}: {d:?}");
+        assert!(!d.suspected.contains(&Intent::Harassment), "{t}: {d:?}");
+    }
+    // Typos of insults are still found.
+    assert!(rules("sintingg kamu").has(Intent::Harassment));
+    assert!(rules("dasar taik").has(Intent::Harassment));
+}

@@ -106,6 +106,8 @@ struct WordsFile {
     mention: Vec<String>,
     #[serde(default)]
     human: Vec<String>,
+    #[serde(default)]
+    conditional: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -218,6 +220,9 @@ pub struct Vocabulary {
     pub(super) question: HashSet<String>,
     pub(super) mention: HashSet<String>,
     pub(super) human: HashSet<String>,
+    /// Words that open a supposition ("kalau", "what if"): an account
+    /// request after one, in a question, is asked about, not made.
+    pub(super) conditional: HashSet<String>,
     pub(super) known: HashSet<String>,
     pub(super) entries: Vec<Entry>,
     /// Distinct words of all entries.
@@ -229,6 +234,10 @@ pub struct Vocabulary {
     /// every vocabulary word, and the affixed forms of risky intents'
     /// words, each with the word it stands for.
     pub(super) fuzzy: Vec<(String, u32)>,
+    /// Consonant skeletons of risky intents' words and of their affixed
+    /// forms ("btln" for "batalin"), each with the word it stands for:
+    /// a word written without its vowels ("btlin", "rfnd") may be one.
+    pub(super) skeletons: HashMap<String, Vec<u32>>,
     pub(super) synonyms: HashMap<String, String>,
     /// Intents a negation does not take back.
     pub(super) unnegatable: Vec<Intent>,
@@ -267,12 +276,14 @@ impl Vocabulary {
                 question: HashSet::new(),
                 mention: HashSet::new(),
                 human: HashSet::new(),
+                conditional: HashSet::new(),
                 known: HashSet::new(),
                 entries: Vec::new(),
                 words: Vec::new(),
                 word_ids: HashMap::new(),
                 uses: Vec::new(),
                 fuzzy: Vec::new(),
+                skeletons: HashMap::new(),
                 synonyms: HashMap::new(),
                 unnegatable: Vec::new(),
                 memo: Default::default(),
@@ -302,6 +313,7 @@ impl Vocabulary {
         b.v.question = b.word_set("words.question", &w.question)?;
         b.v.mention = b.word_set("words.mention", &w.mention)?;
         b.v.human = b.word_set("words.human", &w.human)?;
+        b.v.conditional = b.word_set("words.conditional", &w.conditional)?;
         b.v.known = b.word_set("fuzzy.known", &parsed.fuzzy.known)?;
         if b.v.negation.is_empty() {
             return Err(b.err("words.negation", "must list at least one word".into()));
@@ -416,6 +428,15 @@ impl Vocabulary {
                 fuzzy.push((w.clone(), id));
             }
             if risky_words.binary_search(&id).is_ok() {
+                for form in std::iter::once(w.clone()).chain(super::morphology::affixed_forms(w)) {
+                    let sk = skeleton(&form);
+                    if sk.len() >= 3 {
+                        let ids = v.skeletons.entry(sk).or_default();
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                }
                 fuzzy.extend(
                     super::morphology::affixed_forms(w)
                         .into_iter()
@@ -428,6 +449,17 @@ impl Vocabulary {
         fuzzy.dedup();
         v.fuzzy = fuzzy;
         Ok(v)
+    }
+
+    /// Whether word `id` belongs to an entry of a harassment intent (the
+    /// only words customers mask: "f***", "b#ngsat").
+    pub fn is_insult(&self, id: u32) -> bool {
+        self.uses[id as usize].iter().any(|e| {
+            matches!(
+                self.entries[*e as usize].role,
+                Role::Intent(Intent::Harassment) | Role::Hint(Intent::Harassment)
+            )
+        })
     }
 
     /// A vocabulary word by id.
@@ -752,6 +784,13 @@ fn role_key(role: Role) -> String {
         Role::Injection => "injection".into(),
         Role::NegationAfter => "negation_after".into(),
     }
+}
+
+/// `word` without its vowels ("batalin" -> "btln").
+pub fn skeleton(word: &str) -> String {
+    word.chars()
+        .filter(|c| !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'))
+        .collect()
 }
 
 #[cfg(test)]
