@@ -13,13 +13,15 @@ use super::{Shared, clock};
 use crate::channels::SendError;
 use crate::core::case::CaseRecord;
 use crate::core::machine::admit::CaseEvent;
-use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
+use crate::core::machine::{self, Effect, EffectError, Event, Facts, InboundFact, SEND_TOOL};
+use crate::core::stages::execute::ToolCall;
 use std::time::Duration;
 
 use crate::core::desk::ToolRequest;
 use crate::core::records::PAYMENT_STATUS_TOOL;
 use crate::core::stages::send::Outbound;
 use crate::core::types::{CaseId, State};
+use crate::engine::breaker::BreakerOpen;
 use crate::engine::{in_doubt, retry};
 use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
 
@@ -358,99 +360,81 @@ async fn fire_in_flight(
 /// Runs one effect and says how it ended, for the store and the machine.
 async fn run_effect(shared: &Shared, id: CaseId, effect: Effect) -> Result<Ran, StoreError> {
     match effect {
-        Effect::Send(out) => {
-            let step = out.step();
-            match send_with_retry(shared, id, &out).await? {
-                retry::Outcome::Done { value, attempts } => Ok(Ran::Done(
-                    EffectOutcome {
-                        step,
-                        attempts,
-                        provider_id: Some(value),
-                        error: None,
-                    },
-                    Event::EffectDone {
-                        step,
-                        result: Ok(()),
-                    },
-                )),
+        Effect::Send(out) => run_send(shared, id, &out).await,
+        Effect::Tool(call) => run_tool(shared, id, &call).await,
+    }
+}
+
+impl Ran {
+    /// An effect that ended: its completion for the store and its event for
+    /// the machine, built from the same result.
+    fn finished(
+        step: u32,
+        attempts: u32,
+        provider_id: Option<String>,
+        result: Result<(), EffectError>,
+    ) -> Ran {
+        let outcome = EffectOutcome {
+            step,
+            attempts,
+            provider_id,
+            error: result.as_ref().err().cloned(),
+        };
+        Ran::Done(outcome, Event::EffectDone { step, result })
+    }
+}
+
+/// A customer send, retried within its budget; paused while the channel's
+/// breaker is open.
+async fn run_send(shared: &Shared, id: CaseId, out: &Outbound) -> Result<Ran, StoreError> {
+    let step = out.step();
+    Ok(match send_with_retry(shared, id, out).await? {
+        retry::Outcome::Done { value, attempts } => {
+            Ran::finished(step, attempts, Some(value), Ok(()))
+        }
+        retry::Outcome::Failed { error, attempts } => {
+            let failed = EffectError::SendFailed {
+                reason: error,
+                attempts,
+            };
+            Ran::finished(step, attempts, None, Err(failed))
+        }
+        retry::Outcome::Paused { error, until } => {
+            tracing::info!(case = %id, %error, wait_ms = until.as_millis() as u64, "send paused");
+            Ran::Paused(clock::now().plus_millis(until.as_millis() as i64))
+        }
+    })
+}
+
+/// A write tool call or a payment status read. A tool that cannot be
+/// reached ends the call as failed: the stages answer from what is stored.
+async fn run_tool(shared: &Shared, id: CaseId, call: &ToolCall) -> Result<Ran, StoreError> {
+    let step = call.step();
+    let (attempts, result) = match call.request() {
+        ToolRequest::Book(booking) => {
+            let answer = shared.tools.book(call, booking).await?;
+            if shared.settings.abort_after_tool_call {
+                tracing::error!(case = %id, "fault injection: aborting after the tool call");
+                std::process::abort();
+            }
+            let receipt = answer.receipt();
+            let refused = (!receipt.ok).then(|| EffectError::ToolRefused(receipt.detail.clone()));
+            (1, refused.map_or(Ok(()), Err))
+        }
+        ToolRequest::PaymentStatus { order_id } => {
+            let failed = |reason, attempts| EffectError::ToolFailed { reason, attempts };
+            match payment_status_with_retry(shared, id, step, order_id).await? {
+                retry::Outcome::Done { attempts, .. } => (attempts, Ok(())),
                 retry::Outcome::Failed { error, attempts } => {
-                    let error = format!("{error} (after {attempts} attempt(s))");
-                    Ok(Ran::Done(
-                        EffectOutcome {
-                            step,
-                            attempts,
-                            provider_id: None,
-                            error: Some(error.clone()),
-                        },
-                        Event::EffectDone {
-                            step,
-                            result: Err(error),
-                        },
-                    ))
+                    (attempts, Err(failed(error, attempts)))
                 }
-                retry::Outcome::Paused { error, until } => {
-                    tracing::info!(case = %id, %error, wait_ms = until.as_millis() as u64, "send paused");
-                    Ok(Ran::Paused(
-                        clock::now().plus_millis(until.as_millis() as i64),
-                    ))
-                }
+                // Breaker open: answer from what is stored (pending
+                // verification) rather than hold the customer.
+                retry::Outcome::Paused { error, .. } => (0, Err(failed(error, 0))),
             }
         }
-        Effect::Tool(call) => {
-            let step = call.step();
-            let result = match call.request() {
-                ToolRequest::Book(booking) => {
-                    let answer = shared.tools.book(&call, booking).await?;
-                    if shared.settings.abort_after_tool_call {
-                        tracing::error!(case = %id, "fault injection: aborting after the tool call");
-                        std::process::abort();
-                    }
-                    let receipt = answer.receipt();
-                    if receipt.ok {
-                        Ok(1)
-                    } else {
-                        Err((receipt.detail.clone(), 1))
-                    }
-                }
-                ToolRequest::PaymentStatus { order_id } => {
-                    match payment_status_with_retry(shared, id, step, order_id).await? {
-                        retry::Outcome::Done { attempts, .. } => Ok(attempts),
-                        retry::Outcome::Failed { error, attempts } => Err((error, attempts)),
-                        // Breaker open: answer from what is stored (pending
-                        // verification) rather than hold the customer.
-                        retry::Outcome::Paused { error, .. } => Err((error, 0)),
-                    }
-                }
-            };
-            let (outcome, event) = match result {
-                Ok(attempts) => (
-                    EffectOutcome {
-                        step,
-                        attempts,
-                        provider_id: None,
-                        error: None,
-                    },
-                    Event::EffectDone {
-                        step,
-                        result: Ok(()),
-                    },
-                ),
-                Err((error, attempts)) => (
-                    EffectOutcome {
-                        step,
-                        attempts,
-                        provider_id: None,
-                        error: Some(error.clone()),
-                    },
-                    Event::EffectDone {
-                        step,
-                        result: Err(error),
-                    },
-                ),
-            };
-            Ok(Ran::Done(outcome, event))
-        }
-    }
+    };
+    Ok(Ran::finished(step, attempts, None, result))
 }
 
 /// Asks the payment provider for an order's state, through its breaker and
@@ -649,19 +633,21 @@ async fn record_failure(
 /// the breaker is open (the retry loop then pauses instead of using its
 /// budget), and its outcome counted by the breaker. A permanent failure
 /// counts as the tool being up: it answered, the request was wrong.
-pub(crate) async fn guarded<T, F, Fut>(
+pub(crate) async fn guarded<T, E, F, Fut>(
     shared: &Shared,
     tool: &str,
     attempt: F,
-) -> Result<T, retry::Failure<String>>
+) -> Result<T, retry::Failure<E>>
 where
+    E: std::fmt::Display + From<BreakerOpen>,
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T, retry::Failure<String>>>,
+    Fut: std::future::Future<Output = Result<T, retry::Failure<E>>>,
 {
     match shared.breakers.check(tool, clock::now()) {
         Err(wait) => {
+            let open = BreakerOpen { tool: tool.into() };
             return Err(retry::Failure::Unavailable {
-                error: format!("{tool}: circuit breaker open"),
+                error: open.into(),
                 until: wait,
             });
         }
@@ -672,7 +658,9 @@ where
     let changed = match &result {
         Ok(_) | Err(retry::Failure::Permanent(_)) => shared.breakers.success(tool, clock::now()),
         Err(retry::Failure::Transient { error, .. }) => {
-            shared.breakers.failure(tool, error, clock::now())
+            shared
+                .breakers
+                .failure(tool, &error.to_string(), clock::now())
         }
         Err(retry::Failure::Unavailable { .. }) => None,
     };

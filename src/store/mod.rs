@@ -205,7 +205,8 @@ pub struct EffectOutcome {
     /// Attempts made in all (at least 1).
     pub attempts: u32,
     pub provider_id: Option<String>,
-    pub error: Option<String>,
+    /// Stored as its text (the effect record's `last_error`).
+    pub error: Option<crate::core::machine::EffectError>,
 }
 
 /// One atomic step of a case: its new record, what happened, what is about
@@ -679,7 +680,7 @@ fn complete_effect(
     match done.error {
         Some(e) => {
             effect.status = EffectStatus::Failed;
-            effect.last_error = Some(e);
+            effect.last_error = Some(e.to_string());
         }
         None => effect.status = EffectStatus::Done,
     }

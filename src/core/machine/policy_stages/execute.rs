@@ -5,7 +5,7 @@ use super::MAX_OFFER;
 use super::wording::{rupiah, short_label, status_word, when};
 use crate::core::case::Language;
 use crate::core::desk::{Offer, OfferedSlot, Proposal, ProposalKind, Task, ToolRequest};
-use crate::core::machine::{Effect, MachineError, Run, Step};
+use crate::core::machine::{Effect, EffectError, MachineError, Run, Step};
 use crate::core::records::{Booking, PaymentState, Student};
 use crate::core::stages::Outcome;
 use crate::core::stages::execute;
@@ -196,11 +196,7 @@ impl Run<'_> {
             return Ok(self.block("no invoice on record"));
         };
         // The provider's state for the order wins over the record's status.
-        let provider = self
-            .facts
-            .records
-            .payment(&inv.order_id)
-            .map_err(Self::records_err)?;
+        let provider = self.facts.records.payment(&inv.order_id)?;
         let settled = matches!(provider, Some(s) if s != PaymentState::Pending);
         if self.facts.policy.provider_lookup && !settled && !self.case.desk.payment_checked {
             let call = execute::call(
@@ -264,11 +260,7 @@ impl Run<'_> {
         };
         let p = self.facts.policy;
         let now = self.now();
-        let candidates = self
-            .facts
-            .records
-            .free_slots(now, 50)
-            .map_err(Self::records_err)?;
+        let candidates = self.facts.records.free_slots(now, 50)?;
         let slots: Vec<OfferedSlot> = candidates
             .into_iter()
             .filter(|s| s.starts_at != session.starts_at)
@@ -352,7 +344,7 @@ impl Run<'_> {
     /// A tool answered.
     pub(in crate::core::machine) fn tool_done(
         &mut self,
-        result: Result<(), String>,
+        result: Result<(), EffectError>,
     ) -> Result<(), MachineError> {
         let Some(pending) = self.case.desk.pending_tool.take() else {
             return Ok(());

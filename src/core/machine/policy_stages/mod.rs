@@ -17,13 +17,9 @@ use crate::core::types::Identity;
 pub const MAX_OFFER: usize = 3;
 
 impl Run<'_> {
-    pub(super) fn records_err(e: String) -> MachineError {
-        MachineError::Records(e)
-    }
-
     pub(super) fn student_record(&self) -> Result<Option<Student>, MachineError> {
         match &self.case.desk.student {
-            Some(id) => self.facts.records.student(id).map_err(Self::records_err),
+            Some(id) => self.facts.records.student(id).map_err(MachineError::from),
             None => Ok(None),
         }
     }

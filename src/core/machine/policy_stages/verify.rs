@@ -41,11 +41,7 @@ impl Run<'_> {
         if found.invoice.is_none() {
             // An invoice number in another shape: whatever matches a record.
             for c in identity::candidates(&unread) {
-                let known = self
-                    .facts
-                    .records
-                    .student_by_invoice(&c)
-                    .map_err(Self::records_err)?;
+                let known = self.facts.records.student_by_invoice(&c)?;
                 if known.is_some() {
                     found.invoice = Some(c);
                     break;
@@ -56,11 +52,7 @@ impl Run<'_> {
         desk.claims.merge(found);
         if desk.claims.complete() {
             let invoice = desk.claims.invoice.clone().unwrap_or_default();
-            let owner = self
-                .facts
-                .records
-                .student_by_invoice(&invoice)
-                .map_err(Self::records_err)?;
+            let owner = self.facts.records.student_by_invoice(&invoice)?;
             match identity::verify(&self.case.desk.claims, owner.as_ref()) {
                 Verdict::Match => {
                     self.case.identity = Identity::InvoiceEmail;
@@ -110,8 +102,7 @@ impl Run<'_> {
         let by_phone = self
             .facts
             .records
-            .student_by_phone(&self.case.customer.address)
-            .map_err(Self::records_err)?;
+            .student_by_phone(&self.case.customer.address)?;
         let Some(s) = by_phone else {
             return Ok(false);
         };
