@@ -20,9 +20,6 @@ use crate::core::types::{CaseId, IdempotencyKey, Timestamp};
 use crate::engine::clock;
 use crate::store::{Store, StoreError};
 
-/// Default in-doubt window (`[channels.whatsapp] in_doubt_window`).
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
-
 /// Cases waiting to hear whether a send in doubt was made.
 #[derive(Default)]
 pub struct Waiters {

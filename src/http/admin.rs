@@ -321,7 +321,7 @@ pub async fn get_degraded(State(state): State<AppState>) -> Response {
     Json(degraded_view(&state.engine.degraded())).into_response()
 }
 
-fn degraded_view(r: &crate::engine::degraded::DegradedRecord) -> serde_json::Value {
+fn degraded_view(r: &crate::store::degraded::DegradedRecord) -> serde_json::Value {
     let switch = |s: &crate::engine::degraded::DegradedSwitch| json!({"on": s.on, "tool": s.tool, "reason": s.reason, "by": s.by, "at": s.at.to_rfc3339()});
     json!({
         "on": r.current.is_some(),

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod codec;
 pub mod committer;
 pub mod decisions;
+pub mod degraded;
 pub mod durable;
 pub mod erase;
 pub mod health;
@@ -512,32 +513,6 @@ impl Store {
         now: crate::core::types::Timestamp,
     ) -> Result<(), StoreError> {
         self.update_effect(id, step, move |e| e.started_at = now)
-            .await
-    }
-
-    pub fn degraded(&self) -> Result<Option<crate::engine::degraded::DegradedRecord>, StoreError> {
-        match self.db()?.get(keys::DEGRADED)? {
-            Some(v) => Ok(Some(decode(&v)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Stores the degraded mode, with the audit entry of the switch made by
-    /// a human, if any, in the same batch.
-    pub async fn put_degraded(
-        &self,
-        record: crate::engine::degraded::DegradedRecord,
-        audit: Option<audit::AuditRecord>,
-    ) -> Result<(), StoreError> {
-        let value = encode(&record)?;
-        self.committer
-            .run(move |tx| {
-                tx.insert(keys::DEGRADED.to_vec(), value);
-                if let Some(r) = audit {
-                    audit::record(tx, r)?;
-                }
-                Ok(())
-            })
             .await
     }
 
