@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
+use super::Shared;
 use super::supervisor::SupervisorMsg;
-use super::{Shared, clock};
 use crate::channels::SendError;
 use crate::core::case::CaseRecord;
 use crate::core::machine::admit::CaseEvent;
@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::core::desk::ToolRequest;
 use crate::core::records::PAYMENT_STATUS_TOOL;
 use crate::core::stages::send::Outbound;
-use crate::core::types::{CaseId, State};
+use crate::core::types::{CaseId, State, Timestamp};
 use crate::engine::breaker::BreakerOpen;
 use crate::engine::{in_doubt, retry};
 use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
@@ -77,7 +77,7 @@ impl Actor for CaseActor {
                 tracing::warn!(case = %id, error = %e, "case waits for the store to take writes");
                 shared
                     .timers
-                    .set(id, Some(clock::now().plus_millis(STORE_RETRY_MS)));
+                    .set(id, Some(shared.clock.now().plus_millis(STORE_RETRY_MS)));
             }
             // Quarantined by recovery and shown by the admin API.
             Err(DriveError::Store(e @ StoreError::UnreadableCase { .. })) => {
@@ -123,7 +123,9 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
             // A stuck case stays where it is until an operator retries it,
             // but its due timers still fire (the first-response SLA hands it
             // to a human even while the send is stuck).
-            None if case.stuck.is_some() && pending && timer_due(&case) => (Event::Wake, None),
+            None if case.stuck.is_some() && pending && timer_due(shared, &case) => {
+                (Event::Wake, None)
+            }
             None if case.stuck.is_some() => return Ok(()),
             None if case.pending_send.is_some() || case.desk.pending_tool.is_some() => {
                 (Event::ResumeEffect, None)
@@ -142,10 +144,10 @@ async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
                 })
                 .collect();
             shared.inject_faults(&inbound);
-            let degraded = shared.degraded.tool_at(clock::now());
+            let degraded = shared.degraded.tool_at(shared.clock.now());
             let degraded_tool = degraded.as_ref().map(|(t, _)| t.clone());
             let facts = Facts {
-                now: clock::now(),
+                now: shared.clock.now(),
                 inbound: &inbound,
                 collect_window_ms: shared.settings.collect_window_ms,
                 templates: &shared.templates,
@@ -250,8 +252,8 @@ enum Ran {
 }
 
 /// Whether one of the case's timers is due now.
-fn timer_due(case: &CaseRecord) -> bool {
-    let now = clock::now();
+fn timer_due(shared: &Shared, case: &CaseRecord) -> bool {
+    let now = shared.clock.now();
     case.timers.iter().any(|t| t.due <= now)
 }
 
@@ -270,12 +272,11 @@ async fn run_with_timers(
     let mut firing = true;
     loop {
         let next = case.timers.iter().map(|t| t.due).min().filter(|_| firing);
-        let wait = next.map_or(Duration::from_secs(3600), |d| {
-            Duration::from_millis(d.since(clock::now()).max(0) as u64)
-        });
+        // Evaluated even when disabled (no timer): never polled then.
+        let due = next.unwrap_or(Timestamp(i64::MAX));
         tokio::select! {
             ran = &mut run => return Ok(ran?),
-            _ = tokio::time::sleep(wait), if next.is_some() => {
+            _ = shared.clock.sleep_until(due), if next.is_some() => {
                 firing = fire_in_flight(shared, wf, case).await?;
             }
         }
@@ -295,7 +296,7 @@ async fn fire_in_flight(
             return Ok(false);
         };
         *case = fresh;
-        if case.is_closed() || !timer_due(case) {
+        if case.is_closed() || !timer_due(shared, case) {
             return Ok(true);
         }
         let inbound: Vec<InboundFact> = shared
@@ -308,9 +309,9 @@ async fn fire_in_flight(
                 sent_at: m.sent_at,
             })
             .collect();
-        let degraded = shared.degraded.tool_at(clock::now());
+        let degraded = shared.degraded.tool_at(shared.clock.now());
         let facts = Facts {
-            now: clock::now(),
+            now: shared.clock.now(),
             inbound: &inbound,
             collect_window_ms: shared.settings.collect_window_ms,
             templates: &shared.templates,
@@ -401,7 +402,7 @@ async fn run_send(shared: &Shared, id: CaseId, out: &Outbound) -> Result<Ran, St
         }
         retry::Outcome::Paused { error, until } => {
             tracing::info!(case = %id, %error, wait_ms = until.as_millis() as u64, "send paused");
-            Ran::Paused(clock::now().plus_millis(until.as_millis() as i64))
+            Ran::Paused(shared.clock.now().plus_millis(until.as_millis() as i64))
         }
     })
 }
@@ -412,7 +413,7 @@ async fn run_tool(shared: &Shared, id: CaseId, call: &ToolCall) -> Result<Ran, S
     let step = call.step();
     let (attempts, result) = match call.request() {
         ToolRequest::Book(booking) => {
-            let answer = shared.tools.book(call, booking).await?;
+            let answer = shared.tools.book(call, booking, shared.clock.now()).await?;
             if shared.settings.abort_after_tool_call {
                 tracing::error!(case = %id, "fault injection: aborting after the tool call");
                 std::process::abort();
@@ -457,7 +458,7 @@ async fn payment_status_with_retry(
         retry::RetryPolicy::from(&cfg),
         Duration::ZERO,
         0,
-        || guarded(shared, tool, || client.status(order_id)),
+        || guarded(shared, tool, || client.status(order_id, shared.clock.now())),
         |attempt, error| record_failure(shared, tool, id, step, attempt, error),
     )
     .await;
@@ -498,7 +499,7 @@ async fn send_with_retry(
     let cfg = shared.tool_config(tool);
     let step = out.step();
     let (spent_ms, before) = match shared.store.effect(id, step)? {
-        Some(r) => (clock::now().since(r.started_at).max(0), r.attempts),
+        Some(r) => (shared.clock.now().since(r.started_at).max(0), r.attempts),
         None => (0, 0),
     };
     let confirms = shared.sender.confirms_by_status();
@@ -524,7 +525,7 @@ async fn send_with_retry(
                     // flight leaves the send in doubt, not forgotten.
                     shared
                         .store
-                        .mark_in_doubt(id, step, clock::now(), "attempt in flight".into())
+                        .mark_in_doubt(id, step, shared.clock.now(), "attempt in flight".into())
                         .await
                         .map_err(|e| retry::Failure::Transient {
                             error: e.to_string(),
@@ -579,12 +580,16 @@ async fn settle(
     reason: String,
 ) -> Result<in_doubt::Settled, StoreError> {
     tracing::warn!(case = %id, key = %out.key(), %reason, "send in doubt: waiting for a status with its key before sending again");
+    let send = in_doubt::InDoubtSend {
+        case: id,
+        step: out.step(),
+        key: out.key(),
+    };
     in_doubt::settle(
         &shared.store,
+        &*shared.clock,
         &shared.in_doubt,
-        id,
-        out.step(),
-        out.key(),
+        send,
         shared.settings.in_doubt_window,
         reason,
     )
@@ -643,7 +648,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, retry::Failure<E>>>,
 {
-    match shared.breakers.check(tool, clock::now()) {
+    match shared.breakers.check(tool, shared.clock.now()) {
         Err(wait) => {
             let open = BreakerOpen { tool: tool.into() };
             return Err(retry::Failure::Unavailable {
@@ -656,11 +661,13 @@ where
     }
     let result = attempt().await;
     let changed = match &result {
-        Ok(_) | Err(retry::Failure::Permanent(_)) => shared.breakers.success(tool, clock::now()),
+        Ok(_) | Err(retry::Failure::Permanent(_)) => {
+            shared.breakers.success(tool, shared.clock.now())
+        }
         Err(retry::Failure::Transient { error, .. }) => {
             shared
                 .breakers
-                .failure(tool, &error.to_string(), clock::now())
+                .failure(tool, &error.to_string(), shared.clock.now())
         }
         Err(retry::Failure::Unavailable { .. }) => None,
     };
@@ -711,6 +718,7 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
         return;
     };
     let store = shared.store.clone();
+    let clock = shared.clock.clone();
     let lane = match case.waiting_on {
         crate::core::types::WaitingOn::Coach => crate::core::case::Lane::Coach,
         _ => crate::core::case::Lane::Operator,
@@ -738,7 +746,7 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
                 let event = CaseEvent::LanePosted {
                     wait_since: case.wait_since,
                 };
-                let marked = store.admit(case.id, event, None, clock::now()).await;
+                let marked = store.admit(case.id, event, None, clock.now()).await;
                 if let Err(e) = marked {
                     tracing::warn!(case = %case.id, error = %e, "approval posted but not marked; it may be posted again at start");
                 }
@@ -795,7 +803,7 @@ async fn mark_stuck(shared: &Shared, id: CaseId, reason: String) -> Result<(), S
     tracing::warn!(case = %id, %reason, "case stuck");
     if let Err(refusal) = shared
         .store
-        .admit(id, CaseEvent::Stuck { reason }, None, clock::now())
+        .admit(id, CaseEvent::Stuck { reason }, None, shared.clock.now())
         .await?
     {
         tracing::warn!(case = %id, %refusal, "stuck mark not recorded");

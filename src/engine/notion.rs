@@ -20,7 +20,6 @@ use super::breaker::BreakerOpen;
 use super::retry;
 use crate::core::records::{Invoice, Session, Student};
 use crate::core::types::Timestamp;
-use crate::engine::clock;
 use crate::store::StoreError;
 
 /// The tool name of the Notion source (its breaker, retries, degraded mode).
@@ -231,7 +230,7 @@ pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced,
         let n = page.students.len();
         let up = shared
             .store
-            .upsert_students_keeping_history(page.students, clock::now())
+            .upsert_students_keeping_history(page.students, shared.clock.now())
             .await?;
         out.stored += up.stored.len();
         out.unchanged += n - up.stored.len();

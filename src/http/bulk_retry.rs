@@ -23,7 +23,7 @@ use super::auth::Principal;
 use super::listing::{self, Filter};
 use super::{ApiError, AppState};
 use crate::core::types::CaseId;
-use crate::engine::{Engine, EngineError, clock};
+use crate::engine::{Engine, EngineError};
 use crate::store::audit::{Actor, AuditAction, AuditRecord};
 
 /// The filter keys a bulk retry takes (those of `GET /admin/cases`).
@@ -190,7 +190,7 @@ pub async fn run(engine: &Arc<Engine>, actor: Actor, req: BulkRetry) -> Result<O
         }
     }
     let record = AuditRecord {
-        at: clock::now(),
+        at: engine.now(),
         actor,
         action: AuditAction::Retry,
         target: Some(format!("bulk: {}", req.filter_text)),

@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 
 use super::auth::Principal;
 use super::{ApiError, AppState, admin, records, views};
-use crate::engine::clock;
 use crate::store::StoreError;
 use crate::store::audit::{AuditAction, AuditRecord};
 use crate::store::erase::{ErasureRecord, Subject};
@@ -51,7 +50,7 @@ pub async fn export(
         Err(e) => return ApiError::internal(e).into_response(),
     };
     let record = AuditRecord {
-        at: clock::now(),
+        at: state.engine.now(),
         actor: p.actor(),
         action: AuditAction::Export,
         target: Some(pseudonym),
@@ -74,7 +73,7 @@ fn document(
     pseudonym: &str,
 ) -> Result<(Value, (usize, usize, usize)), StoreError> {
     let store = engine.store();
-    let now = clock::now();
+    let now = engine.now();
     let mut cases = Vec::new();
     for id in store.subject_cases(subject)? {
         let Some(case) = store.case(id)? else {
@@ -150,7 +149,7 @@ pub async fn erase(
     };
     let store = state.engine.store();
     match store
-        .erase_subject(subject, p.actor(), reason, clock::now())
+        .erase_subject(subject, p.actor(), reason, state.engine.now())
         .await
     {
         Ok(done) => {

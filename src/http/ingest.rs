@@ -17,7 +17,6 @@ use super::{ApiError, AppState};
 use crate::core::case::InboundMessage;
 use crate::core::inbound;
 use crate::core::types::{Channel, CustomerKey, MessageId, Timestamp};
-use crate::engine::clock;
 use crate::store::Ingested;
 
 const MAX_TEXT_CHARS: usize = 4096;
@@ -45,7 +44,7 @@ pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Respons
         message_id: parsed.message_id,
         text: parsed.text,
         sent_at: parsed.sent_at,
-        received_at: clock::now(),
+        received_at: state.engine.now(),
     };
     let result = state.engine.ingest(parsed.customer, message).await;
     metrics::histogram!("caseflow_ingest_seconds").record(started.elapsed().as_secs_f64());

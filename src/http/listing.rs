@@ -21,7 +21,7 @@ use std::collections::{BinaryHeap, HashMap};
 use super::ApiError;
 use crate::core::case::CaseRecord;
 use crate::core::types::{CaseId, State as CaseState, Tier};
-use crate::engine::{Engine, clock};
+use crate::engine::Engine;
 use crate::store::StoreError;
 use crate::store::erase::Subject;
 
@@ -231,7 +231,7 @@ pub fn each_match(
     f: &Filter,
     mut visit: impl FnMut(Listed),
 ) -> Result<(), StoreError> {
-    let now = clock::now();
+    let now = engine.now();
     let stuck_after = engine.settings().stuck_after_ms;
     engine.store().scan_case_entries(|entry| {
         let listed = match entry {

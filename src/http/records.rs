@@ -15,7 +15,6 @@ use super::auth::Principal;
 use super::{ApiError, AppState};
 use crate::core::records::{Article, ArticleStatus, Invoice, PaymentState, Session, Slot, Student};
 use crate::core::types::Timestamp;
-use crate::engine::clock;
 use crate::policy::identity::normalize_phone;
 
 const MAX_ITEMS: usize = 10_000;
@@ -305,7 +304,7 @@ pub async fn post_students(
     match state
         .engine
         .store()
-        .upsert_students_by(students, clock::now(), p.actor())
+        .upsert_students_by(students, state.engine.now(), p.actor())
         .await
     {
         Ok(out) => Json(json!({
@@ -328,7 +327,10 @@ pub async fn post_slots(
     };
     let n = slots.len();
     let store = state.engine.store();
-    match store.add_slots_by(slots, clock::now(), p.actor()).await {
+    match store
+        .add_slots_by(slots, state.engine.now(), p.actor())
+        .await
+    {
         Ok(added) => Json(json!({ "stored": added, "already_known": n - added })).into_response(),
         Err(e) => ApiError::store(e).into_response(),
     }
@@ -345,7 +347,7 @@ pub async fn post_articles(
     };
     let store = state.engine.store();
     match store
-        .put_articles_by(articles, clock::now(), p.actor())
+        .put_articles_by(articles, state.engine.now(), p.actor())
         .await
     {
         Ok(n) => Json(json!({ "stored": n })).into_response(),

@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use super::auth::Principal;
 use super::{ApiError, AppState};
 use crate::core::types::Timestamp;
-use crate::engine::clock;
 use crate::report::audit::{DIMENSIONS, QaLabel, QaSample, Scores, Verdict};
 use crate::report::period::{Period, day_start, local_date, parse_date};
 
@@ -29,7 +28,7 @@ pub async fn get_report(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let tz = state.engine.policy().timezone;
-    let now = clock::now();
+    let now = state.engine.now();
     let period = parse_date("from", q.get("from").map(String::as_str))
         .and_then(|from| Ok((from, parse_date("to", q.get("to").map(String::as_str))?)))
         .and_then(|(from, to)| Period::new(from, to, local_date(now, tz), tz));
@@ -125,7 +124,7 @@ async fn audit(
         .engine
         .store()
         .audit(crate::store::audit::AuditRecord {
-            at: clock::now(),
+            at: state.engine.now(),
             actor: crate::store::audit::Actor::new(name, p.role.as_str()),
             action,
             target: Some(target),
@@ -188,7 +187,7 @@ async fn draw_sample(state: &AppState, p: &Principal, body: &[u8]) -> Result<Val
     let items = crate::report::audit::draw(candidates, n as usize, seed);
     let sample = QaSample {
         id: uuid::Uuid::now_v7(),
-        created_at: clock::now(),
+        created_at: state.engine.now(),
         by,
         from,
         to,
@@ -312,7 +311,7 @@ async fn take_labels(state: &AppState, p: &Principal, body: &[u8]) -> Result<Val
     let store = state.engine.store();
     let mut samples: HashMap<uuid::Uuid, QaSample> = HashMap::new();
     let mut labels = Vec::new();
-    let now = clock::now();
+    let now = state.engine.now();
     for (i, l) in raw.into_iter().enumerate() {
         let at = |msg: String| {
             ApiError::bad_request(if labels_len_is_many(&v) {

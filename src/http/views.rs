@@ -343,7 +343,7 @@ pub fn read_case(
     let history = store.history(id)?;
     let effects = store.effects(id)?;
     let wf = engine.workflows().get(&case.workflow);
-    let now = crate::engine::clock::now();
+    let now = engine.now();
     let stuck = stuck_of(&case, wf.as_deref(), now, engine.settings().stuck_after_ms);
     let mut in_doubt = Vec::new();
     for e in &effects {
@@ -480,7 +480,7 @@ pub fn desk_gauges(engine: &crate::engine::Engine) -> Result<(), crate::store::S
     use crate::core::types::{State, Tier};
     use std::collections::HashMap;
     let store = engine.store();
-    let now = crate::engine::clock::now();
+    let now = engine.now();
     let stuck_after = engine.settings().stuck_after_ms;
     let mut by: HashMap<(&'static str, &'static str), u64> = HashMap::new();
     let (mut stuck, mut quarantined, mut open) = (0u64, 0u64, 0u64);

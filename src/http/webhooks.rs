@@ -18,7 +18,6 @@ use serde_json::Value;
 use super::{ApiError, AppState};
 use crate::channels::whatsapp::signature_ok;
 use crate::channels::whatsapp_webhook::{self, WaEvent};
-use crate::engine::clock;
 use crate::store::Ingested;
 use crate::store::provider::{NoteTaken, RejectedInbound, StatusTaken};
 
@@ -189,7 +188,7 @@ pub async fn midtrans_event(State(state): State<AppState>, body: Bytes) -> Respo
         transaction_status: notice.transaction_status.clone(),
         status_code: notice.status_code.clone(),
         fraud_status: notice.fraud_status.clone(),
-        at: clock::now(),
+        at: state.engine.now(),
         applied: false,
     };
     match state
@@ -255,7 +254,7 @@ pub async fn whatsapp_event(
         )
             .into_response();
     }
-    let events = match whatsapp_webhook::parse(&body, clock::now()) {
+    let events = match whatsapp_webhook::parse(&body, state.engine.now()) {
         Ok(e) => e,
         Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
     };
@@ -285,7 +284,7 @@ async fn take_whatsapp(
         tracing::warn!(%reason, "webhook item refused");
         store
             .record_rejected(RejectedInbound {
-                at: clock::now(),
+                at: state.engine.now(),
                 source: "whatsapp".into(),
                 message_id: id.clone(),
                 reason: reason.clone(),

@@ -14,7 +14,6 @@ use super::pages::{self, Frame, Here};
 use super::{ConsoleState, Visitor, html, to_sign_in};
 use crate::core::case::{CaseRecord, Lane};
 use crate::core::pending::{ActionKind, PendingAction};
-use crate::engine::clock;
 use crate::http::auth::Role;
 use crate::http::listing::{self, Filter};
 use crate::http::{ApiError, views};
@@ -35,7 +34,7 @@ pub fn frame<'a>(state: &ConsoleState, v: &'a Visitor, here: Here, back_to: Stri
         here,
         back_to,
         tz: state.app.engine.policy().timezone,
-        now: clock::now(),
+        now: state.app.engine.now(),
     }
 }
 
