@@ -8,6 +8,7 @@ pub mod actor;
 pub mod breaker;
 pub mod clock;
 pub mod degraded;
+pub mod effects;
 pub mod in_doubt;
 pub mod limits;
 pub mod notion;

@@ -212,7 +212,7 @@ pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced,
             policy,
             Duration::ZERO,
             0,
-            || super::actor::guarded(shared, NOTION_TOOL, || source.page(c.as_deref())),
+            || super::effects::guarded(shared, NOTION_TOOL, || source.page(c.as_deref())),
             |_, _| async {
                 metrics::counter!("caseflow_tool_retries_total", "tool" => NOTION_TOOL)
                     .increment(1);
