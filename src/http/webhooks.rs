@@ -40,17 +40,7 @@ pub async fn telegram_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let expected = &state.webhooks.telegram_secret_token;
-    let given = headers
-        .get("x-telegram-bot-api-secret-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let ok = !expected.is_empty()
-        && bool::from(subtle::ConstantTimeEq::ct_eq(
-            given.as_bytes(),
-            expected.as_bytes(),
-        ));
-    if !ok {
+    if !telegram_secret_ok(&state, &headers) {
         return (
             StatusCode::UNAUTHORIZED,
             axum::Json(
@@ -75,15 +65,9 @@ pub async fn telegram_event(
         return ApiError::bad_request("callback_query.data is not a caseflow button")
             .into_response();
     };
-    let from = cq.from.map(|Object(u)| u);
-    let who = from
-        .as_ref()
-        .and_then(|u| u.username.clone())
-        .or_else(|| from.as_ref().and_then(|u| u.id).map(|i| i.to_string()))
-        .unwrap_or_else(|| "unknown".into());
     // A lane's buttons are posted only to that lane's chat, and a press on
     // an outdated post is refused (`wait_since`): the chat is the credential.
-    let actor = crate::store::audit::Actor::new(format!("telegram:{who}"), "telegram");
+    let actor = crate::store::audit::Actor::new(format!("telegram:{}", cq.presser()), "telegram");
     let lanes = vec![
         crate::core::case::Lane::Operator,
         crate::core::case::Lane::Coach,
@@ -104,15 +88,37 @@ pub async fn telegram_event(
         Ok(Err(refusal)) => (false, format!("not applied: {refusal}")),
         Err(e) => return ApiError::internal(e).into_response(),
     };
-    if let (Some(n), Some(id)) = (state.engine.approvals(), cq.id.as_deref()) {
-        let (n, id, answer) = (n.clone(), id.to_string(), answer.clone());
-        tokio::spawn(async move {
-            if let Err(e) = n.answer_callback(&id, &answer).await {
-                tracing::warn!(error = %e, "cannot answer the button press");
-            }
-        });
+    if let Some(id) = cq.id {
+        answer_press(&state, id, answer.clone());
     }
     axum::Json(serde_json::json!({"taken": taken, "answer": answer})).into_response()
+}
+
+/// Whether the update carries the configured secret token (compared in
+/// constant time); no token configured refuses every update.
+fn telegram_secret_ok(state: &AppState, headers: &HeaderMap) -> bool {
+    let expected = &state.webhooks.telegram_secret_token;
+    let given = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    !expected.is_empty()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            given.as_bytes(),
+            expected.as_bytes(),
+        ))
+}
+
+/// Tells Telegram the press was handled, in the background.
+fn answer_press(state: &AppState, callback_id: String, answer: String) {
+    let Some(n) = state.engine.approvals().cloned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        if let Err(e) = n.answer_callback(&callback_id, &answer).await {
+            tracing::warn!(error = %e, "cannot answer the button press");
+        }
+    });
 }
 
 /// The part of a Telegram Bot API `Update` the approval lanes read; every
@@ -133,6 +139,16 @@ struct CallbackQuery {
 struct TelegramUser {
     id: Option<i64>,
     username: Option<String>,
+}
+
+impl CallbackQuery {
+    /// Who pressed: the Telegram username, else the user id.
+    fn presser(&self) -> String {
+        let from = self.from.as_ref().map(|Object(u)| u);
+        from.and_then(|u| u.username.clone())
+            .or_else(|| from.and_then(|u| u.id).map(|i| i.to_string()))
+            .unwrap_or_else(|| "unknown".into())
+    }
 }
 
 /// A validated Midtrans HTTP notification.
