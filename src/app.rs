@@ -20,7 +20,9 @@ use crate::workflow::Workflow;
 /// The template catalog built into the binary.
 pub const EMBEDDED_TEMPLATES: &str = include_str!("../config/templates.toml");
 
-pub struct Desk {
+/// A desk ready to serve: the running engine (case actors resumed), the
+/// HTTP router over it, and what recovery found at start.
+pub struct DeskServer {
     pub engine: Arc<Engine>,
     pub router: axum::Router,
     pub recovery: recovery::Report,
@@ -51,7 +53,7 @@ pub async fn open_desk(
     config: &Config,
     data_dir: &Path,
     access: crate::http::auth::Access,
-) -> anyhow::Result<Desk> {
+) -> anyhow::Result<DeskServer> {
     open_desk_with_clock(config, data_dir, access, SystemClock::shared()).await
 }
 
@@ -63,7 +65,7 @@ pub async fn open_desk_with_clock(
     data_dir: &Path,
     access: crate::http::auth::Access,
     clock: SharedClock,
-) -> anyhow::Result<Desk> {
+) -> anyhow::Result<DeskServer> {
     crate::telemetry::install();
     let workflow = load_workflow(config)?;
     let templates_src = read_or_embedded(config.engine.templates.as_deref(), EMBEDDED_TEMPLATES)?;
@@ -93,7 +95,7 @@ pub async fn open_desk_with_clock(
     start_background_tasks(config, &engine, &store)?;
     let engine = Arc::new(engine);
     let state = app_state(config, engine.clone(), access);
-    Ok(Desk {
+    Ok(DeskServer {
         router: router(
             state,
             config.server.body_limit,

@@ -187,9 +187,9 @@ fn run_eval(
             .with_context(|| format!("cannot read {}", file.display()))?;
         let rows = eval::parse_corpus(&source).with_context(|| file.display().to_string())?;
         let started = Instant::now();
-        let outcomes: Vec<_> = rows.iter().map(|r| judge.judge(r.text)).collect();
+        let routings: Vec<_> = rows.iter().map(|r| judge.judge(r.text)).collect();
         let elapsed = started.elapsed();
-        let report = eval::score(&rows, &outcomes);
+        let report = eval::score(&rows, &routings);
         print!("{}", report.table(&file.display().to_string()));
         println!(
             "  time per message (detection, KB match, tier table): {:.1} µs",
@@ -197,7 +197,7 @@ fn run_eval(
         );
         if misses {
             for &i in &report.misses {
-                let (row, out) = (&rows[i], &outcomes[i]);
+                let (row, out) = (&rows[i], &routings[i]);
                 println!(
                     "  miss [{} {}] {:?}: label {}, got {}{}{}",
                     row.lang,

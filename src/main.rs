@@ -201,9 +201,9 @@ fn run() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let outcome = runtime.block_on(caseflow::eval::run(&files, &config))?;
-            print!("{}", outcome.table());
-            let failed = outcome.failed();
+            let scorecard = runtime.block_on(caseflow::eval::run(&files, &config))?;
+            print!("{}", scorecard.table());
+            let failed = scorecard.failed();
             if failed > 0 {
                 anyhow::bail!("{failed} eval step(s) failed");
             }
@@ -242,6 +242,8 @@ fn init_tracing(default: &str) {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a terminal: a log redirected to a file stays text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 

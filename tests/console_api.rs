@@ -250,6 +250,72 @@ async fn cases_page_by_cursor_in_both_orders_and_are_found_by_number_in_any_form
         "masked"
     );
 
+    // Cases that change while a client pages are still listed: the oldest
+    // ten (on the pages not read yet) get a new message after the first
+    // page, which moves them to the top of `updated_desc`.
+    let (_, first) = s.admin_get("/admin/cases?limit=7").await;
+    let mut listed: Vec<String> = first["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    let oldest: Vec<Value> = desc[15..].to_vec();
+    for (n, c) in oldest.iter().enumerate() {
+        let id = c["id"].as_str().unwrap();
+        let i = ids.iter().position(|x| x == id);
+        let phone = match i {
+            Some(i) => format!("+62877{i:08}"),
+            None => SARI.to_string(),
+        };
+        let (status, v) = s
+            .message(
+                &phone,
+                &format!("wamid.again.{n}"),
+                "berapa harga les vokal?",
+            )
+            .await;
+        assert_eq!(status, 202, "{v}");
+    }
+    for c in &oldest {
+        let id = c["id"].as_str().unwrap().to_string();
+        let before = ms(&c["updated_at"]);
+        s.wait_for("the case to change", Duration::from_secs(30), || async {
+            (ms(&s.case(&id).await["updated_at"]) > before).then_some(())
+        })
+        .await;
+    }
+    let mut cursor = first["next_cursor"].as_str().map(str::to_string);
+    let mut pages = 1;
+    while let Some(c) = cursor {
+        let (status, v) = s
+            .admin_get(&format!("/admin/cases?limit=7&cursor={c}"))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        listed.extend(
+            v["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string()),
+        );
+        cursor = v["next_cursor"].as_str().map(str::to_string);
+        pages += 1;
+        assert!(pages < 20, "paging never ends");
+    }
+    let seen: HashSet<&str> = listed.iter().map(String::as_str).collect();
+    let missed: Vec<&str> = desc
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .filter(|id| !seen.contains(id))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "cases changed while paging were skipped: {missed:?}"
+    );
+    // Reread after the changes for the order checks below.
+    let (desc, _) = all_pages(&s, "limit=7").await;
+
     let (asc, _) = all_pages(&s, "limit=10&order=updated_asc").await;
     let rev: Vec<&Value> = desc.iter().rev().collect();
     assert_eq!(

@@ -24,7 +24,7 @@ const APP_SECRET: &str = "fuzz-app-secret";
 const TG_SECRET: &str = "fuzz-telegram-secret";
 const MIDTRANS_KEY: &str = "fuzz-midtrans-key";
 
-struct Desk {
+struct FuzzDesk {
     runtime: tokio::runtime::Runtime,
     router: axum::Router,
     cases: Vec<String>,
@@ -32,7 +32,7 @@ struct Desk {
 }
 
 /// One desk for every case of the property, with a few real cases in it.
-fn desk() -> Desk {
+fn desk() -> FuzzDesk {
     {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -93,7 +93,7 @@ fn desk() -> Desk {
             }
             (desk.router, cases)
         });
-        Desk {
+        FuzzDesk {
             runtime,
             router,
             cases,

@@ -16,7 +16,7 @@ const DEV: &str = include_str!("data/intents_dev.tsv");
 const HELDOUT: &str = include_str!("data/intents_heldout.tsv");
 const DEMO_KB: &str = include_str!("../config/demo/kb.json");
 
-fn measure(source: &str) -> (Vec<eval::Row<'_>>, Vec<eval::Outcome>, Report) {
+fn measure(source: &str) -> (Vec<eval::Row<'_>>, Vec<eval::Routing>, Report) {
     let policy = Policy::defaults();
     let articles = caseflow::http::records::parse_articles(DEMO_KB.as_bytes()).unwrap();
     let judge = Judge {
@@ -26,14 +26,14 @@ fn measure(source: &str) -> (Vec<eval::Row<'_>>, Vec<eval::Outcome>, Report) {
         kb_threshold: policy.kb_threshold,
     };
     let rows = eval::parse_corpus(source).expect("the corpus parses");
-    let outcomes: Vec<_> = rows.iter().map(|r| judge.judge(r.text)).collect();
-    let report = eval::score(&rows, &outcomes);
-    (rows, outcomes, report)
+    let routings: Vec<_> = rows.iter().map(|r| judge.judge(r.text)).collect();
+    let report = eval::score(&rows, &routings);
+    (rows, routings, report)
 }
 
 #[test]
 fn development_part_holds_its_figures() {
-    let (rows, outcomes, report) = measure(DEV);
+    let (rows, routings, report) = measure(DEV);
     assert!(rows.len() >= 1000, "{} development messages", rows.len());
     print!("{}", report.table("development part"));
     for &i in &report.misses {
@@ -43,8 +43,8 @@ fn development_part_holds_its_figures() {
             rows[i].kind,
             rows[i].text,
             rows[i].label.as_str(),
-            outcomes[i].primary.as_str(),
-            if outcomes[i].auto_answered {
+            routings[i].primary.as_str(),
+            if routings[i].auto_answered {
                 ", answered R0"
             } else {
                 ""

@@ -18,8 +18,8 @@ use caseflow::core::case::{
 };
 use caseflow::core::case::{DeliveryStatus, InboundNote, NoteKind, StatusRecord};
 use caseflow::core::desk::{
-    DecisionKind, Desk, HumanDecision, Offer, OfferedSlot, PendingTool, Proposal, ProposalKind,
-    Task, ToolRequest,
+    CaseDesk, DecisionKind, HumanDecision, Offer, OfferedSlot, PendingTool, Proposal, ProposalKind,
+    Review, Ruling, Standing, Task, ToolProgress, ToolRequest,
 };
 use caseflow::core::records::{
     Article, ArticleStatus, BreakerRecord, BreakerState, Invoice, PaymentEvent, PaymentRecord,
@@ -103,13 +103,14 @@ fn case_value() -> CaseRecord {
         quarantined: Some("actor failed 4 times".into()),
         stuck: Some("send failed".into()),
         rev: 11,
-        desk: Desk {
+        desk: CaseDesk {
             turn_text: "status pembayaran saya gimana kak?".into(),
             claims_read: 12,
             intents: Intent::ALL.to_vec(),
-            rule: Some("r1-payment".into()),
-            lowerable: true,
-            unclassified: true,
+            ruling: Some(Ruling {
+                rule: "r1-payment".into(),
+                standing: Standing::Unclassified,
+            }),
             student: Some("S-002".into()),
             claims: Claims {
                 invoice: Some("INV-2026-002".into()),
@@ -141,23 +142,28 @@ fn case_value() -> CaseRecord {
                 text: Some("lihat catatan".into()),
                 at: ts(8),
             }),
-            approved: true,
-            coach_decided: true,
-            escalated: true,
-            coach_acked: true,
-            booked: true,
-            payment_checked: true,
-            pending_tool: Some(PendingTool {
-                step: 3,
-                request: ToolRequest::PaymentStatus {
-                    order_id: "ORDER-002".into(),
-                },
-            }),
+            review: Review::CoachDecided { escalated: true },
+            tool: ToolProgress::Booked,
             qa_block: Some("amount not backed by a record".into()),
             last_inbound_at: Some(ts(2)),
             lane_posted: Some(ts(5)),
         },
     }
+}
+
+/// [`case_value`] with a tool call in flight (the variant of
+/// `ToolProgress` that carries data). It is also what the schema-3 and late
+/// schema-2 fixtures read as: their flags were all set, with a call in
+/// flight (see the mapping in `src/store/schema/migrate_v3.rs`).
+fn case_value_in_flight() -> CaseRecord {
+    let mut case = case_value();
+    case.desk.tool = ToolProgress::InFlight(PendingTool {
+        step: 3,
+        request: ToolRequest::PaymentStatus {
+            order_id: "ORDER-002".into(),
+        },
+    });
+    case
 }
 
 fn log_entries() -> Vec<(&'static str, LogEntry)> {
@@ -409,10 +415,16 @@ fn bytes<T: Versioned>(v: &T) -> Vec<u8> {
 
 /// File stem and encoded value of every kind at its live version.
 fn current() -> Vec<(String, Vec<u8>)> {
-    let mut out = vec![(
-        format!("case-v{}", CaseRecord::VERSION),
-        bytes(&case_value()),
-    )];
+    let mut out = vec![
+        (
+            format!("case-v{}", CaseRecord::VERSION),
+            bytes(&case_value()),
+        ),
+        (
+            format!("case-v{}-in-flight", CaseRecord::VERSION),
+            bytes(&case_value_in_flight()),
+        ),
+    ];
     for (variant, entry) in log_entries() {
         out.push((
             format!("log-entry-v{}-{variant}", LogEntry::VERSION),
@@ -525,8 +537,13 @@ fn every_committed_fixture_decodes() {
     let mut check = |name: &str| covered.push(name.to_string());
 
     // Live versions read back as the fixed values.
-    assert_eq!(read::<CaseRecord>("case-v3.bin"), case_value());
-    check("case-v3.bin");
+    assert_eq!(read::<CaseRecord>("case-v4.bin"), case_value());
+    check("case-v4.bin");
+    assert_eq!(
+        read::<CaseRecord>("case-v4-in-flight.bin"),
+        case_value_in_flight()
+    );
+    check("case-v4-in-flight.bin");
     for (variant, entry) in log_entries() {
         let name = format!("log-entry-v1-{variant}.bin");
         assert_eq!(read::<LogEntry>(&name), entry);
@@ -612,10 +629,33 @@ fn every_committed_fixture_decodes() {
             .is_some_and(|p| p.template.as_deref() == Some("wa.r1.payment"))
     );
     assert_eq!(v2.desk.lane_posted, None, "schema 2 had no lane_posted");
+    assert_eq!(v2.desk.review, Review::Open, "nobody had decided yet");
+    assert_eq!(v2.desk.tool, ToolProgress::Idle);
+    assert_eq!(
+        v2.desk.ruling,
+        Some(Ruling {
+            rule: "payment-status".into(),
+            standing: Standing::Firm
+        })
+    );
     check("case-v2-c5a7a42.bin");
 
+    // Case schema 3 (builds cc2cad7 up to the bump to 4): every desk flag
+    // set, a call in flight; the flags become the typed review, tool
+    // progress and ruling.
+    let v3 = read::<CaseRecord>("case-v3.bin");
+    assert_eq!(v3, case_value_in_flight());
+    assert_eq!(v3.desk.review, Review::CoachDecided { escalated: true });
+    assert_eq!(v3.desk.rule(), Some("r1-payment"));
+    assert!(v3.desk.unclassified() && !v3.desk.lowerable());
+    assert_eq!(v3.desk.tool_in_flight().map(|p| p.step), Some(3));
+    check("case-v3.bin");
+
     // Case schema 2 as builds 3d340f9..0e48bc9 wrote it (one field more).
-    assert_eq!(read::<CaseRecord>("case-v2-late.bin"), case_value());
+    assert_eq!(
+        read::<CaseRecord>("case-v2-late.bin"),
+        case_value_in_flight()
+    );
     check("case-v2-late.bin");
 
     // Case schema 1 (builds 5c84552..441bbb2): no desk yet.
@@ -623,7 +663,7 @@ fn every_committed_fixture_decodes() {
     assert_eq!(v1.rev, 4);
     assert_eq!(v1.state, State::Qa);
     assert_eq!(v1.language, Language::Id);
-    assert_eq!(v1.desk, Desk::default());
+    assert_eq!(v1.desk, CaseDesk::default());
     check("case-v1.bin");
 
     let mut files: Vec<String> = std::fs::read_dir(dir())
@@ -644,5 +684,5 @@ fn a_record_of_a_newer_schema_is_refused_by_name() {
     let mut raw = bytes(&case_value());
     raw[1..3].copy_from_slice(&(CaseRecord::VERSION + 1).to_be_bytes());
     let err = decode::<CaseRecord>(&raw).unwrap_err().to_string();
-    assert!(err.contains("schema version 4"), "{err}");
+    assert!(err.contains("schema version 5"), "{err}");
 }

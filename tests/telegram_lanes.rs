@@ -10,7 +10,15 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "tg-secret-token";
 
+const OPERATOR_CHAT: i64 = -100;
+const COACH_CHAT: i64 = -200;
+
 async fn press(s: &Server, data: &str, secret: Option<&str>) -> (u16, Value) {
+    press_in(s, OPERATOR_CHAT, data, secret).await
+}
+
+/// A button press as Telegram sends it: from a post in chat `chat`.
+async fn press_in(s: &Server, chat: i64, data: &str, secret: Option<&str>) -> (u16, Value) {
     let mut req = s
         .client()
         .post(format!("{}/webhooks/telegram", s.base))
@@ -19,6 +27,7 @@ async fn press(s: &Server, data: &str, secret: Option<&str>) -> (u16, Value) {
             "callback_query": {
                 "id": "cb-1",
                 "from": {"id": 42, "username": "op_rina"},
+                "message": {"message_id": 7, "chat": {"id": chat, "type": "supergroup"}},
                 "data": data,
             }
         }));
@@ -81,6 +90,15 @@ async fn a_button_press_decides_once_through_the_same_path_as_the_admin_api() {
     assert_eq!(press(&s, &approve, Some("nope")).await.0, 401);
     assert_eq!(s.case(&id).await["waiting_on"], "operator");
 
+    // The chat is the credential: a press decides only the lane of the chat
+    // it was made in; a press from any other chat is refused.
+    let (status, v) = press_in(&s, -999_999, &approve, Some(SECRET)).await;
+    assert_eq!(status, 403, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("-999999"), "{v}");
+    let (status, v) = press_in(&s, COACH_CHAT, &approve, Some(SECRET)).await;
+    assert_eq!((status, v["taken"].as_bool()), (200, Some(false)), "{v}");
+    assert_eq!(s.case(&id).await["waiting_on"], "operator");
+
     let (status, v) = press(&s, &approve, Some(SECRET)).await;
     assert_eq!((status, v["taken"].as_bool()), (200, Some(true)), "{v}");
     let c = s.settle(&id).await;
@@ -109,9 +127,20 @@ async fn a_button_press_decides_once_through_the_same_path_as_the_admin_api() {
         )
         .await;
     assert_eq!(buttons(&post).len(), 2);
+    // Its approve pressed in the operator chat is not the coach's decision.
+    let coach_approve = buttons(&post)
+        .into_iter()
+        .find(|d| d.starts_with("a:"))
+        .unwrap();
+    let (_, v) = press_in(&s, OPERATOR_CHAT, &coach_approve, Some(SECRET)).await;
+    assert_eq!(v["taken"], false, "{v}");
+    assert_eq!(
+        s.case(c["id"].as_str().unwrap()).await["waiting_on"],
+        "coach"
+    );
     // A press from an older post of the same case is stale.
     let stale = approve.replace(&id, c["id"].as_str().unwrap());
-    let (_, v) = press(&s, &stale, Some(SECRET)).await;
+    let (_, v) = press_in(&s, COACH_CHAT, &stale, Some(SECRET)).await;
     assert_eq!(v["taken"], false);
     assert!(v["answer"].as_str().unwrap().contains("moved on"), "{v}");
 }

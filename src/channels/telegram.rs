@@ -40,6 +40,20 @@ pub struct TelegramNotifier {
 }
 
 impl TelegramNotifier {
+    /// The lanes whose chat `chat_id` is (a button press carries the chat
+    /// its post is in, `callback_query.message.chat.id`); empty for any
+    /// other chat, both when the two lanes share one chat.
+    pub fn lanes_of_chat(&self, chat_id: &str) -> Vec<Lane> {
+        [
+            (Lane::Operator, &self.operator_chat),
+            (Lane::Coach, &self.coach_chat),
+        ]
+        .into_iter()
+        .filter(|(_, chat)| !chat.is_empty() && chat.as_str() == chat_id)
+        .map(|(lane, _)| lane)
+        .collect()
+    }
+
     pub fn new(
         api_base: &str,
         bot_token: &str,
@@ -101,7 +115,7 @@ impl TelegramNotifier {
 /// The sendMessage body for a case waiting on `lane`.
 pub fn approval_message(case: &CaseRecord, lane: Lane, chat: &str) -> Value {
     let tier = case.tier.map_or("unclassified", |t| t.as_str());
-    let rule = case.desk.rule.as_deref().unwrap_or("-");
+    let rule = case.desk.rule().unwrap_or("-");
     let mut text = format!(
         "Case {} waits on the {}\nCustomer: {}\nTier: {tier} (rule {rule})",
         case.id,

@@ -17,11 +17,8 @@
 use serde_json::Value;
 
 use crate::core::case::{DeliveryStatus, InboundMessage, InboundNote, NoteKind, StatusRecord};
-use crate::core::inbound::{e164, is_blank, is_bsuid, valid_message_id};
+use crate::core::inbound::{MAX_TEXT_CHARS, e164, is_blank, is_bsuid, valid_message_id};
 use crate::core::types::{Channel, CustomerKey, IdempotencyKey, MessageId, Timestamp};
-
-/// Longest text kept from one message; WhatsApp's own limit for a text body.
-pub const MAX_TEXT_CHARS: usize = 4096;
 
 /// One thing a delivery carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,8 +113,10 @@ fn unix_ts(v: &Value, now: Timestamp) -> Option<Timestamp> {
     (secs > 0).then(|| Timestamp(secs.saturating_mul(1000).min(now.millis())))
 }
 
-fn cap(text: &str) -> String {
-    text.chars().take(MAX_TEXT_CHARS).collect()
+/// The reason a text is refused, when it is longer than the inbound limit.
+fn too_long(text: &str) -> Option<String> {
+    (text.chars().count() > MAX_TEXT_CHARS)
+        .then(|| format!("text longer than {MAX_TEXT_CHARS} characters"))
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -280,24 +279,28 @@ fn message(m: &Value, now: Timestamp) -> WaEvent {
     let kind = m["type"].as_str().unwrap_or("unknown");
     let sent_at = unix_ts(&m["timestamp"], now);
     if let Some((kind, refers_to, text)) = note_of(kind, m) {
+        if let Some(reason) = too_long(&text) {
+            return rejected(m, Some(id), &reason);
+        }
         return WaEvent::Note {
             customer,
             note: InboundNote {
                 message_id: MessageId(id.to_string()),
                 kind,
                 refers_to: refers_to.filter(|r| valid_message_id(r)).map(MessageId),
-                text: cap(&text),
+                text,
                 sent_at,
                 received_at: now,
             },
         };
     }
     match text_of(kind, m) {
+        Ok(text) if let Some(reason) = too_long(&text) => rejected(m, Some(id), &reason),
         Ok(text) => WaEvent::Message {
             customer,
             message: InboundMessage {
                 message_id: MessageId(id.to_string()),
-                text: cap(&text),
+                text,
                 sent_at,
                 received_at: now,
             },
@@ -402,6 +405,27 @@ mod tests {
             "[voice message]"
         );
         assert_eq!(text(msg("sticker", json!({"id": "s"}))), "[sticker]");
+    }
+
+    #[test]
+    fn long_texts_are_kept_whole_or_refused_never_cut() {
+        // Longer than a business may send (4,096), well within what a
+        // customer may: the request at the end is kept.
+        let long = format!("{}saya mau refund", "jam buka studio? ".repeat(260));
+        assert_eq!(text(msg("text", json!({"body": long}))), long);
+        let caption = format!("{}mau refund", "bukti ".repeat(900));
+        assert_eq!(
+            text(msg("image", json!({"id": "i", "caption": caption}))),
+            caption
+        );
+        let over = "a".repeat(MAX_TEXT_CHARS + 1);
+        match one(msg("text", json!({"body": over}))) {
+            WaEvent::Rejected { id, reason, .. } => {
+                assert_eq!(id.as_deref(), Some("wamid.text"));
+                assert!(reason.contains("65536"), "{reason}");
+            }
+            other => panic!("a text over the limit must be refused whole: {other:?}"),
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::desk::{DecisionKind, Desk};
+use crate::core::desk::{CaseDesk, DecisionKind};
 use crate::core::types::{
     CaseId, CustomerKey, IdempotencyKey, Identity, MessageId, Mode, State, Tier, Timestamp,
     WaitingOn,
@@ -107,7 +107,7 @@ pub struct CaseRecord {
     /// Bumped by every write; a write that expects another rev is refused.
     pub rev: u64,
     /// Policy progress of the current turn.
-    pub desk: Desk,
+    pub desk: CaseDesk,
 }
 
 impl CaseRecord {
@@ -146,7 +146,7 @@ impl CaseRecord {
             quarantined: None,
             stuck: None,
             rev: 0,
-            desk: Desk::default(),
+            desk: CaseDesk::default(),
         }
     }
 

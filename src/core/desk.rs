@@ -1,6 +1,7 @@
 //! What the policy stages remember on a case between wakes: the turn's text
 //! and intents, the rule that fired, identity progress, the slot offer, the
-//! reply a stage proposed, a human's decision and the write in flight.
+//! reply a stage proposed, a human's decision and the turn's review, and
+//! what its tools did (the call in flight included).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,25 +14,30 @@ use crate::policy::intent::Intent;
 /// Longest turn text kept on the case; what is beyond is still in the log.
 pub const TURN_TEXT_CAP: usize = 4096;
 
+/// The policy progress of a case. What could contradict itself as loose
+/// flags is one value each: the turn's standing with the humans
+/// ([`Review`]), what its tools have done ([`ToolProgress`]), and the rule
+/// its tier came from ([`Ruling`]). Facts that are independent of those
+/// stay separate fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Desk {
+pub struct CaseDesk {
     /// The current turn's messages, joined (untrusted data).
     pub turn_text: String,
     /// How much of `turn_text` identity has already read claims from.
     pub claims_read: usize,
     /// Intents of the current turn, strongest first.
     pub intents: Vec<Intent>,
-    /// The tier rule that fired last.
-    pub rule: Option<String>,
-    /// The tier came from trigger words that facts may still lower.
-    pub lowerable: bool,
-    /// No rule classified the turn: a human answers it.
-    pub unclassified: bool,
+    /// The tier rule that fired last, and how firmly its tier holds. Kept
+    /// after the turn (views and decision records show it) until the next
+    /// turn is tiered.
+    pub ruling: Option<Ruling>,
     /// The student this case is verified as.
     pub student: Option<String>,
     pub claims: Claims,
     pub verify_attempts: u32,
-    /// The customer was asked for invoice and email and has not answered.
+    /// The customer was asked for invoice and email and has not given both.
+    /// The verify stage's own fact, independent of the turn's review and
+    /// tools: it lasts until identity is verified, across turns.
     pub asked_identity: bool,
     /// Slots offered to the customer, by number.
     pub offer: Option<Offer>,
@@ -39,22 +45,12 @@ pub struct Desk {
     pub task: Option<Task>,
     /// A reply drafted by a stage, not yet cleared by qa.
     pub proposal: Option<Proposal>,
-    /// A human decision not yet applied.
+    /// A human decision admitted but not yet applied by qa.
     pub decision: Option<HumanDecision>,
-    /// A human approved this turn's reply or action.
-    pub approved: bool,
-    /// The coach decided on this turn (R3 may then send more than an ack).
-    pub coach_decided: bool,
-    /// The case was escalated to the coach lane.
-    pub escalated: bool,
-    /// The customer was told this turn waits for the coach.
-    pub coach_acked: bool,
-    /// A write tool reported success this turn.
-    pub booked: bool,
-    /// The payment provider was asked this turn (answer or not).
-    pub payment_checked: bool,
-    /// The write in flight: its effect step and what it does.
-    pub pending_tool: Option<PendingTool>,
+    /// Where the turn stands with the operator and the coach.
+    pub review: Review,
+    /// What the turn's tools have done, including the call in flight.
+    pub tool: ToolProgress,
     /// Why qa blocked the last proposal.
     pub qa_block: Option<String>,
     /// When the customer last wrote: free-form replies only within 24 h.
@@ -63,22 +59,21 @@ pub struct Desk {
     pub lane_posted: Option<Timestamp>,
 }
 
-impl Desk {
-    /// Forgets the finished turn; identity, the offer and the student stay.
+impl CaseDesk {
+    /// Forgets the finished turn; identity, the offer, the student and the
+    /// ruling stay. A tool call still in flight stays too: its answer is
+    /// still awaited under its key.
     pub fn end_turn(&mut self) {
         self.turn_text.clear();
         self.claims_read = 0;
         self.intents.clear();
-        self.unclassified = false;
         self.task = None;
         self.proposal = None;
         self.decision = None;
-        self.approved = false;
-        self.coach_decided = false;
-        self.escalated = false;
-        self.coach_acked = false;
-        self.booked = false;
-        self.payment_checked = false;
+        self.review = Review::Open;
+        if !matches!(self.tool, ToolProgress::InFlight(_)) {
+            self.tool = ToolProgress::Idle;
+        }
         self.qa_block = None;
     }
 
@@ -93,6 +88,159 @@ impl Desk {
         }
         self.turn_text.push_str(&text[..end]);
     }
+
+    /// The id of the tier rule that fired last.
+    pub fn rule(&self) -> Option<&str> {
+        self.ruling.as_ref().map(|r| r.rule.as_str())
+    }
+
+    /// No rule classified the turn: a human answers it.
+    pub fn unclassified(&self) -> bool {
+        self.ruling
+            .as_ref()
+            .is_some_and(|r| r.standing == Standing::Unclassified)
+    }
+
+    /// The tier came from trigger words that facts may still lower.
+    pub fn lowerable(&self) -> bool {
+        self.ruling
+            .as_ref()
+            .is_some_and(|r| r.standing == Standing::Lowerable)
+    }
+
+    /// The tool call in flight, if any.
+    pub fn tool_in_flight(&self) -> Option<&PendingTool> {
+        match &self.tool {
+            ToolProgress::InFlight(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// The tier rule that fired for the turn, and how firmly its tier holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ruling {
+    /// The rule's id in the tier table (`config/tiers.toml`), or a rule of
+    /// the stages themselves (`slot-choice`, `risk-suspected`).
+    pub rule: String,
+    pub standing: Standing,
+}
+
+/// How firmly a ruling's tier holds for the rest of the turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Standing {
+    /// Within the turn the tier only rises (CONTRACT section 2, "Turns").
+    Firm,
+    /// An R3 from trigger words that facts (the student's records) may
+    /// still lower (`lowerable` in the tier table).
+    Lowerable,
+    /// No rule gave a tier: a human answers the turn. There is no tier to
+    /// lower, so an unclassified ruling is never lowerable.
+    Unclassified,
+}
+
+/// Where the current turn stands with the humans who decide it: whether it
+/// was escalated, whether the customer was told the coach decides, and who
+/// decided. One value, so that combinations that mean nothing (an approval
+/// kept through an escalation, a coach decision on a turn nobody reviewed)
+/// cannot be stored. Reset when the turn ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Review {
+    /// No human has decided, nothing was escalated, and the customer has
+    /// not been told the coach decides.
+    #[default]
+    Open,
+    /// The customer was told the coach decides (an R3 acknowledgement);
+    /// the coach has not decided yet.
+    CoachAcked,
+    /// The operator escalated the turn to the coach, who has not decided
+    /// yet; an approval the operator gave before is void. `acked`: the
+    /// customer has since been told the coach decides (the turn rose to R3).
+    Escalated { acked: bool },
+    /// The operator approved the turn's reply or action (or wrote it): it
+    /// goes out once qa passes it.
+    Approved,
+    /// The coach decided (approved, edited, or denied an R3 request with
+    /// the policy): the reply may say more than an acknowledgement.
+    /// `escalated`: the turn reached the coach by escalation, so it stays
+    /// on the coach's lane whatever its tier.
+    CoachDecided { escalated: bool },
+}
+
+impl Review {
+    /// A human approved (or wrote) the turn's reply or action.
+    pub fn approved(self) -> bool {
+        matches!(self, Review::Approved | Review::CoachDecided { .. })
+    }
+
+    /// The coach decided on this turn (R3 may then send more than an ack).
+    pub fn coach_decided(self) -> bool {
+        matches!(self, Review::CoachDecided { .. })
+    }
+
+    /// The turn is on the coach's lane whatever its tier.
+    pub fn escalated(self) -> bool {
+        matches!(
+            self,
+            Review::Escalated { .. } | Review::CoachDecided { escalated: true }
+        )
+    }
+
+    /// The customer need not be told (again) that the coach decides: they
+    /// were told, or the coach has already decided.
+    pub fn coach_acked(self) -> bool {
+        matches!(
+            self,
+            Review::CoachAcked | Review::Escalated { acked: true } | Review::CoachDecided { .. }
+        )
+    }
+
+    /// After the customer was told the coach decides. An operator's
+    /// approval does not survive the move to the coach.
+    pub fn with_coach_ack(self) -> Review {
+        match self {
+            Review::Open | Review::CoachAcked | Review::Approved => Review::CoachAcked,
+            Review::Escalated { .. } => Review::Escalated { acked: true },
+            decided @ Review::CoachDecided { .. } => decided,
+        }
+    }
+
+    /// After a human on `lane` approved, edited, or (the coach, on R3)
+    /// denied with the policy.
+    pub fn decided_on(self, lane: Lane) -> Review {
+        match lane {
+            Lane::Operator => Review::Approved,
+            Lane::Coach => Review::CoachDecided {
+                escalated: self.escalated(),
+            },
+        }
+    }
+
+    /// After the operator escalated the turn to the coach.
+    pub fn escalate(self) -> Review {
+        Review::Escalated {
+            acked: self.coach_acked(),
+        }
+    }
+}
+
+/// What the turn's tools have done, in the only order it moves: nothing, a
+/// call in flight, then what its answer allows. Reset when the turn ends,
+/// except a call still in flight.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToolProgress {
+    /// No tool has answered this turn.
+    #[default]
+    Idle,
+    /// A call is in flight: its effect step and what it does. After a crash
+    /// it is run again under the same key.
+    InFlight(PendingTool),
+    /// The payment provider was asked this turn (answered or not): execute
+    /// replies from what is stored and does not ask again.
+    PaymentChecked,
+    /// The booking tool reported success this turn: the reply may say so
+    /// (qa's commitment check).
+    Booked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,4 +403,57 @@ impl ToolRequest {
 pub struct PendingTool {
     pub step: u32,
     pub request: ToolRequest,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_review_moves_only_to_what_its_decisions_allow() {
+        use Review::*;
+        // The operator approves, then escalates: the approval is void.
+        let r = Open.decided_on(Lane::Operator);
+        assert!(r.approved() && !r.escalated());
+        let r = r.escalate();
+        assert_eq!(r, Escalated { acked: false });
+        assert!(!r.approved());
+        // The turn rises to R3 and the customer is told; the coach decides
+        // and the turn stays on the coach's lane.
+        let r = r.with_coach_ack();
+        assert_eq!(r, Escalated { acked: true });
+        let r = r.decided_on(Lane::Coach);
+        assert_eq!(r, CoachDecided { escalated: true });
+        assert!(r.approved() && r.coach_decided() && r.escalated() && r.coach_acked());
+        // An R3 turn: acknowledged, then decided by the coach.
+        let r = Open.with_coach_ack();
+        assert_eq!(r, CoachAcked);
+        assert!(!r.approved() && !r.coach_decided());
+        assert_eq!(r.decided_on(Lane::Coach), CoachDecided { escalated: false });
+        // Nothing acknowledges a decided turn again.
+        assert_eq!(
+            CoachDecided { escalated: false }.with_coach_ack(),
+            CoachDecided { escalated: false }
+        );
+    }
+
+    #[test]
+    fn the_end_of_a_turn_keeps_only_a_call_in_flight() {
+        let mut desk = CaseDesk {
+            tool: ToolProgress::Booked,
+            review: Review::Approved,
+            ..CaseDesk::default()
+        };
+        desk.end_turn();
+        assert_eq!((desk.tool, desk.review), (ToolProgress::Idle, Review::Open));
+        let call = PendingTool {
+            step: 2,
+            request: ToolRequest::PaymentStatus {
+                order_id: "ORD-1".into(),
+            },
+        };
+        desk.tool = ToolProgress::InFlight(call.clone());
+        desk.end_turn();
+        assert_eq!(desk.tool_in_flight(), Some(&call));
+    }
 }

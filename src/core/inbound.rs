@@ -5,6 +5,13 @@
 /// `+` and 8 to 15 digits not starting with 0 (ITU-T E.164), from a phone
 /// number written as digits with or without the leading `+` (WhatsApp's
 /// `from` and `wa_id` carry no `+`). `None` for anything else.
+/// Longest customer text accepted from any channel, in characters: what a
+/// WhatsApp user can send in one text message (65,536; the 4,096 of the
+/// Cloud API is the limit on what a business sends). A longer text is
+/// refused whole with a reason, never cut: a request after the cut would
+/// be lost to tiering.
+pub const MAX_TEXT_CHARS: usize = 65_536;
+
 pub fn e164(raw: &str) -> Option<String> {
     let digits = raw.strip_prefix('+').unwrap_or(raw);
     let plausible = (8..=15).contains(&digits.len())

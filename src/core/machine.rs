@@ -6,23 +6,26 @@
 //! engine runs only after it has persisted the returned case. Every
 //! transition is checked against the declared workflow; one it does not
 //! declare is an error, never a silent move.
+//!
+//! This module runs the stages (each in its own module under
+//! [`crate::core::stages`]), takes the customer's messages into turns,
+//! fires due timers and routes an effect's completion to its stage;
+//! [`admit`] takes the changes that come from outside a run.
 
 pub mod admit;
-mod policy_stages;
 
-use crate::core::case::{ArmedTimer, CaseRecord, Draft, SendPurpose, TransitionRecord, Turn};
+use crate::core::case::{ArmedTimer, CaseRecord, TransitionRecord, Turn};
 use crate::core::language;
 use crate::core::records::{Records, RecordsError};
 use crate::core::stages::Outcome;
 use crate::core::stages::execute::{self, ToolCall};
-use crate::core::stages::send::{self, Outbound};
+use crate::core::stages::send::Outbound;
 use crate::core::types::{State, Timestamp, WaitingOn};
 use crate::policy::Policy;
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::Workflow;
 
-/// The tool through which customer messages leave.
-pub const SEND_TOOL: &str = "whatsapp";
+pub use crate::core::stages::send::SEND_TOOL;
 
 /// An inbound message not yet taken into a turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,10 +123,6 @@ pub enum MachineError {
 
 const MAX_STEPS: usize = 32;
 
-/// A turn keeps collecting for at most this many collect windows after its
-/// first message.
-const MAX_COLLECT_WINDOWS: i64 = 8;
-
 /// Advances `case` by `event` until it waits, emits an effect, or closes.
 pub fn advance(
     wf: &Workflow,
@@ -163,26 +162,29 @@ pub fn advance(
     })
 }
 
-/// What one stage decided.
-enum Step {
+/// What one stage decided comes next: move on by an outcome (with the
+/// reason the transition records), wait, or emit an effect and wait for it.
+pub(in crate::core) enum Next {
     Go(Outcome, String),
     Wait(WaitingOn),
     Emit(Effect),
 }
 
-struct Run<'a> {
-    wf: &'a Workflow,
-    facts: &'a Facts<'a>,
-    case: CaseRecord,
-    transitions: Vec<TransitionRecord>,
-    effects: Vec<Effect>,
+/// One run of [`advance`]: the case as it changes, and what the run has
+/// produced so far. The stages (`crate::core::stages`) are steps of it.
+pub(in crate::core) struct Run<'a> {
+    pub(in crate::core) wf: &'a Workflow,
+    pub(in crate::core) facts: &'a Facts<'a>,
+    pub(in crate::core) case: CaseRecord,
+    pub(in crate::core) transitions: Vec<TransitionRecord>,
+    pub(in crate::core) effects: Vec<Effect>,
     /// Set when a grown turn is tiered again: the tier it had, below which
     /// the new decision may not go.
-    retier_floor: Option<Option<crate::core::types::Tier>>,
+    pub(in crate::core) retier_floor: Option<Option<crate::core::types::Tier>>,
 }
 
 impl Run<'_> {
-    fn now(&self) -> Timestamp {
+    pub(in crate::core) fn now(&self) -> Timestamp {
         self.facts.now
     }
 
@@ -266,19 +268,6 @@ impl Run<'_> {
         )
     }
 
-    /// Collects the turn for the collect window after its latest message,
-    /// but no longer than [`MAX_COLLECT_WINDOWS`] windows after the turn
-    /// opened at `opened_at`, so a customer who keeps typing is still
-    /// answered.
-    fn collect_from(&mut self, opened_at: Timestamp) {
-        let window = self.facts.collect_window_ms;
-        let until = self
-            .now()
-            .plus_millis(window)
-            .min(opened_at.plus_millis(window * MAX_COLLECT_WINDOWS));
-        self.case.collect_until = Some(until);
-    }
-
     /// The 24-hour customer-service window runs from the customer's last
     /// message as the provider timestamped it, not from when it arrived
     /// (CONTRACT section 2, WhatsApp rules).
@@ -296,26 +285,6 @@ impl Run<'_> {
         }
     }
 
-    /// Whether the 24-hour customer-service window is closed now.
-    fn window_closed(&self) -> bool {
-        self.case
-            .desk
-            .last_inbound_at
-            .is_some_and(|t| self.now().since(t) > crate::core::stages::qa::SERVICE_WINDOW_MS)
-    }
-
-    /// The approved template `draft` goes out as when the window is closed;
-    /// `None` when it is open (free-form is allowed) or there is none.
-    fn window_template(&self, draft: &Draft) -> Option<send::WaTemplate> {
-        if !self.window_closed() {
-            return None;
-        }
-        let id = draft.template.as_deref()?;
-        self.facts
-            .templates
-            .approved(id, self.case.language, &draft.text)
-    }
-
     fn new_turn(&self, messages: u32) -> Turn {
         Turn {
             opened_at: self.now(),
@@ -328,12 +297,7 @@ impl Run<'_> {
         match event {
             Event::Wake => Ok(()),
             Event::ResumeEffect => {
-                let template = self
-                    .case
-                    .pending_send
-                    .as_ref()
-                    .and_then(|p| self.window_template(&p.draft));
-                if let Some(out) = send::reemit(&self.case, template) {
+                if let Some(out) = self.resend() {
                     self.effects.push(Effect::Send(out));
                 } else if let Some(call) = execute::recall(&self.case) {
                     self.effects.push(Effect::Tool(call));
@@ -344,6 +308,8 @@ impl Run<'_> {
         }
     }
 
+    /// The effect of `step` finished: the execute stage's tool call or the
+    /// send stage's message.
     fn effect_done(
         &mut self,
         step: u32,
@@ -352,57 +318,12 @@ impl Run<'_> {
         if self
             .case
             .desk
-            .pending_tool
-            .as_ref()
+            .tool_in_flight()
             .is_some_and(|p| p.step == step)
         {
             return self.tool_done(result);
         }
-        let Some(pending) = self.case.pending_send.clone().filter(|p| p.step == step) else {
-            return Ok(());
-        };
-        if let Err(error) = result {
-            self.case.stuck = Some(format!("send of step {step} failed: {error}"));
-            return Ok(());
-        }
-        // A stuck mark set meanwhile (a failed delivery reported while the
-        // send was in flight) stays for the operator.
-        self.case.pending_send = None;
-        if self.case.first_response_at.is_none() {
-            self.case.first_response_at = Some(self.now());
-        }
-        self.disarm_until_outbound();
-        let outcome = match pending.draft.purpose {
-            SendPurpose::Ack => {
-                if let Some(turn) = &mut self.case.turn {
-                    turn.acked = true;
-                }
-                Outcome::Acknowledged
-            }
-            SendPurpose::Notice => {
-                if let Some(turn) = &mut self.case.turn {
-                    turn.acked = true;
-                }
-                Outcome::Paused
-            }
-            SendPurpose::Ask => {
-                if let Some(turn) = &mut self.case.turn {
-                    turn.acked = true;
-                }
-                self.case.desk.asked_identity = true;
-                Outcome::Asked
-            }
-            SendPurpose::Reply => {
-                self.case.turn = None;
-                self.case.desk.end_turn();
-                Outcome::Sent
-            }
-        };
-        if self.case.state == State::Send {
-            let what = pending.draft.template.unwrap_or_else(|| "reply".into());
-            self.goto(outcome, format!("{what} sent"))?;
-        }
-        Ok(())
+        self.send_done(step, result)
     }
 
     /// Fires at most one due timer: the transition it makes re-arms the rest.
@@ -423,7 +344,8 @@ impl Run<'_> {
             // on the next look, while it is in flight.
             return;
         }
-        let in_flight = self.case.pending_send.is_some() || self.case.desk.pending_tool.is_some();
+        let in_flight =
+            self.case.pending_send.is_some() || self.case.desk.tool_in_flight().is_some();
         let due = self
             .case
             .timers
@@ -453,12 +375,7 @@ impl Run<'_> {
     }
 
     fn run_stages(&mut self) -> Result<(), MachineError> {
-        if self.case.state == State::Degraded
-            && let WaitingOn::Tool(tool) = &self.case.waiting_on
-            && self.facts.degraded != Some(tool.as_str())
-        {
-            self.case.waiting_on = WaitingOn::None;
-        }
+        self.release_degraded_wait();
         for _ in 0..MAX_STEPS {
             if self.case.waiting_on != WaitingOn::None
                 || !self.effects.is_empty()
@@ -466,21 +383,21 @@ impl Run<'_> {
             {
                 return Ok(());
             }
-            let step = match self.case.state {
+            let next = match self.case.state {
                 State::Intake => self.intake(),
                 State::Tier => self.tier()?,
                 State::Verify => self.verify()?,
                 State::Execute => self.execute()?,
                 State::Qa => self.qa()?,
                 State::Send => self.send()?,
-                State::Close => Step::Wait(WaitingOn::Customer),
+                State::Close => Next::Wait(WaitingOn::Customer),
                 State::Degraded => self.degraded(),
                 State::Closed => return Ok(()),
             };
-            match step {
-                Step::Go(outcome, reason) => self.goto(outcome, reason)?,
-                Step::Wait(on) => self.wait(on)?,
-                Step::Emit(effect) => {
+            match next {
+                Next::Go(outcome, reason) => self.goto(outcome, reason)?,
+                Next::Wait(on) => self.wait(on)?,
+                Next::Emit(effect) => {
                     let tool = match &effect {
                         Effect::Send(_) => SEND_TOOL,
                         Effect::Tool(call) => call.request().tool(),
@@ -493,66 +410,11 @@ impl Run<'_> {
         Err(MachineError::Runaway(MAX_STEPS))
     }
 
-    fn intake(&self) -> Step {
-        if self.case.collect_until.is_some_and(|t| t > self.now()) {
-            return Step::Wait(WaitingOn::Timer);
-        }
-        let n = self.case.turn.as_ref().map_or(0, |t| t.messages);
-        Step::Go(Outcome::Ready, format!("turn of {n} message(s) collected"))
-    }
-
-    fn send(&mut self) -> Result<Step, MachineError> {
-        if self.case.pending_send.is_some() {
-            return Ok(Step::Wait(WaitingOn::Tool(SEND_TOOL.into())));
-        }
-        let draft = self
-            .case
-            .draft
-            .as_ref()
-            .ok_or(MachineError::NothingToSend)?;
-        let template = self.window_template(draft);
-        if self.window_closed() && template.is_none() {
-            return Ok(self.hold_outside_window());
-        }
-        let out = send::emit(&mut self.case, template).ok_or(MachineError::NothingToSend)?;
-        Ok(Step::Emit(Effect::Send(out)))
-    }
-
-    /// After the 24-hour window only an approved template may go out: a
-    /// draft without one is not sent, and the case goes back to qa, where it
-    /// waits on the lane's human with the reason (nothing else can be sent
-    /// until the customer writes again).
-    fn hold_outside_window(&mut self) -> Step {
-        let draft = self.case.draft.take();
-        let what = draft
-            .as_ref()
-            .and_then(|d| d.template.clone())
-            .unwrap_or_else(|| "a human's text".into());
-        let last = self
-            .case
-            .desk
-            .last_inbound_at
-            .map_or_else(String::new, |t| t.to_rfc3339());
-        let drafted: String = draft
-            .map(|d| d.text.chars().take(300).collect())
-            .unwrap_or_default();
-        let reason = format!(
-            "outside the 24-hour customer-service window (the customer last wrote at {last}): {what} has no approved WhatsApp template, so it was not sent; drafted: {drafted}"
-        );
-        self.case.add_tag("window_closed");
-        self.case.desk.qa_block = Some(reason);
-        if let Some(turn) = &mut self.case.turn {
-            turn.acked = true;
-        }
-        Step::Go(
-            Outcome::Acknowledged,
-            format!(
-                "{what} not sent: the 24-hour window is closed and it has no approved template"
-            ),
-        )
-    }
-
-    fn goto(&mut self, outcome: Outcome, reason: String) -> Result<(), MachineError> {
+    pub(in crate::core) fn goto(
+        &mut self,
+        outcome: Outcome,
+        reason: String,
+    ) -> Result<(), MachineError> {
         let from = self.case.state;
         let to = self
             .wf
@@ -608,6 +470,9 @@ impl Run<'_> {
             let armed = self.case.timers.iter().any(|t| t.name == def.name);
             let wanted = def.armed_in.contains(&state)
                 && !(def.until_outbound && self.case.first_response_at.is_some())
+                // An SLA is breached once: the transition its timer makes
+                // (often into a state it is armed in) does not arm it again.
+                && !(def.is_sla() && self.case.tags.contains(&format!("sla_breach:{}", def.name)))
                 && def
                     .intent
                     .is_none_or(|i| self.case.desk.intents.contains(&i));
@@ -622,7 +487,7 @@ impl Run<'_> {
         }
     }
 
-    fn disarm_until_outbound(&mut self) {
+    pub(in crate::core) fn disarm_until_outbound(&mut self) {
         let wf = self.wf;
         self.case
             .timers

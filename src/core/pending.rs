@@ -107,7 +107,10 @@ pub fn pending_action(
             .filter(|s| s.id == o.session)
             .map(|s| s.coach.clone()),
     });
-    let reason = desk.qa_block.clone().or_else(|| desk.rule.clone());
+    let reason = desk
+        .qa_block
+        .clone()
+        .or_else(|| desk.rule().map(str::to_string));
     let due = case.wait_since.plus_millis(sla.of(lane));
     let base = PendingAction {
         kind: ActionKind::Escalation,
@@ -301,7 +304,10 @@ mod tests {
     fn an_r3_request_with_nothing_drafted_is_an_escalation_to_the_coach() {
         let mut c = case(WaitingOn::Coach);
         c.tier = Some(Tier::R3);
-        c.desk.rule = Some("refund-request".into());
+        c.desk.ruling = Some(crate::core::desk::Ruling {
+            rule: "refund-request".into(),
+            standing: crate::core::desk::Standing::Firm,
+        });
         c.desk.turn_text = "  saya mau refund \n".into();
         let p = pending_action(&c, SLA, None).unwrap();
         assert_eq!(p.kind, ActionKind::Escalation);
@@ -314,7 +320,10 @@ mod tests {
     #[test]
     fn what_qa_refused_is_the_reason_before_the_rule() {
         let mut c = case(WaitingOn::Operator);
-        c.desk.rule = Some("schedule-question".into());
+        c.desk.ruling = Some(crate::core::desk::Ruling {
+            rule: "schedule-question".into(),
+            standing: crate::core::desk::Standing::Firm,
+        });
         c.desk.qa_block = Some("no upcoming session to reschedule".into());
         let p = pending_action(&c, SLA, None).unwrap();
         assert_eq!(

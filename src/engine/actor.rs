@@ -146,7 +146,7 @@ fn runnable(
 /// still fire (the first-response SLA hands it to a human even while the
 /// send is stuck).
 fn first_event(shared: &Shared, case: &CaseRecord) -> Option<Event> {
-    let pending = case.pending_send.is_some() || case.desk.pending_tool.is_some();
+    let pending = case.pending_send.is_some() || case.desk.tool_in_flight().is_some();
     match (case.stuck.is_some(), pending) {
         (true, true) if timer_due(shared, case) => Some(Event::Wake),
         (true, _) => None,

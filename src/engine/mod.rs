@@ -290,11 +290,11 @@ impl Engine {
             Err(Refusal::Closed) => return Err(EngineError::Closed(id)),
             Err(_) => return Err(EngineError::NoCase(id)),
         };
-        let pending = case.pending_send.as_ref().map(|p| p.step).or(case
-            .desk
-            .pending_tool
+        let pending = case
+            .pending_send
             .as_ref()
-            .map(|p| p.step));
+            .map(|p| p.step)
+            .or(case.desk.tool_in_flight().map(|p| p.step));
         if let Some(step) = pending {
             self.store()
                 .restart_effect_budget(id, step, self.now())

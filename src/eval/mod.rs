@@ -32,7 +32,7 @@ const REST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Conversations run at once (each on its own desk).
 const PARALLEL: usize = 4;
 
-/// The outcome of one step.
+/// The verdict on one step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
@@ -52,11 +52,11 @@ pub struct StepResult {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Outcome {
+pub struct Scorecard {
     pub results: Vec<StepResult>,
 }
 
-impl Outcome {
+impl Scorecard {
     pub fn failed(&self) -> usize {
         self.results
             .iter()
@@ -120,9 +120,9 @@ impl Outcome {
 }
 
 /// Runs the conversations of `files` with `config`; never fails on a
-/// failed expectation (see [`Outcome::failed`]), only on a file or desk
+/// failed expectation (see [`Scorecard::failed`]), only on a file or desk
 /// that cannot be read or started.
-pub async fn run(files: &[PathBuf], config: &Config) -> anyhow::Result<Outcome> {
+pub async fn run(files: &[PathBuf], config: &Config) -> anyhow::Result<Scorecard> {
     let mut loaded = Vec::new();
     for f in files {
         loaded.push(Arc::new(file::load(f)?));
@@ -139,13 +139,13 @@ pub async fn run(files: &[PathBuf], config: &Config) -> anyhow::Result<Outcome> 
             }));
         }
     }
-    let mut outcome = Outcome::default();
+    let mut scorecard = Scorecard::default();
     for t in tasks {
-        outcome
+        scorecard
             .results
             .extend(t.await.context("an eval task panicked")??);
     }
-    Ok(outcome)
+    Ok(scorecard)
 }
 
 /// Records use dates relative to the run's day; a run that starts in the
@@ -422,7 +422,7 @@ impl Run<'_> {
                 WaitingOn::Customer | WaitingOn::Operator | WaitingOn::Coach
             ) || case.is_closed()
                 || (case.state == State::Degraded && !leaving_degraded);
-            let idle = case.pending_send.is_none() && case.desk.pending_tool.is_none();
+            let idle = case.pending_send.is_none() && case.desk.tool_in_flight().is_none();
             if resting
                 && idle
                 && unread == 0

@@ -45,7 +45,7 @@ pub struct BulkRetry {
 
 /// What a bulk retry did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Retried {
     pub matched: usize,
     pub retried: usize,
 }
@@ -185,7 +185,7 @@ fn matching(engine: &Engine, filter: &Filter) -> Result<Vec<CaseId>, crate::stor
 }
 
 /// Runs a bulk retry as `actor`.
-pub async fn run(engine: &Arc<Engine>, actor: Actor, req: BulkRetry) -> Result<Outcome, ApiError> {
+pub async fn run(engine: &Arc<Engine>, actor: Actor, req: BulkRetry) -> Result<Retried, ApiError> {
     let e = engine.clone();
     let filter = req.filter.clone();
     let ids = tokio::task::spawn_blocking(move || matching(&e, &filter))
@@ -194,7 +194,7 @@ pub async fn run(engine: &Arc<Engine>, actor: Actor, req: BulkRetry) -> Result<O
         .map_err(ApiError::internal)?;
     let matched = ids.len();
     if req.dry_run {
-        return Ok(Outcome {
+        return Ok(Retried {
             matched,
             retried: 0,
         });
@@ -227,7 +227,7 @@ pub async fn run(engine: &Arc<Engine>, actor: Actor, req: BulkRetry) -> Result<O
         .audit(record)
         .await
         .map_err(ApiError::internal)?;
-    Ok(Outcome { matched, retried })
+    Ok(Retried { matched, retried })
 }
 
 /// `POST /admin/cases/retry`.

@@ -19,7 +19,6 @@ use crate::core::inbound;
 use crate::core::types::{Channel, CustomerKey, MessageId, Timestamp};
 use crate::store::Ingested;
 
-const MAX_TEXT_CHARS: usize = 4096;
 const MAX_ID_CHARS: usize = 256;
 
 /// A validated inbound message.
@@ -106,9 +105,10 @@ pub fn parse(body: &[u8]) -> Result<NewMessage, ApiError> {
             "field `text` must say something: it is empty once whitespace, control and zero-width characters are removed",
         ));
     }
-    if m.text.chars().count() > MAX_TEXT_CHARS {
+    if m.text.chars().count() > inbound::MAX_TEXT_CHARS {
         return Err(ApiError::bad_request(format!(
-            "field `text` is longer than {MAX_TEXT_CHARS} characters"
+            "field `text` is longer than {} characters",
+            inbound::MAX_TEXT_CHARS
         )));
     }
     let sent_at = match &m.at {

@@ -7,13 +7,22 @@
 //! user id of a customer who hides their number). Order: `updated_desc`
 //! (default) or `updated_asc`, ties broken by case id. Paging is by cursor:
 //! `next_cursor` names the last case of a page by its position in the
-//! order (updated time and id), so every case can be listed however many
-//! there are; `null` when the listing is complete.
+//! order (updated time and id); `null` when the listing is complete.
+//!
+//! Every case that exists when a listing starts is listed, however many
+//! there are and however they change while a client pages (CONTRACT section
+//! 4: "cursor continues a listing, so every case can be listed"). A case
+//! updated while a client pages moves in the order:
+//! - `updated_asc`: it moves towards the end, so it is listed again later,
+//!   never skipped;
+//! - `updated_desc`: it would move to the pages already read. The cursor
+//!   therefore remembers when the listing began (`as_of`); its pages list
+//!   the cases last updated by then, newest first, and after them the
+//!   cases updated since, oldest change first (the part a client would
+//!   otherwise miss). A case may so appear twice, never not at all.
 //!
 //! A page reads every case record once (no index by update time), keeping
-//! only the `limit` next ones in a bounded heap. A case updated while a
-//! client pages moves in the order, so it may be shown twice or not at all
-//! in that listing, as with any listing ordered by a changing time.
+//! only the `limit` next ones in a bounded heap.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -85,23 +94,50 @@ pub struct Query {
     pub filter: Filter,
     pub order: Order,
     pub limit: usize,
-    /// List the cases after this one.
-    pub after: Option<Position>,
+    /// Where the listing stands (from `cursor`); default: its first page.
+    pub resume: Resume,
 }
 
-/// A cursor: the order it was made for, and the last case shown, as hex.
-pub fn cursor(order: Order, last: Position) -> String {
-    let mut b = Vec::with_capacity(25);
+/// Where a listing stands: what a cursor carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Resume {
+    /// `updated_desc` only: when the listing began (ms since the epoch).
+    pub as_of: Option<i64>,
+    /// Listing the cases updated since `as_of`, oldest change first.
+    pub newer: bool,
+    /// The last case shown.
+    pub last: Option<Position>,
+}
+
+const CURSOR_LEN: usize = 34;
+const HAS_AS_OF: u8 = 1;
+const NEWER: u8 = 2;
+const HAS_LAST: u8 = 4;
+
+/// A cursor as hex: the order it was made for (one byte), flags (one byte),
+/// `as_of` (8 bytes, big-endian), the last case's update time (8) and id
+/// (16); absent parts are zero and flagged so.
+pub fn cursor(order: Order, at: Resume) -> String {
+    let mut b = Vec::with_capacity(CURSOR_LEN);
     b.push(order.tag());
+    let flags = at.as_of.map_or(0, |_| HAS_AS_OF)
+        | if at.newer { NEWER } else { 0 }
+        | at.last.map_or(0, |_| HAS_LAST);
+    b.push(flags);
+    b.extend_from_slice(&at.as_of.unwrap_or(0).to_be_bytes());
+    let last = at.last.unwrap_or(Position {
+        updated_ms: 0,
+        id: CaseId(uuid::Uuid::nil()),
+    });
     b.extend_from_slice(&last.updated_ms.to_be_bytes());
     b.extend_from_slice(last.id.0.as_bytes());
     hex::encode(b)
 }
 
-fn parse_cursor(s: &str, order: Order) -> Result<Position, ApiError> {
+fn parse_cursor(s: &str, order: Order) -> Result<Resume, ApiError> {
     let bad = || ApiError::bad_request("query `cursor` is not a cursor this listing gave");
     let b = hex::decode(s).map_err(|_| bad())?;
-    if b.len() != 25 {
+    if b.len() != CURSOR_LEN || b[1] & !(HAS_AS_OF | NEWER | HAS_LAST) != 0 {
         return Err(bad());
     }
     if b[0] != order.tag() {
@@ -109,11 +145,22 @@ fn parse_cursor(s: &str, order: Order) -> Result<Position, ApiError> {
             "query `cursor` was made for the other `order`",
         ));
     }
-    let updated_ms = i64::from_be_bytes(b[1..9].try_into().map_err(|_| bad())?);
-    let id = uuid::Uuid::from_slice(&b[9..]).map_err(|_| bad())?;
-    Ok(Position {
-        updated_ms,
-        id: CaseId(id),
+    let int = |r: std::ops::Range<usize>| -> Result<i64, ApiError> {
+        Ok(i64::from_be_bytes(b[r].try_into().map_err(|_| bad())?))
+    };
+    let flags = b[1];
+    let id = uuid::Uuid::from_slice(&b[18..]).map_err(|_| bad())?;
+    Ok(Resume {
+        as_of: (flags & HAS_AS_OF != 0).then(|| int(2..10)).transpose()?,
+        newer: flags & NEWER != 0,
+        last: (flags & HAS_LAST != 0)
+            .then(|| {
+                Ok::<_, ApiError>(Position {
+                    updated_ms: int(10..18)?,
+                    id: CaseId(id),
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -184,15 +231,15 @@ pub fn parse_query(q: &HashMap<String, String>) -> Result<Query, ApiError> {
                 ApiError::bad_request(format!("query `limit` must be 1 to {MAX_LIMIT}"))
             })?,
     };
-    let after = match q.get("cursor").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(c) => Some(parse_cursor(c, order)?),
+    let resume = match q.get("cursor").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Resume::default(),
+        Some(c) => parse_cursor(c, order)?,
     };
     Ok(Query {
         filter,
         order,
         limit,
-        after,
+        resume,
     })
 }
 
@@ -288,15 +335,30 @@ impl Ord for Ranked {
     }
 }
 
-/// One page of the listing `q` asks for. Blocking: call it off the async
+/// One page of the listing `q` asks for (see the module doc for what a
+/// listing guarantees while cases change). Blocking: call it off the async
 /// runtime.
 pub fn page(engine: &Engine, q: &Query) -> Result<Page, StoreError> {
-    let after = q.after.map(|p| rank(q.order, p));
+    let as_of = match q.order {
+        Order::UpdatedDesc => Some(q.resume.as_of.unwrap_or_else(|| engine.now().millis())),
+        Order::UpdatedAsc => None,
+    };
+    let newer = q.resume.newer && as_of.is_some();
+    let order = if newer { Order::UpdatedAsc } else { q.order };
+    let after = q.resume.last.map(|p| rank(order, p));
+    let mut newer_exist = false;
     // A max-heap of the `limit + 1` first cases after the cursor: its top
     // is the last of them, dropped when a nearer one comes.
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(q.limit + 2);
     each_match(engine, &q.filter, |listed| {
-        let r = rank(q.order, Position::of(&listed.case));
+        let at = Position::of(&listed.case);
+        if let Some(t) = as_of
+            && (at.updated_ms > t) != newer
+        {
+            newer_exist |= at.updated_ms > t;
+            return;
+        }
+        let r = rank(order, at);
         if after.is_some_and(|a| r <= a) {
             return;
         }
@@ -310,13 +372,22 @@ pub fn page(engine: &Engine, q: &Query) -> Result<Page, StoreError> {
     let mut ranked = heap.into_sorted_vec();
     let more = ranked.len() > q.limit;
     ranked.truncate(q.limit);
-    let next_cursor = match (more, ranked.last()) {
-        (true, Some(last)) => Some(cursor(q.order, Position::of(&last.listed.case))),
+    let next = match ranked.last() {
+        Some(last) if more => Some(Resume {
+            as_of,
+            newer,
+            last: Some(Position::of(&last.listed.case)),
+        }),
+        _ if newer_exist => Some(Resume {
+            as_of,
+            newer: true,
+            last: None,
+        }),
         _ => None,
     };
     Ok(Page {
         cases: ranked.into_iter().map(|r| r.listed).collect(),
-        next_cursor,
+        next_cursor: next.map(|r| cursor(q.order, r)),
     })
 }
 
@@ -369,12 +440,32 @@ mod tests {
             updated_ms: 1_764_000_000_123,
             id: CaseId(uuid::Uuid::now_v7()),
         };
-        let c = cursor(Order::UpdatedAsc, p);
-        assert_eq!(parse_cursor(&c, Order::UpdatedAsc).unwrap(), p);
+        let at = Resume {
+            as_of: None,
+            newer: false,
+            last: Some(p),
+        };
+        let c = cursor(Order::UpdatedAsc, at);
+        assert_eq!(parse_cursor(&c, Order::UpdatedAsc).unwrap(), at);
         let e = parse_cursor(&c, Order::UpdatedDesc).unwrap_err();
         assert!(e.message().contains("`order`"));
         let parsed = parse_query(&q(&[("order", "updated_asc"), ("cursor", &c)])).unwrap();
-        assert_eq!(parsed.after, Some(p));
+        assert_eq!(parsed.resume, at);
+        for at in [
+            Resume {
+                as_of: Some(1_764_000_000_000),
+                newer: false,
+                last: Some(p),
+            },
+            Resume {
+                as_of: Some(1_764_000_000_000),
+                newer: true,
+                last: None,
+            },
+        ] {
+            let c = cursor(Order::UpdatedDesc, at);
+            assert_eq!(parse_cursor(&c, Order::UpdatedDesc).unwrap(), at);
+        }
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub fn full(
         "stuck_reason": stuck,
         "workflow": case.workflow.name,
         "language": case.language.as_str(),
-        "rule": case.desk.rule,
+        "rule": case.desk.rule(),
         "intents": case.desk.intents.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
         "qa_block": case.desk.qa_block,
         "pending_reply": case.desk.proposal.as_ref().map(|p| json!({

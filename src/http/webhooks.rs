@@ -66,12 +66,14 @@ pub async fn telegram_event(
             .into_response();
     };
     // A lane's buttons are posted only to that lane's chat, and a press on
-    // an outdated post is refused (`wait_since`): the chat is the credential.
+    // an outdated post is refused (`wait_since`): the chat is the
+    // credential, so a press decides only the lane of the chat it came
+    // from (CONTRACT section 3: only a coach decides the coach lane).
+    let lanes = match lanes_of_press(&state, &cq) {
+        Ok(lanes) => lanes,
+        Err(refused) => return refused.into_response(),
+    };
     let actor = crate::store::audit::Actor::new(format!("telegram:{}", cq.presser()), "telegram");
-    let lanes = vec![
-        crate::core::case::Lane::Operator,
-        crate::core::case::Lane::Coach,
-    ];
     let outcome = state
         .engine
         .decide(
@@ -92,6 +94,30 @@ pub async fn telegram_event(
         answer_press(&state, id, answer.clone());
     }
     axum::Json(serde_json::json!({"taken": taken, "answer": answer})).into_response()
+}
+
+/// The lanes the chat of the press decides; 403 when it is no lane's chat.
+fn lanes_of_press(
+    state: &AppState,
+    cq: &CallbackQuery,
+) -> Result<Vec<crate::core::case::Lane>, ApiError> {
+    let chat = cq
+        .message
+        .as_ref()
+        .and_then(|Object(m)| m.chat.as_ref())
+        .and_then(|Object(c)| c.id.as_ref())
+        .map_or(String::new(), |id| id.0.clone());
+    let lanes = state
+        .engine
+        .approvals()
+        .map(|n| n.lanes_of_chat(&chat))
+        .unwrap_or_default();
+    if lanes.is_empty() {
+        return Err(ApiError::forbidden(format!(
+            "callback_query.message.chat.id `{chat}` is not a lane's chat: only a press in the lane's own chat decides"
+        )));
+    }
+    Ok(lanes)
 }
 
 /// Whether the update carries the configured secret token (compared in
@@ -133,6 +159,19 @@ struct CallbackQuery {
     id: Option<String>,
     data: Option<String>,
     from: Option<Object<TelegramUser>>,
+    /// The post the button was on.
+    message: Option<Object<TelegramMessage>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TelegramMessage {
+    chat: Option<Object<TelegramChat>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TelegramChat {
+    /// A number in the Bot API; taken as text, as the chat ids in config.
+    id: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -129,7 +129,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(opts.concurrency)
         .build()?;
-    let desk = Desk {
+    let desk = DeskClient {
         client,
         base,
         token,
@@ -226,15 +226,16 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// The desk under test, as its HTTP clients reach it: base URL and tokens.
 #[derive(Clone)]
-struct Desk {
+struct DeskClient {
     client: reqwest::Client,
     base: String,
     token: String,
     ingest_token: String,
 }
 
-impl Desk {
+impl DeskClient {
     async fn admin_get(&self, path: &str) -> anyhow::Result<Value> {
         let r = self
             .client
@@ -309,7 +310,7 @@ fn phone(i: usize) -> String {
 }
 
 /// Seeds a student per customer, free slots and the knowledge base.
-async fn seed(desk: &Desk, customers: usize, seed: u64) -> anyhow::Result<()> {
+async fn seed(desk: &DeskClient, customers: usize, seed: u64) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let kb: Value = serde_json::from_str(include_str!("../../config/demo/kb.json"))?;
     let (status, v) = desk.admin_post("/admin/kb", &kb).await?;
@@ -378,7 +379,7 @@ async fn customer(
     i: usize,
     convo: Conversation,
     duplicate: bool,
-    desk: &Desk,
+    desk: &DeskClient,
     log: &Mutex<SendLog>,
     gate: &Semaphore,
     bar: Option<&indicatif::ProgressBar>,
@@ -445,7 +446,7 @@ async fn customer(
 
 #[allow(clippy::too_many_arguments)]
 async fn post_message(
-    desk: &Desk,
+    desk: &DeskClient,
     gate: &Semaphore,
     from: &str,
     id: &str,
@@ -493,7 +494,7 @@ async fn post_message(
 
 /// Approves (or, with nothing drafted, writes) after the lane's delay.
 async fn simulate_humans(
-    desk: Desk,
+    desk: DeskClient,
     operator_delay: Duration,
     coach_delay: Duration,
     stop: Arc<AtomicBool>,
@@ -547,7 +548,7 @@ async fn simulate_humans(
 
 /// Waits until no case is running (every case waits on the customer, a
 /// human or its timers), up to `settle`.
-async fn wait_for_rest(desk: &Desk, settle: Duration) {
+async fn wait_for_rest(desk: &DeskClient, settle: Duration) {
     let deadline = Instant::now() + settle;
     while Instant::now() < deadline {
         let mut running = 0;
@@ -578,7 +579,7 @@ fn parse_at(v: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
 
 /// Reads every case back and checks the log against it.
 async fn verify(
-    desk: &Desk,
+    desk: &DeskClient,
     log: SendLog,
     send_window: Duration,
     decisions: u64,
@@ -671,7 +672,7 @@ async fn verify(
 }
 
 /// The sum of a counter's series in the desk's metrics.
-async fn scrape(desk: &Desk, name: &str) -> u64 {
+async fn scrape(desk: &DeskClient, name: &str) -> u64 {
     let Ok(r) = desk
         .client
         .get(format!("{}/metrics", desk.base))
@@ -688,7 +689,7 @@ async fn scrape(desk: &Desk, name: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
-async fn peak_rss(desk: &Desk) -> Option<u64> {
+async fn peak_rss(desk: &DeskClient) -> Option<u64> {
     let r = desk
         .client
         .get(format!("{}/metrics", desk.base))

@@ -83,7 +83,7 @@ pub(super) fn write_admitted(
                 actor,
                 action: AuditAction::Retry,
                 target: Some(id.to_string()),
-                policy: audit::policy_of(case.tier, case.desk.rule.as_deref()),
+                policy: audit::policy_of(case.tier, case.desk.rule()),
                 detail: format!(
                     "re-run from {} (waiting on {}); {why}",
                     case.state,

@@ -19,7 +19,10 @@
 //!
 //! Each erasure is one atomic batch: after a crash it happened whole or not
 //! at all, and running it again finds nothing left to erase (idempotent).
-//! The store erases; it never decides who may (the HTTP layer does).
+//! The store erases; it never decides who may (the HTTP layer does), and
+//! what becomes of each case record is the machine's: the erasure is a
+//! [`CaseEvent::Erase`] admitted by `core::machine::admit` and written with
+//! its transition, like any change from outside a case's run.
 
 use std::collections::BTreeSet;
 
@@ -30,17 +33,16 @@ use super::audit::{self, Actor, AuditAction, AuditRecord};
 use super::codec::{Versioned, decode, encode};
 use super::committer::Tx;
 use super::provider::{KeptNote, RejectedInbound};
-use super::{Store, StoreError, keys, next_seq};
-use crate::core::case::{CaseRecord, EffectRecord, LogEntry, TransitionRecord};
-use crate::core::desk::Desk;
+use super::{Store, StoreError, keys};
+use crate::core::case::{CaseRecord, EffectRecord, LogEntry};
+use crate::core::machine::admit::{self, CaseEvent, ErasureGround};
 use crate::core::records::Student;
-use crate::core::types::{CaseId, MessageId, State, Timestamp, WaitingOn};
+use crate::core::types::{CaseId, MessageId, Timestamp};
 use crate::policy::identity::normalize_phone;
 
 /// What erased text reads as.
 pub const ERASED: &str = "[erased]";
-/// The tag of an erased case.
-pub const ERASED_TAG: &str = "erased";
+pub use crate::core::machine::admit::ERASED_TAG;
 
 /// Who a data-subject request is about: a phone number (matched in any
 /// format) or, for a customer who hides their number, the address their
@@ -251,7 +253,7 @@ impl Store {
                 ids.extend(open_cases_of(tx, &subject)?);
                 let mut now_erased = Erased::default();
                 for id in ids {
-                    now_erased.add(erase_case(tx, id, &pseudo, now)?);
+                    now_erased.add(erase_case(tx, id, &pseudo, ErasureGround::Request, now)?);
                 }
                 for (k, v) in tx.range(&[keys::STUDENT], &[keys::STUDENT + 1])? {
                     let student: Student = decode(&v)?;
@@ -333,7 +335,7 @@ impl Store {
                         continue;
                     }
                     let pseudo = pseudonym(&key, &Subject::of_address(&case.customer.address));
-                    erased.add(erase_case(tx, id, &pseudo, now)?);
+                    erased.add(erase_case(tx, id, &pseudo, ErasureGround::Retention, now)?);
                 }
                 if !erased.is_empty() {
                     audit::record(
@@ -437,22 +439,31 @@ fn open_cases_of(tx: &Tx<'_>, subject: &Subject) -> Result<Vec<CaseId>, StoreErr
     Ok(out)
 }
 
-/// Erases one case: its log, effects, indexes and record. A case already
-/// erased is left as it is.
+/// Erases one case: the machine admits the erasure of its record, and the
+/// texts of its log, its effects' errors and its indexes go in the same
+/// batch. A case already erased is left as it is.
 fn erase_case(
     tx: &mut Tx<'_>,
     id: CaseId,
     pseudo: &str,
+    ground: ErasureGround,
     now: Timestamp,
 ) -> Result<Erased, StoreError> {
     let key = keys::case(id);
     let Some(v) = tx.get(&key)? else {
         return Ok(Erased::default());
     };
-    let mut case: CaseRecord = decode(&v)?;
-    if case.tags.iter().any(|t| t == ERASED_TAG) {
-        return Ok(Erased::default());
-    }
+    let case: CaseRecord = decode(&v)?;
+    let event = CaseEvent::Erase {
+        pseudonym: pseudo.to_string(),
+        ground,
+    };
+    let admitted = match admit::admit(&case, event, now) {
+        Ok(Some(admitted)) => admitted,
+        // Erased before: nothing left.
+        Ok(None) => return Ok(Erased::default()),
+        Err(refusal) => return Err(StoreError::Refused { case: id, refusal }),
+    };
     let mut erased = Erased {
         cases: 1,
         ..Erased::default()
@@ -530,33 +541,7 @@ fn erase_case(
             tx.insert(k, encode(&effect)?);
         }
     }
-    if !case.is_closed() {
-        let seq = next_seq(tx)?;
-        let t = TransitionRecord {
-            from: case.state,
-            to: State::Closed,
-            at: now,
-            reason: "closed by erasure of the customer's data".into(),
-        };
-        tx.insert(keys::log(id, seq), encode(&LogEntry::Transition(t))?);
-        case.state = State::Closed;
-        case.closed_at = Some(now);
-    }
-    case.customer.address = pseudo.to_string();
-    case.waiting_on = WaitingOn::None;
-    case.wait_since = now;
-    case.timers.clear();
-    case.collect_until = None;
-    case.turn = None;
-    case.draft = None;
-    case.pending_send = None;
-    case.stuck = None;
-    case.quarantined = None;
-    case.desk = Desk::default();
-    case.add_tag(ERASED_TAG);
-    case.updated_at = now;
-    case.rev += 1;
-    tx.insert(key, encode(&case)?);
+    super::decisions::write_admitted(tx, admitted, None, now)?;
     Ok(erased)
 }
 

@@ -1,10 +1,10 @@
 //! Erasure, retention and the audit index against a real store.
 
 use super::*;
-use crate::core::case::InboundMessage;
-use crate::core::desk::DecisionKind;
+use crate::core::case::{InboundMessage, TransitionRecord};
+use crate::core::desk::{CaseDesk, DecisionKind};
 use crate::core::records::{Invoice, Session};
-use crate::core::types::{Channel, CustomerKey, Mode};
+use crate::core::types::{Channel, CustomerKey, Mode, State, WaitingOn};
 use crate::store::{Ingest, Ingested};
 use crate::workflow::WorkflowRef;
 
@@ -206,7 +206,7 @@ async fn erasure_removes_the_customer_everywhere_survives_a_restart_and_is_idemp
     assert!(case.is_closed());
     assert!(case.tags.iter().any(|t| t == ERASED_TAG));
     assert!(case.customer.address.starts_with("subject-"));
-    assert_eq!(case.desk, Desk::default());
+    assert_eq!(case.desk, CaseDesk::default());
     assert!(case.timers.is_empty());
     let history = store.history(erased_case).unwrap();
     assert!(history.iter().any(|(_, e)| matches!(e,
@@ -351,6 +351,26 @@ async fn retention_erases_only_closed_cases_and_is_audited() {
     let all = everything(&store);
     assert!(!holds(&all, "jadwal saya") && !holds(&all, "6281234567890"));
     assert!(holds(&all, "harga les"), "the open case is kept");
+    // The erasure is the machine's: the closed case's timeline records it.
+    let erasures: Vec<TransitionRecord> = store
+        .history(closed)
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            LogEntry::Transition(t) if t.reason.contains("erased") => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(erasures.len(), 1, "{erasures:?}");
+    assert_eq!(
+        (erasures[0].from, erasures[0].to),
+        (State::Closed, State::Closed)
+    );
+    assert_eq!(erasures[0].reason, "the customer's data erased (retention)");
+    assert_eq!(
+        store.case(closed).unwrap().unwrap().closed_at,
+        Some(Timestamp(3))
+    );
     let again = store
         .erase_closed_cases(
             vec![closed],

@@ -100,6 +100,12 @@ pub enum StoreError {
     Closed,
     #[error("case {0} not found")]
     NoCase(CaseId),
+    /// The machine refused an event the store was asked to apply.
+    #[error("case {case}: {refusal}")]
+    Refused {
+        case: CaseId,
+        refusal: crate::core::machine::admit::Refusal,
+    },
 }
 
 impl StoreError {
@@ -131,7 +137,7 @@ impl From<sled::Error> for StoreError {
 impl Versioned for CaseRecord {
     const KIND: &'static str = "case";
     const TAG: u8 = 1;
-    const VERSION: u16 = 3;
+    const VERSION: u16 = 4;
 
     fn upgrade(version: u16, payload: &[u8]) -> Result<Self, CodecError> {
         schema::upgrade_case(version, payload)

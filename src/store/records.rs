@@ -5,6 +5,12 @@
 //! Student upserts follow the source's revisions: an item whose rev is not
 //! above the stored one is ignored, so a late or repeated push never rolls a
 //! record back.
+//!
+//! Booking idempotency lives here ([`Store::book`]): the execute stage's
+//! booking (`crate::core::stages::execute`) reaches it through the engine's
+//! write tools with the call's key `case / step`; the first call stores a
+//! receipt under that key in the same batch as the booking, and a call
+//! with the same key answers that receipt without booking again.
 
 use serde::{Deserialize, Serialize};
 

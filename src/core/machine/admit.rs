@@ -1,7 +1,8 @@
 //! Changes to a case that come from outside its own run: a human's
 //! decision, an operator's retry, the supervisor's quarantine, a run that
 //! cannot go on, a provider's failed delivery, the inbound rate limit, the
-//! post of a human wait to the lane's chat. Each is a [`CaseEvent`] the
+//! post of a human wait to the lane's chat, the erasure of the customer's
+//! data. Each is a [`CaseEvent`] the
 //! machine admits or refuses; admitted, it leaves a [`TransitionRecord`]
 //! (from and to the same state when the state does not move), so the case's
 //! timeline shows every change.
@@ -11,8 +12,11 @@
 //! entries; the engine and HTTP never assign case fields themselves.
 
 use crate::core::case::{CaseRecord, DecisionRecord, Lane, TransitionRecord};
-use crate::core::desk::{DecisionKind, HumanDecision};
-use crate::core::types::{CaseId, Tier, Timestamp, WaitingOn};
+use crate::core::desk::{CaseDesk, DecisionKind, HumanDecision};
+use crate::core::types::{CaseId, State, Tier, Timestamp, WaitingOn};
+
+/// The tag of a case whose customer's data was erased.
+pub const ERASED_TAG: &str = "erased";
 
 /// Something that changes a case from outside its run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +48,33 @@ pub enum CaseEvent {
     /// The human wait that began at `wait_since` was posted to the lane's
     /// chat (so it is not posted again at start).
     LanePosted { wait_since: Timestamp },
+    /// The customer's personal data is erased (CONTRACT section 4, erase;
+    /// section 2, "Privacy"): an open case closes, its customer becomes
+    /// `pseudonym`, and what it held for its run (turn, drafts, sends and
+    /// calls in flight, timers, the desk) is dropped. Admitted on closed
+    /// cases too, never refused; a case erased before changes nothing. The
+    /// store erases the texts of the case's log and its indexes in the
+    /// same write.
+    Erase {
+        pseudonym: String,
+        ground: ErasureGround,
+    },
+}
+
+/// Why a case's data is erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum ErasureGround {
+    /// The data subject asked (UU PDP, Law 27/2022: deletion on request).
+    Request,
+    /// The case was closed longer than `[retention] closed_cases`.
+    Retention,
+}
+
+impl ErasureGround {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// Why an event was refused.
@@ -82,7 +113,7 @@ pub fn admit(
     event: CaseEvent,
     now: Timestamp,
 ) -> Result<Option<Admitted>, Refusal> {
-    if case.is_closed() && !matches!(event, CaseEvent::RateLimited) {
+    if case.is_closed() && !matches!(event, CaseEvent::RateLimited | CaseEvent::Erase { .. }) {
         return Err(Refusal::Closed);
     }
     let mut next = case.clone();
@@ -148,6 +179,18 @@ pub fn admit(
             next.desk.lane_posted = Some(wait_since);
             format!("posted to the {} lane's chat", next.waiting_on.label())
         }
+        CaseEvent::Erase { pseudonym, ground } => {
+            if next.tags.iter().any(|t| t == ERASED_TAG) {
+                return Ok(None);
+            }
+            erase(&mut next, pseudonym, now);
+            let ground = ground.as_str();
+            if case.is_closed() {
+                format!("the customer's data erased ({ground})")
+            } else {
+                format!("closed by erasure of the customer's data ({ground})")
+            }
+        }
     };
     next.updated_at = now;
     let transition = TransitionRecord {
@@ -161,6 +204,27 @@ pub fn admit(
         transition,
         decision,
     }))
+}
+
+/// Closes the case if open and drops the customer's address and everything
+/// the case held for its run: nothing of it runs again.
+fn erase(case: &mut CaseRecord, pseudonym: String, now: Timestamp) {
+    if !case.is_closed() {
+        case.state = State::Closed;
+        case.closed_at = Some(now);
+    }
+    case.customer.address = pseudonym;
+    case.waiting_on = WaitingOn::None;
+    case.wait_since = now;
+    case.timers.clear();
+    case.collect_until = None;
+    case.turn = None;
+    case.draft = None;
+    case.pending_send = None;
+    case.stuck = None;
+    case.quarantined = None;
+    case.desk = CaseDesk::default();
+    case.add_tag(ERASED_TAG);
 }
 
 /// The rules a decision must pass (CONTRACT sections 2 and 4): the case
@@ -204,7 +268,7 @@ fn admit_decision(
         at: now,
         text: text.clone(),
         tier: case.tier,
-        rule: case.desk.rule.clone(),
+        rule: case.desk.rule().map(str::to_string),
     };
     case.desk.decision = Some(HumanDecision {
         lane,
@@ -394,6 +458,62 @@ mod tests {
                 now
             ),
             Err(Refusal::Closed)
+        );
+    }
+
+    #[test]
+    fn an_erasure_closes_the_case_drops_its_run_and_happens_once() {
+        let mut case = waiting(WaitingOn::Coach, Some(Tier::R3));
+        case.desk.turn_text = "hapus data saya kak".into();
+        case.timers.push(crate::core::case::ArmedTimer {
+            name: "coach_sla".into(),
+            due: Timestamp(9_000),
+        });
+        let erase = |ground| CaseEvent::Erase {
+            pseudonym: "subject-0a1b".into(),
+            ground,
+        };
+        let now = Timestamp(5_000);
+        let a = admit(&case, erase(ErasureGround::Request), now)
+            .unwrap()
+            .unwrap();
+        assert!(a.case.is_closed());
+        assert_eq!(a.case.closed_at, Some(now));
+        assert_eq!(a.case.customer.address, "subject-0a1b");
+        assert_eq!(a.case.desk, CaseDesk::default());
+        assert!(a.case.timers.is_empty());
+        assert_eq!(a.case.waiting_on, WaitingOn::None);
+        assert!(a.case.tags.iter().any(|t| t == ERASED_TAG));
+        assert_eq!(
+            (a.transition.from, a.transition.to),
+            (State::Qa, State::Closed)
+        );
+        assert_eq!(
+            a.transition.reason,
+            "closed by erasure of the customer's data (request)"
+        );
+        assert_eq!(a.decision, None);
+        // Erased once: a second erasure (or retention) changes nothing.
+        assert_eq!(
+            admit(&a.case, erase(ErasureGround::Retention), now),
+            Ok(None)
+        );
+        // A closed case is erased too; it keeps its close time, and the
+        // transition records the erasure without a move.
+        let mut closed = case.clone();
+        closed.state = State::Closed;
+        closed.closed_at = Some(Timestamp(1_500));
+        let b = admit(&closed, erase(ErasureGround::Retention), now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.case.closed_at, Some(Timestamp(1_500)));
+        assert_eq!(
+            (b.transition.from, b.transition.to),
+            (State::Closed, State::Closed)
+        );
+        assert_eq!(
+            b.transition.reason,
+            "the customer's data erased (retention)"
         );
     }
 }

@@ -2,6 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::core::case::CaseRecord;
+use crate::core::stages::intake::MAX_COLLECT_WINDOWS;
 use crate::core::types::{CaseId, Channel, CustomerKey, Mode};
 
 const WORKFLOW: &str = include_str!("../../../workflows/support.toml");
@@ -445,6 +446,21 @@ fn timers_fire_while_a_send_is_in_flight_and_the_send_goes_on() {
         Some(pending),
         "the send is not abandoned"
     );
+    // The breach is counted once: the transition the timer made does not
+    // arm it again while the send is still out.
+    assert!(
+        sim.case.timers.iter().all(|t| t.name != "first_response"),
+        "{:?}",
+        sim.case.timers
+    );
+    sim.now += 60 * 60 * 1000;
+    sim.step(Event::Wake);
+    let fired = sim
+        .transitions
+        .iter()
+        .filter(|t| t.reason == "timer first_response fired")
+        .count();
+    assert_eq!(fired, 1);
     sim.step(Event::EffectDone {
         step: sim.case.pending_send.as_ref().unwrap().step,
         result: Ok(()),

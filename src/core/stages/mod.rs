@@ -1,17 +1,42 @@
-//! The stages of a case, one per declared state, and the outcomes each can
-//! produce. The workflow file maps outcomes to next states; the stage logic
-//! (in [`crate::core::machine`]) decides which outcome applies.
+//! The stages of a case, one module per declared state: each holds the
+//! stage's step (what the machine runs in that state), its checks and its
+//! capability, so following one stage means reading one module.
 //!
-//! Only [`send`] can build an [`send::Outbound`], the one value the engine's
-//! customer sender accepts: no other stage can reach a customer.
+//! | state | module | what it decides |
+//! |---|---|---|
+//! | `intake` | [`intake`] | the turn is collected (collect window) |
+//! | `tier` | [`tier`] | intents, a published article, the tier table (`crate::policy::tier`, `config/tiers.toml`) |
+//! | `verify` | [`verify`] | identity: registered number, or invoice and email (`crate::policy::identity`) |
+//! | `execute` | [`execute`] | records read, replies drafted, tools called through a [`execute::ToolCall`] (booking idempotency, the reschedule rules) |
+//! | `qa` | [`qa`] | a human's decision applied, the pre-send checklist ([`qa::check`]), auto-send or the lane |
+//! | `send` | [`send`] | the [`send::Outbound`] built, the 24-hour window |
+//! | `degraded` | [`degraded`] | waiting while a tool is unavailable |
+//! | `close` | (in [`crate::core::machine`]) | waits for the customer; a new message reopens |
+//!
+//! The workflow file maps each stage's [`Outcome`] to the next state;
+//! [`crate::core::machine`] runs the stages, keeps the timers and checks
+//! every transition against the workflow. Only [`send`] can build an
+//! [`send::Outbound`], the one value the engine's customer sender accepts,
+//! and only [`execute`] a [`execute::ToolCall`], the one value the tools
+//! accept: no other stage can reach a customer or write.
 
+pub mod degraded;
 pub mod execute;
+pub mod intake;
 pub mod qa;
 pub mod send;
+pub mod tier;
+pub mod verify;
+pub mod wording;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::types::{State, WaitKind};
+use crate::core::machine::{MachineError, Run};
+use crate::core::records::Student;
+use crate::core::types::{Identity, State, WaitKind};
+
+/// Most slots offered at once.
+pub const MAX_OFFER: usize = 3;
 
 /// What a stage decided. The workflow maps it to the next state.
 #[derive(
@@ -124,5 +149,41 @@ pub fn engine_waits(state: State) -> &'static [WaitKind] {
         State::Qa => &[WaitKind::Operator, WaitKind::Coach],
         State::Close => &[WaitKind::Customer],
         State::Tier | State::Closed => &[],
+    }
+}
+
+/// What the stages share: the verified student's record and the
+/// reschedule policy as of now.
+impl Run<'_> {
+    pub(in crate::core) fn student_record(&self) -> Result<Option<Student>, MachineError> {
+        match &self.case.desk.student {
+            Some(id) => self.facts.records.student(id).map_err(MachineError::from),
+            None => Ok(None),
+        }
+    }
+
+    pub(in crate::core) fn verified(&self) -> bool {
+        matches!(
+            self.case.identity,
+            Identity::WaMatch | Identity::InvoiceEmail
+        )
+    }
+
+    /// The reschedule policy (quota and cutoff) for moving the session of
+    /// `student` that starts at `session`, as of now.
+    pub(in crate::core) fn reschedule_policy(
+        &self,
+        student: &Student,
+        session: crate::core::types::Timestamp,
+    ) -> crate::policy::reschedule::Check {
+        let p = self.facts.policy;
+        crate::policy::reschedule::check(
+            &student.reschedule_history,
+            session,
+            self.now(),
+            p.timezone,
+            p.reschedule_quota_per_month,
+            p.cutoff,
+        )
     }
 }

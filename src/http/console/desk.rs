@@ -279,16 +279,16 @@ pub async fn bulk_retry(
         }
         Err(e) => return again(StatusCode::BAD_REQUEST, e.message()),
     };
-    let outcome = match bulk_retry::run(&state.app.engine, v.session.principal.actor(), req).await {
+    let done = match bulk_retry::run(&state.app.engine, v.session.principal.actor(), req).await {
         Ok(o) => o,
         Err(e) => return super::case::failed(&v, e),
     };
     let body = if dry_run {
         html! {
             p.notice.ok role="status" #matched {
-                strong { (outcome.matched) } " " (f.t(L::Matched))
+                strong { (done.matched) } " " (f.t(L::Matched))
             }
-            @if outcome.matched > 0 {
+            @if done.matched > 0 {
                 form.card method="post" action="/console/retry" {
                     (f.csrf())
                     input type="hidden" name="dry_run" value="false";
@@ -300,7 +300,7 @@ pub async fn bulk_retry(
                     input type="hidden" name="reason" value=(reason.unwrap_or("").trim());
                     p { (f.t(L::Reason)) ": " (reason.unwrap_or("").trim()) }
                     div.actions {
-                        button.danger type="submit" { (f.t(L::RetryMatched)) " (" (outcome.matched) ")" }
+                        button.danger type="submit" { (f.t(L::RetryMatched)) " (" (done.matched) ")" }
                     }
                 }
             }
@@ -309,8 +309,8 @@ pub async fn bulk_retry(
     } else {
         html! {
             p.notice.ok role="status" #retried {
-                strong { (outcome.retried) } " " (f.t(L::Retried)) " / "
-                (outcome.matched) " " (f.t(L::Matched))
+                strong { (done.retried) } " " (f.t(L::Retried)) " / "
+                (done.matched) " " (f.t(L::Matched))
             }
             p { a href="/console/stuck" { (f.t(L::Stuck)) } }
         }

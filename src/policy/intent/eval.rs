@@ -94,7 +94,7 @@ pub fn parse_corpus(source: &str) -> Result<Vec<Row<'_>>, CorpusError> {
 
 /// What the desk did with one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Routing {
     /// The strongest intent detected.
     pub primary: Intent,
     /// A risky intent was detected or suspected: a human gets the turn.
@@ -103,10 +103,10 @@ pub struct Outcome {
     pub auto_answered: bool,
 }
 
-impl Outcome {
-    /// The outcome of a detection, given whether the turn is answered R0.
-    pub fn of(detection: &Detection, auto_answered: bool) -> Outcome {
-        Outcome {
+impl Routing {
+    /// The routing of a detection, given whether the turn is answered R0.
+    pub fn of(detection: &Detection, auto_answered: bool) -> Routing {
+        Routing {
             primary: detection.primary(),
             risky_routed: detection.intents.iter().any(|i| RISKY.contains(i))
                 || detection.risk_suspected(),
@@ -125,7 +125,7 @@ pub struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    pub fn judge(&self, text: &str) -> Outcome {
+    pub fn judge(&self, text: &str) -> Routing {
         let detection = self.detector.detect(text);
         let kb_match =
             kb::best_match(self.detector, text, self.articles, self.kb_threshold).is_some();
@@ -136,7 +136,7 @@ impl Judge<'_> {
             identity_mismatch: false,
         });
         let r0 = decision.tier == Some(Tier::R0) && detection.may_answer_from_kb();
-        Outcome::of(&detection, r0)
+        Routing::of(&detection, r0)
     }
 }
 
@@ -227,14 +227,14 @@ impl Report {
     }
 }
 
-/// Scores outcomes against their rows (same order).
-pub fn score(rows: &[Row<'_>], outcomes: &[Outcome]) -> Report {
-    assert_eq!(rows.len(), outcomes.len(), "one outcome per row");
+/// Scores routings against their rows (same order).
+pub fn score(rows: &[Row<'_>], routings: &[Routing]) -> Report {
+    assert_eq!(rows.len(), routings.len(), "one routing per row");
     let mut r = Report {
         messages: rows.len(),
         ..Report::default()
     };
-    for (i, (row, out)) in rows.iter().zip(outcomes).enumerate() {
+    for (i, (row, out)) in rows.iter().zip(routings).enumerate() {
         r.per_intent.entry(row.label).or_default().actual += 1;
         r.per_intent.entry(out.primary).or_default().predicted += 1;
         let mut miss = false;
@@ -293,18 +293,18 @@ mod tests {
             "a\trefund\ten\tplain\nb\tcancel\ten\tplain\nc\tfaq\ten\tplain\nd\tother\ten\tplain\n",
         )
         .unwrap();
-        let out = |primary, risky_routed, auto_answered| Outcome {
+        let out = |primary, risky_routed, auto_answered| Routing {
             primary,
             risky_routed,
             auto_answered,
         };
-        let outcomes = [
+        let routings = [
             out(Intent::Refund, true, false),
             out(Intent::Other, true, false),
             out(Intent::Faq, false, true),
             out(Intent::Faq, false, true),
         ];
-        let r = score(&rows, &outcomes);
+        let r = score(&rows, &routings);
         assert_eq!((r.correct, r.messages), (2, 4));
         assert_eq!((r.risky_routed, r.risky), (2, 2));
         assert_eq!(r.non_faq_auto_answered, 1);

@@ -1,21 +1,16 @@
-//! Migration from the newest frozen case schema (2) to the live types
-//! (schema 3, `crate::core::case::CaseRecord`).
+//! Migration from case schema 2 to schema 3 (frozen to frozen, [`super::v3`]),
+//! and the leaf conversions from the schema-2 types to the live ones, which
+//! serve every later frozen schema that re-exports those leaf types.
 //!
 //! Schema 3 added `Desk::lane_posted`: a schema-2 record has none, so a case
 //! waiting on a human is posted to its lane's chat again at start (at least
 //! once per human wait, as the recovery promises).
-//!
-//! When the live case record changes again, the types that change are frozen
-//! as `v3.rs`, and the `Desk`/`CaseRecord` conversions below are retargeted
-//! to those frozen types (see `super`'s docs); the leaf conversions here
-//! keep serving every frozen schema that re-exports these leaf types.
 
-use super::v2;
+use super::{v2, v3};
 use crate::core::case::{self, Language, SendPurpose};
-use crate::core::desk::{self, DecisionKind, ProposalKind, Task, ToolRequest};
+use crate::core::desk::{self, DecisionKind, Task, ToolRequest};
 use crate::core::records::Booking;
 use crate::core::types::{self as live, Channel, Identity, Mode, State, Tier, WaitingOn};
-use crate::policy::identity::Claims;
 use crate::policy::intent::Intent;
 use crate::workflow::WorkflowRef;
 
@@ -210,22 +205,22 @@ impl From<v2::Task> for Task {
     }
 }
 
-impl From<v2::Proposal> for desk::Proposal {
+impl From<v2::Proposal> for v3::Proposal {
     fn from(p: v2::Proposal) -> Self {
-        desk::Proposal {
+        v3::Proposal {
             kind: match p.kind {
                 v2::ProposalKind::Faq { article, version } => {
-                    ProposalKind::Faq { article, version }
+                    v3::ProposalKind::Faq { article, version }
                 }
-                v2::ProposalKind::AskIdentity => ProposalKind::AskIdentity,
-                v2::ProposalKind::Schedule => ProposalKind::Schedule,
-                v2::ProposalKind::Payment { confirmed } => ProposalKind::Payment { confirmed },
-                v2::ProposalKind::Invoice => ProposalKind::Invoice,
-                v2::ProposalKind::Offer => ProposalKind::Offer,
-                v2::ProposalKind::Booked => ProposalKind::Booked,
-                v2::ProposalKind::Pending => ProposalKind::Pending,
-                v2::ProposalKind::DegradedNotice => ProposalKind::DegradedNotice,
-                v2::ProposalKind::Edited { by } => ProposalKind::Edited { by },
+                v2::ProposalKind::AskIdentity => v3::ProposalKind::AskIdentity,
+                v2::ProposalKind::Schedule => v3::ProposalKind::Schedule,
+                v2::ProposalKind::Payment { confirmed } => v3::ProposalKind::Payment { confirmed },
+                v2::ProposalKind::Invoice => v3::ProposalKind::Invoice,
+                v2::ProposalKind::Offer => v3::ProposalKind::Offer,
+                v2::ProposalKind::Booked => v3::ProposalKind::Booked,
+                v2::ProposalKind::Pending => v3::ProposalKind::Pending,
+                v2::ProposalKind::DegradedNotice => v3::ProposalKind::DegradedNotice,
+                v2::ProposalKind::Edited { by } => v3::ProposalKind::Edited { by },
             },
             template: p.template,
             text: p.text,
@@ -279,62 +274,60 @@ impl From<v2::PendingTool> for desk::PendingTool {
     }
 }
 
-/// Schema 2 to 3: `lane_posted` is unknown, so `None`.
-fn desk(d: v2::Desk, lane_posted: Option<v2::Timestamp>) -> desk::Desk {
-    desk::Desk {
+/// Schema 2 to 3: `lane_posted` as the late schema-2 builds wrote it, or
+/// `None` (unknown).
+fn desk(d: v2::Desk, lane_posted: Option<v2::Timestamp>) -> v3::Desk {
+    v3::Desk {
         turn_text: d.turn_text,
-        claims_read: usize::try_from(d.claims_read).unwrap_or(usize::MAX),
-        intents: d.intents.into_iter().map(Into::into).collect(),
+        claims_read: d.claims_read,
+        intents: d.intents,
         rule: d.rule,
         lowerable: d.lowerable,
         unclassified: d.unclassified,
         student: d.student,
-        claims: Claims {
-            invoice: d.claims.invoice,
-            email: d.claims.email,
-        },
+        claims: d.claims,
         verify_attempts: d.verify_attempts,
         asked_identity: d.asked_identity,
-        offer: d.offer.map(Into::into),
-        task: d.task.map(Into::into),
+        offer: d.offer,
+        task: d.task,
         proposal: d.proposal.map(Into::into),
-        decision: d.decision.map(Into::into),
+        decision: d.decision,
         approved: d.approved,
         coach_decided: d.coach_decided,
         escalated: d.escalated,
         coach_acked: d.coach_acked,
         booked: d.booked,
         payment_checked: d.payment_checked,
-        pending_tool: d.pending_tool.map(Into::into),
+        pending_tool: d.pending_tool,
         qa_block: d.qa_block,
-        last_inbound_at: d.last_inbound_at.map(Into::into),
-        lane_posted: lane_posted.map(Into::into),
+        last_inbound_at: d.last_inbound_at,
+        lane_posted,
     }
 }
 
-/// A schema-2 record (as the release wrote it) in the live shape.
-pub fn case_record(v: v2::CaseRecord, lane_posted: Option<v2::Timestamp>) -> case::CaseRecord {
-    case::CaseRecord {
-        id: v.id.into(),
-        customer: v.customer.into(),
-        workflow: v.workflow.into(),
-        mode: v.mode.into(),
-        state: v.state.into(),
-        waiting_on: v.waiting_on.into(),
-        wait_since: v.wait_since.into(),
-        tier: v.tier.map(Into::into),
-        identity: v.identity.into(),
-        language: v.language.into(),
+/// A schema-2 record (as the release wrote it) in the schema-3 shape.
+pub fn case_record(v: v2::CaseRecord, lane_posted: Option<v2::Timestamp>) -> v3::CaseRecord {
+    v3::CaseRecord {
+        id: v.id,
+        customer: v.customer,
+        workflow: v.workflow,
+        mode: v.mode,
+        state: v.state,
+        waiting_on: v.waiting_on,
+        wait_since: v.wait_since,
+        tier: v.tier,
+        identity: v.identity,
+        language: v.language,
         tags: v.tags,
-        opened_at: v.opened_at.into(),
-        updated_at: v.updated_at.into(),
-        closed_at: v.closed_at.map(Into::into),
-        turn: v.turn.map(Into::into),
-        collect_until: v.collect_until.map(Into::into),
-        draft: v.draft.map(Into::into),
-        pending_send: v.pending_send.map(Into::into),
-        timers: v.timers.into_iter().map(Into::into).collect(),
-        first_response_at: v.first_response_at.map(Into::into),
+        opened_at: v.opened_at,
+        updated_at: v.updated_at,
+        closed_at: v.closed_at,
+        turn: v.turn,
+        collect_until: v.collect_until,
+        draft: v.draft,
+        pending_send: v.pending_send,
+        timers: v.timers,
+        first_response_at: v.first_response_at,
         effect_seq: v.effect_seq,
         inbound_cursor: v.inbound_cursor,
         quarantined: v.quarantined,

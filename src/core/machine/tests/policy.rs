@@ -137,7 +137,7 @@ fn r0_a_published_article_answers_in_every_mode_and_records_its_version() {
         assert_eq!(sim.templates_sent(), ["wa.r0.faq"], "{mode:?}");
         assert!(sim.sent[0].0.contains("Rp 350.000"));
         assert_eq!(sim.case.tier, Some(Tier::R0));
-        assert_eq!(sim.case.desk.rule.as_deref(), Some("published-faq"));
+        assert_eq!(sim.case.desk.rule(), Some("published-faq"));
         assert!(sim.case.tags.iter().any(|t| t == "kb:price@v3"));
         assert_eq!(sim.case.state, State::Close);
         assert_eq!(
@@ -217,6 +217,28 @@ fn identity_by_invoice_and_email_given_over_several_messages() {
 }
 
 #[test]
+fn details_given_unasked_verify_a_turn_that_waits_on_a_human() {
+    // A turn the operator handles (no identity question asked); details
+    // the customer adds of their own accord are read.
+    for mode in [Mode::Pilot, Mode::Production] {
+        let mut sim = desk(mode, "+6289999");
+        sim.records.students[0].invoices[0].number = "20261124001".into();
+        sim.say("kak saya mau ngobrol sama admin");
+        assert_eq!(sim.case.waiting_on, WaitingOn::Operator);
+        assert_eq!(sim.case.identity, Identity::Unverified);
+        sim.say("20261124001 sari@example.com");
+        assert_eq!(sim.case.identity, Identity::InvoiceEmail, "{mode:?}");
+        assert_eq!(sim.case.waiting_on, WaitingOn::Operator, "{mode:?}");
+        // Details of another student change nothing.
+        let mut sim = desk(mode, "+6289999");
+        sim.records.students[0].invoices[0].number = "20261124001".into();
+        sim.say("kak saya mau ngobrol sama admin");
+        sim.say("20261124001 budi@example.com");
+        assert_eq!(sim.case.identity, Identity::Unverified, "{mode:?}");
+    }
+}
+
+#[test]
 fn an_invoice_number_in_another_format_is_matched_against_the_records() {
     let mut sim = desk(Mode::Production, "+6289999");
     sim.records.students[0].invoices[0].number = "20261124001".into();
@@ -236,10 +258,7 @@ fn wrong_details_are_never_confirmed_and_escalate_after_the_allowed_attempts() {
     }
     assert_eq!(sim.case.identity, Identity::Mismatch);
     assert_eq!(sim.case.tier, Some(Tier::R3));
-    assert_eq!(
-        sim.case.desk.rule.as_deref(),
-        Some("identity-mismatch-insists")
-    );
+    assert_eq!(sim.case.desk.rule(), Some("identity-mismatch-insists"));
     assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
     assert_eq!(
         sim.templates_sent(),
@@ -268,7 +287,7 @@ fn r2_in_production_offers_slots_then_books_the_chosen_one_and_replies_after_suc
     assert!(!sim.sent[0].0.contains("4)"), "at most three options");
     let offered = sim.case.desk.offer.clone().unwrap();
     sim.say("2");
-    assert_eq!(sim.case.desk.rule.as_deref(), Some("slot-choice"));
+    assert_eq!(sim.case.desk.rule(), Some("slot-choice"));
     assert_eq!(sim.case.state, State::Execute);
     let call = sim.tool_in_flight.clone().expect("booking call");
     let crate::core::desk::ToolRequest::Book(booking) = call.request() else {
@@ -331,7 +350,7 @@ fn reschedule_past_quota_or_cutoff_is_r3_for_the_coach() {
     sim.records.students[0].reschedule_history = vec![Timestamp(now - 1000), Timestamp(now - 2000)];
     sim.say("please reschedule my session");
     assert_eq!(sim.case.tier, Some(Tier::R3));
-    assert_eq!(sim.case.desk.rule.as_deref(), Some("reschedule-exception"));
+    assert_eq!(sim.case.desk.rule(), Some("reschedule-exception"));
     assert_eq!(sim.templates_sent(), ["wa.r3.escalation"]);
     assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
 
@@ -343,7 +362,7 @@ fn reschedule_past_quota_or_cutoff_is_r3_for_the_coach() {
         sim.records.students[0].sessions[0].starts_at = Timestamp(sim.now + 3600 * 1000);
         sim.say(text);
         assert_eq!(
-            (sim.case.tier, sim.case.desk.rule.as_deref()),
+            (sim.case.tier, sim.case.desk.rule()),
             (Some(Tier::R3), Some("reschedule-exception")),
             "same-day session: past the cutoff ({text})"
         );
@@ -410,7 +429,7 @@ fn an_unsure_risky_mention_goes_to_the_coach_with_a_neutral_acknowledgement() {
     let mut sim = desk(Mode::Production, PHONE);
     sim.say("saya ga mau refund kok, cuma mau tanya jadwal");
     assert_eq!(sim.case.tier, Some(Tier::R3));
-    assert_eq!(sim.case.desk.rule.as_deref(), Some("risk-suspected"));
+    assert_eq!(sim.case.desk.rule(), Some("risk-suspected"));
     assert!(sim.case.tags.iter().any(|t| t == "suspected:refund"));
     assert_eq!(sim.templates_sent(), ["wa.r3.escalation"]);
     assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
@@ -547,6 +566,47 @@ fn an_operator_cannot_answer_r3_before_the_coach_but_can_escalate_to_the_coach()
     sim.decide(DecisionKind::Deny, Lane::Coach, None);
     assert_eq!(sim.case.state, State::Close);
     assert_eq!(sim.templates_sent(), ["wa.ack"]);
+}
+
+#[test]
+fn an_escalation_voids_the_operators_earlier_approval() {
+    // The operator's edit is blocked by qa, then the operator escalates:
+    // the turn is the coach's now, and when the customer adds a question
+    // the new draft waits for the coach instead of going out on the
+    // operator's earlier approval.
+    let mut sim = desk(Mode::Pilot, PHONE);
+    sim.say("kak jadwal les saya kapan?");
+    sim.decide(
+        DecisionKind::Edit,
+        Lane::Operator,
+        Some("Your session moved to 20:00."),
+    );
+    assert_eq!(sim.case.desk.review, crate::core::desk::Review::Approved);
+    assert_eq!(
+        sim.case.waiting_on,
+        WaitingOn::Operator,
+        "qa blocked the edit"
+    );
+    sim.decide(DecisionKind::Escalate, Lane::Operator, None);
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    assert!(!sim.case.desk.review.approved());
+    sim.say("invoice saya tolong dikirim ulang ya");
+    assert_eq!(
+        sim.templates_sent(),
+        ["wa.ack"],
+        "nothing went out unapproved"
+    );
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    assert!(
+        sim.case.desk.proposal.is_some(),
+        "the grown turn is drafted"
+    );
+    sim.decide(DecisionKind::Approve, Lane::Coach, None);
+    assert_eq!(
+        sim.templates_sent().len(),
+        2,
+        "the coach's approval sends it"
+    );
 }
 
 #[test]
@@ -702,17 +762,17 @@ mod properties {
                 if let (Some(out), true) = (&sim.in_flight, emitted) {
                     let template = out.template().unwrap_or("human");
                     let desk = &sim.case.desk;
-                    if sim.case.tier == Some(Tier::R3) && !desk.coach_decided {
+                    if sim.case.tier == Some(Tier::R3) && !desk.review.coach_decided() {
                         prop_assert!(R3_SAFE.iter().any(|t| t.as_str() == template) || template == "wa.r1.verify",
                             "R3 sent {template} before the coach decided");
                     }
-                    if desk.unclassified && !desk.approved {
+                    if desk.unclassified() && !desk.review.approved() {
                         prop_assert!(template != "human" && !template.starts_with("wa.r0")
                             && !template.starts_with("wa.r1.s") && !template.starts_with("wa.r2"),
                             "an unclassified turn was answered with {template} without a human");
                     }
                     if template == "wa.r2.reschedule.done" {
-                        prop_assert!(desk.booked, "a booking reply before the tool's success");
+                        prop_assert!(desk.tool == crate::core::desk::ToolProgress::Booked, "a booking reply before the tool's success");
                     }
                 }
             }

@@ -1,8 +1,13 @@
-//! tier: intent detection, the knowledge base and the tier table decide the
-//! turn's tier and rule; account questions go on to verify.
+//! tier: intent detection (`crate::policy::intent`), the knowledge base
+//! (`crate::policy::kb`) and the tier decision table (`crate::policy::tier`,
+//! rules in `config/tiers.toml`) decide the turn's tier and rule; account
+//! questions go on to verify, the rest to qa. Within a turn the tier only
+//! rises, unless facts lower a trigger word's R3; a turn that grew while a
+//! human decided is tiered again and never falls (CONTRACT section 2).
+//! A reply that picks a slot of the offer ("2") is a booking, R2.
 
-use crate::core::desk::{Proposal, ProposalKind, Task};
-use crate::core::machine::{MachineError, Run, Step};
+use crate::core::desk::{Proposal, ProposalKind, Ruling, Standing, Task};
+use crate::core::machine::{MachineError, Next, Run};
 use crate::core::stages::Outcome;
 use crate::core::types::{Identity, Tier};
 use crate::policy::intent::{self, Detection, Intent};
@@ -16,23 +21,26 @@ use crate::templates::TemplateId;
 pub const RISK_SUSPECTED_RULE: &str = "risk-suspected";
 
 impl Run<'_> {
-    pub(in crate::core::machine) fn tier(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn tier(&mut self) -> Result<Next, MachineError> {
         let text = self.case.desk.turn_text.clone();
         if let Some(offer) = &self.case.desk.offer
             && let Some(i) = slot_choice(&text, offer.slots.len())
         {
             self.case.desk.task = Some(Task::Book(i));
             self.case.desk.intents = vec![Intent::Reschedule];
-            self.case.desk.unclassified = false;
-            self.case.desk.lowerable = false;
-            self.case.desk.rule = Some("slot-choice".into());
+            self.case.desk.ruling = Some(Ruling {
+                rule: "slot-choice".into(),
+                standing: Standing::Firm,
+            });
             self.case.tier = Some(Tier::R2);
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Account,
                 format!("rule slot-choice: option {} of the offer, R2", i + 1),
             ));
         }
-        self.match_registered_number()?;
+        if !self.match_registered_number()? {
+            self.read_offered_identity()?;
+        }
         let det = self.facts.policy.detector.detect(&text);
         if det.injection {
             self.case.add_tag("injection");
@@ -95,8 +103,8 @@ impl Run<'_> {
         );
         let account = det.intents.iter().any(|i| i.is_account());
         let hard_r3 = tier == Some(Tier::R3) && !decision.lowerable;
-        if self.case.desk.unclassified || !account || hard_r3 {
-            return Ok(Step::Go(Outcome::General, reason));
+        if self.case.desk.unclassified() || !account || hard_r3 {
+            return Ok(Next::Go(Outcome::General, reason));
         }
         self.case.desk.task = det.intents.iter().find_map(|i| match i {
             Intent::Reschedule => Some(Task::OfferSlots),
@@ -105,7 +113,7 @@ impl Run<'_> {
             Intent::NextSession => Some(Task::NextSession),
             _ => None,
         });
-        Ok(Step::Go(Outcome::Account, reason))
+        Ok(Next::Go(Outcome::Account, reason))
     }
 
     /// Evaluates the tier table on what is known now. A turn that may carry
@@ -114,11 +122,7 @@ impl Run<'_> {
     /// privacy request) goes to the coach whatever the table says: when the
     /// engine is not sure, a human decides (CONTRACT section 2, "Trigger
     /// words").
-    pub(in crate::core::machine) fn decide(
-        &mut self,
-        det: &Detection,
-        kb_match: bool,
-    ) -> Result<Decision, MachineError> {
+    fn decide(&mut self, det: &Detection, kb_match: bool) -> Result<Decision, MachineError> {
         let in_policy = self.reschedule_check()?.map(|c| c.in_policy());
         let decision = self.facts.policy.tiers.decide(&TierFacts {
             detection: det,
@@ -143,9 +147,9 @@ impl Run<'_> {
     /// it came from trigger words that facts may lower; a turn tiered again
     /// after it grew never goes below the tier it had (CONTRACT section 2,
     /// "Turns").
-    pub(in crate::core::machine) fn set_tier(&mut self, d: &Decision, first: bool) {
+    fn set_tier(&mut self, d: &Decision, first: bool) {
         let desk = &mut self.case.desk;
-        let mut new = if first || desk.lowerable {
+        let mut new = if first || desk.lowerable() {
             d.tier
         } else {
             match (self.case.tier, d.tier) {
@@ -156,9 +160,14 @@ impl Run<'_> {
         if let Some(Some(floor)) = self.retier_floor {
             new = Some(new.map_or(floor, |t| t.max(floor)));
         }
-        desk.rule = Some(d.rule.clone());
-        desk.lowerable = d.lowerable;
-        desk.unclassified = d.tier.is_none();
+        desk.ruling = Some(Ruling {
+            rule: d.rule.clone(),
+            standing: match (d.tier, d.lowerable) {
+                (None, _) => Standing::Unclassified,
+                (Some(_), true) => Standing::Lowerable,
+                (Some(_), false) => Standing::Firm,
+            },
+        });
         self.case.tier = new;
         if new.is_none() {
             self.case.add_tag("unclassified");
@@ -168,7 +177,7 @@ impl Run<'_> {
     /// Re-decides with the facts identity made known, on the whole turn as
     /// it stands: text the customer added while asked for identity can
     /// raise the tier too.
-    pub(in crate::core::machine) fn redecide(&mut self) -> Result<(), MachineError> {
+    pub(in crate::core) fn redecide(&mut self) -> Result<(), MachineError> {
         if matches!(self.case.desk.task, Some(Task::Book(_))) {
             return Ok(());
         }
@@ -186,9 +195,7 @@ impl Run<'_> {
     }
 
     /// The reschedule policy for the student's next session, once known.
-    pub(in crate::core::machine) fn reschedule_check(
-        &self,
-    ) -> Result<Option<reschedule::Check>, MachineError> {
+    fn reschedule_check(&self) -> Result<Option<reschedule::Check>, MachineError> {
         let Some(student) = self.student_record()? else {
             return Ok(None);
         };

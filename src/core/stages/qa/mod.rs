@@ -1,33 +1,40 @@
-//! qa: applies a human decision, runs the checklist on the proposal, and
-//! either hands it to send or acknowledges and waits on the lane.
+//! qa, the gate before send: applies a human decision, runs the pre-send
+//! checklist ([`checklist`]) on the proposal, and either hands it to send
+//! (R0 always; R1/R2 in production or once approved) or acknowledges the
+//! turn and waits on the lane's human (the operator, or for R3 and
+//! escalations the coach). A failed check routes the case to that human
+//! with the reason (`qa_block`).
+
+mod checklist;
+
+pub use checklist::{Gate, R3_SAFE, SERVICE_WINDOW_MS, check, fact_tokens, plain};
 
 use super::wording::{rupiah, when};
 use crate::core::case::{Draft, Lane, Language, SendPurpose};
-use crate::core::desk::{DecisionKind, HumanDecision, Proposal, ProposalKind};
-use crate::core::machine::{MachineError, Run, Step};
+use crate::core::desk::{DecisionKind, HumanDecision, Proposal, ProposalKind, ToolProgress};
+use crate::core::machine::{MachineError, Next, Run};
 use crate::core::stages::Outcome;
-use crate::core::stages::qa::{self, Gate};
 use crate::core::types::{Mode, Tier, WaitingOn};
 use crate::policy::intent::Intent;
 use crate::templates::TemplateId;
 
 impl Run<'_> {
-    pub(in crate::core::machine) fn qa(&mut self) -> Result<Step, MachineError> {
+    pub(in crate::core) fn qa(&mut self) -> Result<Next, MachineError> {
         if let Some(d) = self.case.desk.decision.take()
-            && let Some(step) = self.apply_human(d)?
+            && let Some(next) = self.apply_human(d)?
         {
-            return Ok(step);
+            return Ok(next);
         }
         if let Some(p) = self.case.desk.proposal.clone() {
             let gate = Gate {
                 proposal: &p,
                 tier: self.case.tier,
                 identity: self.case.identity,
-                coach_decided: self.case.desk.coach_decided,
-                booked: self.case.desk.booked,
+                coach_decided: self.case.desk.review.coach_decided(),
+                booked: self.case.desk.tool == ToolProgress::Booked,
                 since_customer_ms: self.case.desk.last_inbound_at.map(|t| self.now().since(t)),
             };
-            match qa::check(&gate) {
+            match check(&gate) {
                 Err(reason) => {
                     self.case.add_tag("qa_blocked");
                     self.case.desk.qa_block = Some(reason);
@@ -45,7 +52,7 @@ impl Run<'_> {
                         template: p.template.clone(),
                         text: p.text,
                     });
-                    return Ok(Step::Go(
+                    return Ok(Next::Go(
                         Outcome::Reply,
                         format!(
                             "qa passed: {}",
@@ -60,8 +67,8 @@ impl Run<'_> {
     }
 
     /// Whether a checked proposal may go out without a human.
-    pub(in crate::core::machine) fn auto_send(&self, p: &Proposal) -> bool {
-        if self.case.desk.approved {
+    fn auto_send(&self, p: &Proposal) -> bool {
+        if self.case.desk.review.approved() {
             return true;
         }
         let production = self.case.mode == Mode::Production;
@@ -77,8 +84,8 @@ impl Run<'_> {
         }
     }
 
-    pub(in crate::core::machine) fn lane(&self) -> Lane {
-        if self.case.tier == Some(Tier::R3) || self.case.desk.escalated {
+    pub(in crate::core) fn lane(&self) -> Lane {
+        if self.case.tier == Some(Tier::R3) || self.case.desk.review.escalated() {
             Lane::Coach
         } else {
             Lane::Operator
@@ -86,15 +93,15 @@ impl Run<'_> {
     }
 
     /// Acknowledges the turn once, then waits on the lane's human.
-    pub(in crate::core::machine) fn hold(&mut self) -> Result<Step, MachineError> {
+    fn hold(&mut self) -> Result<Next, MachineError> {
         let lane = self.lane();
         let unacked = self.case.turn.as_ref().is_some_and(|t| !t.acked);
         let r3_unacked = self.case.tier == Some(Tier::R3)
-            && !self.case.desk.coach_acked
+            && !self.case.desk.review.coach_acked()
             && self.case.turn.is_some();
         if unacked || r3_unacked {
             if lane == Lane::Coach {
-                self.case.desk.coach_acked = true;
+                self.case.desk.review = self.case.desk.review.with_coach_ack();
             }
             let template = match lane {
                 Lane::Coach
@@ -119,7 +126,7 @@ impl Run<'_> {
                 template: Some(template.as_str().into()),
                 text,
             });
-            return Ok(Step::Go(
+            return Ok(Next::Go(
                 Outcome::Acknowledge,
                 format!(
                     "the {} decides: acknowledge the customer first",
@@ -127,28 +134,23 @@ impl Run<'_> {
                 ),
             ));
         }
-        Ok(Step::Wait(match lane {
+        Ok(Next::Wait(match lane {
             Lane::Operator => WaitingOn::Operator,
             Lane::Coach => WaitingOn::Coach,
         }))
     }
 
     /// Applies a human decision; `None` continues with the normal qa path.
-    pub(in crate::core::machine) fn apply_human(
-        &mut self,
-        d: HumanDecision,
-    ) -> Result<Option<Step>, MachineError> {
+    fn apply_human(&mut self, d: HumanDecision) -> Result<Option<Next>, MachineError> {
         let by = d.by.clone();
-        if d.lane == Lane::Coach {
-            self.case.desk.coach_decided = true;
-        }
+        let decided = self.case.desk.review.decided_on(d.lane);
         let nothing_drafted = self.case.desk.proposal.is_none() && self.case.desk.task.is_none();
         let coach_r3 = d.lane == Lane::Coach && self.case.tier == Some(Tier::R3);
         match d.kind {
             DecisionKind::Approve => {
-                self.case.desk.approved = true;
+                self.case.desk.review = decided;
                 if self.case.desk.proposal.is_none() && self.case.desk.task.is_some() {
-                    return Ok(Some(Step::Go(
+                    return Ok(Some(Next::Go(
                         Outcome::Act,
                         format!("{by} approved the action"),
                     )));
@@ -167,7 +169,7 @@ impl Run<'_> {
                     .map(|p| p.facts)
                     .unwrap_or_default();
                 facts.extend(self.record_facts()?);
-                self.case.desk.approved = true;
+                self.case.desk.review = decided;
                 self.case.desk.proposal = Some(Proposal {
                     kind: ProposalKind::Edited { by },
                     template: None,
@@ -180,7 +182,7 @@ impl Run<'_> {
                 // The customer hears the policy and the alternatives.
                 self.case.desk.task = None;
                 self.case.desk.offer = None;
-                self.case.desk.approved = true;
+                self.case.desk.review = decided;
                 self.case.desk.proposal = Some(self.coach_verdict(false)?);
                 Ok(None)
             }
@@ -190,15 +192,14 @@ impl Run<'_> {
                 self.case.desk.offer = None;
                 self.case.turn = None;
                 self.case.desk.end_turn();
-                Ok(Some(Step::Go(
+                Ok(Some(Next::Go(
                     Outcome::Drop,
                     format!("{by} denied: nothing is sent"),
                 )))
             }
             DecisionKind::Escalate => {
-                self.case.desk.escalated = true;
-                self.case.desk.coach_decided = false;
-                Ok(Some(Step::Wait(WaitingOn::Coach)))
+                self.case.desk.review = self.case.desk.review.escalate();
+                Ok(Some(Next::Wait(WaitingOn::Coach)))
             }
         }
     }
@@ -227,7 +228,7 @@ impl Run<'_> {
 
     /// What the records say about the verified student, in reply wording:
     /// the facts a human's edited text may state.
-    pub(in crate::core::machine) fn record_facts(&self) -> Result<Vec<String>, MachineError> {
+    fn record_facts(&self) -> Result<Vec<String>, MachineError> {
         let Some(s) = self.student_record()? else {
             return Ok(Vec::new());
         };

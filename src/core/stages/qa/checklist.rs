@@ -1,5 +1,5 @@
-//! The QA gate: the checklist every reply passes before the send stage may
-//! emit it. Pure: it reads the proposal, the case's tier and identity, and
+//! The pre-send checklist: what every reply passes before the send stage
+//! may emit it. Pure: it reads the proposal, the case's tier and identity, and
 //! what tools reported this turn.
 //!
 //! 1. the tier is consistent with the kind of reply;
