@@ -23,9 +23,19 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The crate-level modules a file names: `crate::x`, and every `x` of a
-/// grouped `crate::{x, y::z}`.
+/// The code of a file without its comments: a doc comment may point a
+/// reader to another layer (`crate::engine::tools`), the code may not.
+fn code_of(text: &str) -> String {
+    text.lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The crate-level modules a file's code names: `crate::x`, and every `x`
+/// of a grouped `crate::{x, y::z}`.
 fn crate_modules(text: &str) -> Vec<String> {
+    let text = code_of(text);
     let mut out = Vec::new();
     for (i, _) in text.match_indices("crate::") {
         let rest = &text[i + "crate::".len()..];

@@ -228,10 +228,16 @@ async fn a_send_in_doubt_is_shown_and_made_again_only_after_the_window_without_a
     fake.post_statuses(&format!("{}/webhooks/whatsapp", s.base), SECRET, Vec::new());
     let id = case_id(&s, "+6281300000401", "wamid.d1").await;
     s.collected(&id).await;
+    // In doubt once the attempt timed out (it is marked so already while
+    // the request is on its way).
     let c = s
         .wait_for("the in-doubt state", Duration::from_secs(5), || async {
             let c = s.case(&id).await;
-            (out(&c)["status"] == "in_doubt").then_some(c)
+            (out(&c)["status"] == "in_doubt"
+                && out(&c)["in_doubt"]["reason"]
+                    .as_str()?
+                    .contains("timed out"))
+            .then_some(c)
         })
         .await;
     let since =
