@@ -88,7 +88,7 @@ fn report(n: u64) {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
-    let now = caseflow::engine::clock::now();
+    let now = caseflow::engine::clock::Clock::now(&caseflow::engine::clock::SystemClock);
     let filled = Instant::now();
     rt.block_on(async {
         let wf =
@@ -414,7 +414,8 @@ fn fill(n: u64, dir: &str) {
                     let Ingested::Accepted { case, .. } = opened else {
                         continue;
                     };
-                    let now = caseflow::engine::clock::now();
+                    let now =
+                        caseflow::engine::clock::Clock::now(&caseflow::engine::clock::SystemClock);
                     let mut c = store.case(case).unwrap().unwrap();
                     {
                         let c = &mut c;

@@ -4,9 +4,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::channels::telegram::TelegramNotifier;
 use crate::channels::whatsapp::WhatsappSender;
 use crate::channels::{CustomerSender, RecordOnly};
 use crate::config::Config;
+use crate::engine::clock::{SharedClock, SystemClock};
+use crate::engine::tools::MidtransClient;
 use crate::engine::workflows::{EMBEDDED, Workflows};
 use crate::engine::{Engine, Parts, Settings, recovery};
 use crate::http::{AppState, router};
@@ -45,30 +48,84 @@ fn read_or_embedded(path: Option<&Path>, embedded: &str) -> anyhow::Result<Strin
 }
 
 /// Opens the store in `data_dir`, resumes its open cases and builds the
-/// router. The returned desk is ready to serve.
+/// router. The returned desk is ready to serve, on the system clock.
 pub async fn open_desk(
     config: &Config,
     data_dir: &Path,
     access: crate::http::auth::Access,
 ) -> anyhow::Result<DeskServer> {
+    open_desk_with_clock(config, data_dir, access, SystemClock::shared()).await
+}
+
+/// As [`open_desk`], on `clock`: a [`ManualClock`](crate::engine::clock::ManualClock)
+/// makes every timer of the desk (SLA, waits, in-doubt window, retention)
+/// fire when a test moves it.
+pub async fn open_desk_with_clock(
+    config: &Config,
+    data_dir: &Path,
+    access: crate::http::auth::Access,
+    clock: SharedClock,
+) -> anyhow::Result<DeskServer> {
     crate::telemetry::install();
     let workflow = load_workflow(config)?;
     let templates_src = read_or_embedded(config.engine.templates.as_deref(), EMBEDDED_TEMPLATES)?;
     let templates = Templates::parse(&templates_src)?;
-    let store = Arc::new(Store::open_with(
-        &data_dir.join("store"),
-        crate::store::StoreOptions {
-            durability: config.store.durability,
-            faults: crate::store::StoreFaults {
-                fail_writes_while: config.faults.store_write_error_file.clone(),
-                panic_writer_when: config.faults.store_writer_panic_file.clone(),
-            },
-        },
-    )?);
-    let weak_store = Arc::downgrade(&store);
+    let store = open_store(config, data_dir)?;
     let workflows = Workflows::load(&store, workflow).await?;
+    let payments = payment_status_client(config)?;
+    let mut policy = config.policy.build()?;
+    policy.provider_lookup = payments.is_some();
+    let wa = &config.channels.whatsapp;
+    let (engine, recovery) = Engine::start(Parts {
+        store: store.clone(),
+        workflows,
+        templates,
+        settings: settings(config)?,
+        sender: customer_sender(config)?,
+        policy,
+        tool_configs: config.tools.clone(),
+        approvals: approval_lanes(config)?,
+        limits: config.limits,
+        pace: (!wa.api_base.trim().is_empty())
+            .then(|| crate::engine::limits::OutboundLimiter::new(&config.limits)),
+        payments,
+        clock,
+    })
+    .await?;
+    start_background_tasks(config, &engine, &store)?;
+    let engine = Arc::new(engine);
+    let state = app_state(config, engine.clone(), access);
+    Ok(DeskServer {
+        router: router(
+            state,
+            config.server.body_limit,
+            config.server.webhook_body_limit,
+        ),
+        engine,
+        recovery,
+    })
+}
+
+/// The store under `data_dir/store`, with the configured durability and
+/// fault drills.
+fn open_store(config: &Config, data_dir: &Path) -> anyhow::Result<Arc<Store>> {
+    let options = crate::store::StoreOptions {
+        durability: config.store.durability,
+        faults: crate::store::StoreFaults {
+            fail_writes_while: config.faults.store_write_error_file.clone(),
+            panic_writer_when: config.faults.store_writer_panic_file.clone(),
+        },
+    };
+    Ok(Arc::new(Store::open_with(
+        &data_dir.join("store"),
+        options,
+    )?))
+}
+
+/// The engine's settings from `[engine]`, the mode and the fault drills.
+fn settings(config: &Config) -> anyhow::Result<Settings> {
     let e = &config.engine;
-    let settings = Settings {
+    Ok(Settings {
         mode: config.mode()?,
         collect_window_ms: e.collect_window.as_millis() as i64,
         stuck_after_ms: e.stuck_after.as_millis() as i64,
@@ -81,98 +138,91 @@ pub async fn open_desk(
             .filter(|s| !s.is_empty()),
         abort_after_tool_call: config.faults.abort_after_tool_call,
         in_doubt_window: config.channels.whatsapp.in_doubt_window,
-    };
+    })
+}
+
+/// The call timeout of `tool` (`[tools.<name>] timeout`, or the default).
+fn tool_timeout(config: &Config, tool: &str) -> std::time::Duration {
+    config.tools.get(tool).copied().unwrap_or_default().timeout
+}
+
+/// How replies leave: recorded only (the embedded default, optionally with
+/// the random-failure drill), or the WhatsApp Cloud API when `api_base` is
+/// set (CONTRACT section 3).
+fn customer_sender(config: &Config) -> anyhow::Result<Arc<dyn CustomerSender>> {
     let wa = &config.channels.whatsapp;
-    let rate = config.faults.send_failure_rate;
-    let sender: Arc<dyn CustomerSender> = if wa.api_base.trim().is_empty() {
-        if rate > 0.0 {
-            tracing::warn!(rate, "fault injection: customer sends fail at random");
-            Arc::new(crate::channels::Flaky {
-                inner: RecordOnly,
-                rate,
-            })
-        } else {
-            Arc::new(RecordOnly)
-        }
-    } else {
-        let timeout = config
-            .tools
-            .get(crate::core::machine::SEND_TOOL)
-            .copied()
-            .unwrap_or_default()
-            .timeout;
-        Arc::new(WhatsappSender::new(
+    if !wa.api_base.trim().is_empty() {
+        let timeout = tool_timeout(config, crate::core::machine::SEND_TOOL);
+        return Ok(Arc::new(WhatsappSender::new(
             &wa.api_base,
             &wa.phone_number_id,
             &wa.access_token,
             timeout,
-        )?)
-    };
+        )?));
+    }
+    let rate = config.faults.send_failure_rate;
+    if rate > 0.0 {
+        tracing::warn!(rate, "fault injection: customer sends fail at random");
+        return Ok(Arc::new(crate::channels::Flaky {
+            inner: RecordOnly,
+            rate,
+        }));
+    }
+    Ok(Arc::new(RecordOnly))
+}
+
+/// The Telegram lanes' chats, when a bot is configured.
+fn approval_lanes(config: &Config) -> anyhow::Result<Option<Arc<TelegramNotifier>>> {
     let tg = &config.channels.telegram;
-    let approvals = if tg.api_base.trim().is_empty() || tg.bot_token.is_empty() {
-        None
-    } else {
-        let timeout = config
-            .tools
-            .get(crate::engine::actor::TELEGRAM_TOOL)
-            .copied()
-            .unwrap_or_default()
-            .timeout;
-        Some(Arc::new(crate::channels::telegram::TelegramNotifier::new(
-            &tg.api_base,
-            &tg.bot_token,
-            &tg.operator_chat_id,
-            &tg.coach_chat_id,
-            timeout,
-        )?))
-    };
+    if tg.api_base.trim().is_empty() || tg.bot_token.is_empty() {
+        return Ok(None);
+    }
+    let timeout = tool_timeout(config, crate::engine::actor::TELEGRAM_TOOL);
+    Ok(Some(Arc::new(TelegramNotifier::new(
+        &tg.api_base,
+        &tg.bot_token,
+        &tg.operator_chat_id,
+        &tg.coach_chat_id,
+        timeout,
+    )?)))
+}
+
+/// The Midtrans status API, when `[midtrans]` names one.
+fn payment_status_client(config: &Config) -> anyhow::Result<Option<MidtransClient>> {
     let mt = &config.midtrans;
-    let payments = if mt.api_base.trim().is_empty() || mt.server_key.is_empty() {
-        None
-    } else {
-        let timeout = config
-            .tools
-            .get(crate::core::records::PAYMENT_STATUS_TOOL)
-            .copied()
-            .unwrap_or_default()
-            .timeout;
-        Some(crate::engine::tools::MidtransClient::new(
-            &mt.api_base,
-            &mt.server_key,
-            timeout,
-        )?)
-    };
-    let mut policy = config.policy.build()?;
-    policy.provider_lookup = payments.is_some();
-    let (engine, recovery) = Engine::start(Parts {
-        store,
-        workflows,
-        templates,
-        settings,
-        sender,
-        policy,
-        tool_configs: config.tools.clone(),
-        approvals,
-        limits: config.limits,
-        pace: (!wa.api_base.trim().is_empty())
-            .then(|| crate::engine::limits::OutboundLimiter::new(&config.limits)),
-        payments,
-    })
-    .await?;
+    if mt.api_base.trim().is_empty() || mt.server_key.is_empty() {
+        return Ok(None);
+    }
+    let timeout = tool_timeout(config, crate::core::records::PAYMENT_STATUS_TOOL);
+    Ok(Some(MidtransClient::new(
+        &mt.api_base,
+        &mt.server_key,
+        timeout,
+    )?))
+}
+
+/// The Notion sync (when configured) and the retention sweep, on the
+/// engine's clock.
+fn start_background_tasks(
+    config: &Config,
+    engine: &Engine,
+    store: &Arc<Store>,
+) -> anyhow::Result<()> {
     if config.notion.enabled() {
-        let timeout = config
-            .tools
-            .get(crate::engine::notion::NOTION_TOOL)
-            .copied()
-            .unwrap_or_default()
-            .timeout;
+        let timeout = tool_timeout(config, crate::engine::notion::NOTION_TOOL);
         let source = crate::engine::notion::NotionSource::new(&config.notion, timeout)?;
         engine.start_notion_sync(source, config.notion.sync_interval);
     }
-    crate::engine::retention::spawn(weak_store, config.retention);
-    let engine = Arc::new(engine);
-    let state = AppState {
-        engine: engine.clone(),
+    crate::engine::retention::spawn(Arc::downgrade(store), config.retention, engine.clock());
+    Ok(())
+}
+
+/// What every HTTP handler shares: the engine, who may call, and the
+/// webhooks' secrets.
+fn app_state(config: &Config, engine: Arc<Engine>, access: crate::http::auth::Access) -> AppState {
+    let wa = &config.channels.whatsapp;
+    AppState {
+        engine,
         access: Arc::new(access),
         webhooks: Arc::new(crate::http::webhooks::WebhookSecrets {
             whatsapp_app_secret: wa.app_secret.clone(),
@@ -180,16 +230,7 @@ pub async fn open_desk(
             midtrans_server_key: config.midtrans.server_key.clone(),
             telegram_secret_token: config.channels.telegram.secret_token.clone(),
         }),
-    };
-    Ok(DeskServer {
-        router: router(
-            state,
-            config.server.body_limit,
-            config.server.webhook_body_limit,
-        ),
-        engine,
-        recovery,
-    })
+    }
 }
 
 /// The demo records under `config/demo/`, built into the binary.
@@ -220,7 +261,11 @@ pub async fn load_demo(
     if busy || store.has_students()? {
         return Ok(None);
     }
-    let today = chrono::Utc::now().with_timezone(&timezone).date_naive();
+    let now = engine.now();
+    let today = chrono::DateTime::from_timestamp_millis(now.millis())
+        .unwrap_or_default()
+        .with_timezone(&timezone)
+        .date_naive();
     let students =
         crate::http::records::parse_students(relative_dates(DEMO_STUDENTS, today).as_bytes())
             .map_err(|e| anyhow::anyhow!("config/demo/students.json: {}", e.message()))?;
@@ -233,9 +278,7 @@ pub async fn load_demo(
         slots: slots.len(),
         articles: articles.len(),
     };
-    store
-        .upsert_students(students, crate::engine::clock::now())
-        .await?;
+    store.upsert_students(students, now).await?;
     store.add_slots(slots).await?;
     store.put_articles(articles).await?;
     Ok(Some(loaded))

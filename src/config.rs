@@ -135,6 +135,10 @@ pub struct ChannelsConfig {
     pub telegram: TelegramConfig,
 }
 
+/// Default in-doubt window (`[channels.whatsapp] in_doubt_window`;
+/// CONTRACT section 2: 30 s).
+pub const DEFAULT_IN_DOUBT_WINDOW: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WhatsappConfig {
@@ -157,7 +161,7 @@ impl Default for WhatsappConfig {
             access_token: String::new(),
             app_secret: String::new(),
             verify_token: String::new(),
-            in_doubt_window: crate::engine::in_doubt::DEFAULT_WINDOW,
+            in_doubt_window: DEFAULT_IN_DOUBT_WINDOW,
         }
     }
 }

@@ -320,7 +320,10 @@ fn report(
     use caseflow::report::period::{Period, local_date, parse_date};
     let config = load_config(&config_path)?;
     let tz = config.policy.build()?.timezone;
-    let now = caseflow::engine::clock::now();
+    let now = {
+        use caseflow::engine::clock::Clock;
+        caseflow::engine::clock::SystemClock.now()
+    };
     let period = Period::new(
         parse_date("from", from.as_deref())?,
         parse_date("to", to.as_deref())?,

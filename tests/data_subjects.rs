@@ -7,7 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, repo_file, write_config};
+use common::clocked::timer_due;
+use common::{Server, write_config};
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -191,38 +192,54 @@ async fn a_customer_is_exported_then_erased_for_good_across_a_restart() {
     s.terminate();
 }
 
+/// Retention on a manual clock with the shipped durations: an answered case
+/// closes after 24 idle hours, and is erased 365 days after it closed, not
+/// a moment before; an open case is kept.
 #[tokio::test(flavor = "multi_thread")]
 async fn closed_cases_past_retention_are_erased_and_open_ones_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let wf = std::fs::read_to_string(repo_file("workflows/support.toml"))
-        .unwrap()
-        .replace(
-            "[timers.idle_close]\nafter = \"24h\"",
-            "[timers.idle_close]\nafter = \"1s\"",
-        );
-    assert!(wf.contains("after = \"1s\""));
-    let wf_path = dir.path().join("wf.toml");
-    std::fs::write(&wf_path, wf).unwrap();
-    let config = write_config(
-        dir.path(),
-        "collect_window = \"50ms\"",
-        "[retention]\nclosed_cases = \"2s\"\n",
-    );
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        &repo_file("workflows/support.toml"),
-        wf_path.to_str().unwrap(),
-    );
-    std::fs::write(&config, text).unwrap();
-    let s = Server::start_with_args(dir.path(), &config, &["--demo"]).await;
+    let config = write_config(dir.path(), "collect_window = \"50ms\"", "");
+    let s = Server::start_clocked(dir.path(), &config, true).await;
 
     let faq = s.say("+6287700000001", "berapa harga les vokal?").await;
     let faq_id = faq["id"].as_str().unwrap().to_string();
     let waiting = s.say(SARI, "kak jadwal les saya kapan?").await;
     assert_eq!(waiting["waiting_on"], "operator");
+    let idle_due = timer_due(&faq, "idle_close").unwrap_or_else(|| panic!("{faq}"));
+    s.advance(Duration::from_secs(24 * 3600));
+    assert!(s.now() >= idle_due);
     let closed = s
         .wait_for(
-            "the answered case to close and be erased",
-            Duration::from_secs(30),
+            "the answered case to close after 24 idle hours",
+            Duration::from_secs(10),
+            || async {
+                let c = s.case(&faq_id).await;
+                (c["state"] == "closed").then_some(c)
+            },
+        )
+        .await;
+    let closed_at = chrono::DateTime::parse_from_rfc3339(closed["closed_at"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    let erase_due = closed_at + chrono::Duration::days(365);
+
+    // A sweep just before the case is due erases nothing and names when it is.
+    let store = s.engine().store_handle();
+    let retention = caseflow::config::RetentionConfig::default();
+    let before = caseflow::core::types::Timestamp(erase_due.timestamp_millis() - 1);
+    let (erased, next) = caseflow::engine::retention::sweep(store.clone(), retention, before)
+        .await
+        .unwrap();
+    assert_eq!(erased.cases, 0);
+    assert_eq!(next.millis(), erase_due.timestamp_millis());
+
+    s.clock().set(caseflow::core::types::Timestamp(
+        erase_due.timestamp_millis(),
+    ));
+    let closed = s
+        .wait_for(
+            "the closed case to be erased 365 days later",
+            Duration::from_secs(10),
             || async {
                 let c = s.case(&faq_id).await;
                 c["tags"]
@@ -250,8 +267,13 @@ async fn closed_cases_past_retention_are_erased_and_open_ones_kept() {
         .cloned()
         .unwrap_or_else(|| panic!("no retention entry: {audit}"));
     assert_eq!(sweep["by"], "retention");
-    assert_eq!(sweep["policy"], "retention.closed_cases = 2s");
-    s.terminate();
+    assert!(
+        sweep["policy"]
+            .as_str()
+            .unwrap()
+            .starts_with("retention.closed_cases = "),
+        "{sweep}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -399,4 +421,53 @@ async fn a_privacy_request_waits_on_the_coach_under_a_72_hour_deadline_that_surv
         .await;
     assert_eq!(deadline(&c), None, "{c}");
     s.terminate();
+}
+
+/// The 72-hour deadline of a privacy request fires at its due time on a
+/// manual clock: an SLA breach, and the case is handed back to the coach.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswered_privacy_request_breaches_its_72_hour_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "collect_window = \"50ms\"", "");
+    let s = Server::start_clocked(dir.path(), &config, true).await;
+    let c = s.say(SARI, "tolong hapus data saya kak").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    assert_eq!(c["waiting_on"], "coach", "{c}");
+    // Armed when the turn is tiered and found to carry the request.
+    let tiered = c["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["to"] == "tier")
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t["at"].as_str()?).ok())
+        .unwrap_or_else(|| panic!("{c}"));
+    let due = timer_due(&c, "privacy_deadline").unwrap_or_else(|| panic!("{c}"));
+    assert_eq!(due, tiered + chrono::Duration::hours(72), "{c}");
+    let breached = |c: &Value| {
+        c["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("sla_breach:privacy_deadline"))
+    };
+    s.advance(Duration::from_secs(72 * 3600) - Duration::from_millis(100));
+    let c = s.case(&id).await;
+    assert!(!breached(&c), "{c}");
+    s.advance(Duration::from_millis(100));
+    let c = s
+        .wait_for("the deadline to fire", Duration::from_secs(10), || async {
+            let c = s.case(&id).await;
+            breached(&c).then_some(c)
+        })
+        .await;
+    assert_eq!(c["waiting_on"], "coach", "{c}");
+    // Breached once: the transition the timer made does not arm it again.
+    assert_eq!(timer_due(&c, "privacy_deadline"), None, "{c}");
+    assert!(
+        c["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["reason"] == "timer privacy_deadline fired"),
+        "{c}"
+    );
 }

@@ -333,3 +333,137 @@ async fn metrics_show_the_desk_in_prometheus_text_behind_the_token() {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
 }
+
+/// Every JSON body is read into its declared shape: a wrong-typed value,
+/// nested or not, is a 400 naming its path, and nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_typed_nested_field_is_named_on_every_endpoint_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "[midtrans]\nserver_key = \"SB-Mid-server-typed\"\n[channels.telegram]\nsecret_token = \"tg-secret-typed-bodies\"\n";
+    let s = Server::start_demo_with(dir.path(), "pilot", extra).await;
+    let c = s.say("+6285611112222", "saya mau refund").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let history = |c: &serde_json::Value| c["transitions"].as_array().unwrap().len();
+    let before = history(&c);
+    let (_, audit) = s.admin_get("/admin/audit?limit=1000").await;
+    let audited = audit["entries"].as_array().unwrap().len();
+    let scores = json!({"correctness": 2, "completeness": 2, "safety": 2, "tone": "good",
+                        "efficiency": 2, "tool_integrity": 2});
+    let student = json!({"id": "s9", "name": "Nia", "phone": "+6281200000009",
+        "email": "nia@example.com", "rev": 1,
+        "invoices": [{"number": "INV-9", "order_id": "O9", "amount": "lots", "status": "paid"}]});
+    let admin: Vec<(String, serde_json::Value, &str)> = vec![
+        (
+            format!("/admin/cases/{id}/decision"),
+            json!({"decision": "approve", "by": ["coach-dewi"]}),
+            "`by`",
+        ),
+        (
+            "/admin/degraded".into(),
+            json!({"on": "yes", "reason": "notion down"}),
+            "`on`",
+        ),
+        (
+            "/admin/cases/retry".into(),
+            json!({"filter": {"stuck": 5}, "reason": "x", "dry_run": false}),
+            "`filter.stuck`",
+        ),
+        (
+            "/admin/records/students".into(),
+            json!([student]),
+            "[0].invoices[0].amount",
+        ),
+        (
+            "/admin/records/slots".into(),
+            json!([{"starts_at": {"day": 1}, "coach": "Dewi"}]),
+            "[0].starts_at",
+        ),
+        (
+            "/admin/kb".into(),
+            json!([{"id": "k", "title": "t", "status": "published", "bodies": {"en": 5},
+                    "questions": ["q"], "version": 1}]),
+            "[0].bodies.en",
+        ),
+        (
+            "/admin/qa/sample".into(),
+            json!({"from": {"date": "2026-11-01"}, "to": "2026-11-30", "n": 3, "by": "dewi"}),
+            "`from`",
+        ),
+        (
+            "/admin/qa/labels".into(),
+            json!({"by": "dewi", "labels": [{"sample": uuid::Uuid::now_v7().to_string(),
+                   "item": 0, "verdict": "correct", "scores": scores}]}),
+            "`labels[0].scores.tone`",
+        ),
+        (
+            "/admin/customers/+6285611112222/erase".into(),
+            json!({"reason": {"why": "asked"}}),
+            "`reason`",
+        ),
+    ];
+    for (path, body, field) in admin {
+        let (status, v) = s.admin_post(&path, body.clone()).await;
+        assert_eq!(status, 400, "{path} {body}: {v}");
+        let error = v["error"].as_str().unwrap();
+        assert!(error.contains(field), "{path}: {error}");
+    }
+    let (status, v) = s
+        .post_raw(
+            &json!({"channel": "whatsapp", "from": "+6281200000010", "message_id": "wamid.T1",
+                    "text": "halo", "at": {"seconds": 1}})
+            .to_string(),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(v["error"].as_str().unwrap().contains("`at`"), "{v}");
+    let midtrans = json!({"order_id": "ORDER-001", "status_code": "200",
+        "gross_amount": {"value": 450000}, "signature_key": "x",
+        "transaction_status": "settlement"});
+    let r = s
+        .client()
+        .post(format!("{}/webhooks/midtrans", s.base))
+        .json(&midtrans)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("`gross_amount`"),
+        "{v}"
+    );
+    let r = s
+        .client()
+        .post(format!("{}/webhooks/telegram", s.base))
+        .header("x-telegram-bot-api-secret-token", "tg-secret-typed-bodies")
+        .json(&json!({"update_id": 1, "callback_query": {"id": "7", "data": 5}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("`callback_query.data`"),
+        "{v}"
+    );
+
+    // Nothing changed: the case, the audit, degraded mode, the records.
+    let c = s.case(&id).await;
+    assert_eq!(history(&c), before, "{c}");
+    assert_eq!(c["waiting_on"], "coach");
+    let (_, audit) = s.admin_get("/admin/audit?limit=1000").await;
+    assert_eq!(
+        audit["entries"].as_array().unwrap().len(),
+        audited,
+        "{audit}"
+    );
+    let (_, degraded) = s.admin_get("/admin/degraded").await;
+    assert_eq!(degraded["on"], false);
+    let (status, _) = s.admin_get("/admin/records/students/s9").await;
+    assert_eq!(status, 404);
+    assert_eq!(s.cases("").await.len(), 1, "no message was stored");
+    s.terminate();
+}

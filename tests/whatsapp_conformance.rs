@@ -386,8 +386,9 @@ async fn reactions_edits_deletions_and_notices_never_open_reopen_or_wake() {
     );
     assert_eq!(c["events"][0]["refers_to"], answer);
     assert_eq!(c["events"][0]["text"], "👍");
-    // Give a wrongly woken case every chance to act, then check it did not.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A case woken by the events (wrongly) would have acted by the time no
+    // case actor runs; check it did not.
+    s.wait_idle().await;
     let c = s.case(&id).await;
     assert_eq!(c["state"], "close");
     assert_eq!(c["waiting_on"], "customer");

@@ -3,11 +3,16 @@
 //! send is still retrying (also across a kill -9 and restart, and behind an
 //! open breaker), and after the customer-service window only an approved
 //! template message goes out; a reply without one waits on the operator.
+//!
+//! The timer tests run the desk in this process on a manual clock with the
+//! shipped workflow's own durations (3 minutes, 24 hours): the clock is
+//! moved, not waited for. The restart test drives the real binary.
 
 mod common;
 
 use std::time::Duration;
 
+use common::clocked::{opened_at, timer_due};
 use common::fake::{Behaviour, Fake, Planned};
 use common::{Server, repo_file, write_config};
 use serde_json::{Value, json};
@@ -61,10 +66,30 @@ async fn the_first_response_sla_fires_while_the_send_is_retrying_and_the_send_go
     let dir = tempfile::tempdir().unwrap();
     let (fake, base) = Fake::start().await;
     fake.set_default(Behaviour::Status(500));
-    let config = quick_sla_config(dir.path(), &whatsapp(&base, "failure_threshold = 1000"));
-    let s = Server::start_with_config(dir.path(), &config).await;
+    let config = write_config(
+        dir.path(),
+        "collect_window = \"50ms\"",
+        &whatsapp(&base, "failure_threshold = 1000"),
+    );
+    let s = Server::start_clocked(dir.path(), &config, false).await;
     let (_, body) = s.message("+6281400000001", "wamid.sla1", "halo kak").await;
     let id = body["case_id"].as_str().unwrap().to_string();
+    let c = s.collected(&id).await;
+    // The shipped workflow's SLA: three minutes after the case opened.
+    assert_eq!(
+        timer_due(&c, "first_response"),
+        Some(opened_at(&c) + chrono::Duration::minutes(3)),
+        "{c}"
+    );
+    s.wait_for(
+        "the send to be retrying",
+        Duration::from_secs(10),
+        || async { (fake.requests().len() >= 2).then_some(()) },
+    )
+    .await;
+    let c = s.case(&id).await;
+    assert!(!breached(&c) && c["waiting_on"] != "operator", "{c}");
+    s.advance(Duration::from_secs(180));
     let c = s
         .wait_for(
             "the SLA to hand the case over",
@@ -124,9 +149,12 @@ async fn the_first_response_sla_fires_after_a_kill_and_restart_while_whatsapp_is
         || async { (!fake.requests().is_empty()).then_some(()) },
     )
     .await;
+    let due = timer_due(&s.case(&id).await, "first_response").expect("the SLA is armed");
     s.kill9();
-    // Down past the due time.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Down past the due time (the binary runs on the real clock).
+    while chrono::Utc::now() <= due {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let s = Server::start_with_config(dir.path(), &config).await;
     let c = s
         .wait_for("the SLA after restart", Duration::from_secs(10), || async {
@@ -144,13 +172,29 @@ async fn the_first_response_sla_fires_behind_an_open_breaker_and_on_a_stuck_send
     let (fake, base) = Fake::start().await;
     fake.set_default(Behaviour::Status(503));
     // The breaker opens at once and stays open longer than the SLA.
-    let config = quick_sla_config(
+    let config = write_config(
         dir.path(),
-        &whatsapp(&base, "failure_threshold = 1\nopen_for = \"60s\""),
+        "collect_window = \"50ms\"",
+        &whatsapp(&base, "failure_threshold = 1\nopen_for = \"10m\""),
     );
-    let s = Server::start_with_config(dir.path(), &config).await;
+    let s = Server::start_clocked(dir.path(), &config, false).await;
     let (_, body) = s.message("+6281400000003", "wamid.sla3", "halo kak").await;
     let id = body["case_id"].as_str().unwrap().to_string();
+    s.collected(&id).await;
+    let whatsapp_breaker = |tools: &Value| {
+        tools["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["tool"] == "whatsapp")
+            .map(|t| t["state"].clone())
+    };
+    s.wait_for("the breaker to open", Duration::from_secs(10), || async {
+        let (_, tools) = s.admin_get("/admin/tools").await;
+        (whatsapp_breaker(&tools)? == "open").then_some(())
+    })
+    .await;
+    s.advance(Duration::from_secs(180));
     let c = s
         .wait_for(
             "the SLA behind the breaker",
@@ -162,14 +206,27 @@ async fn the_first_response_sla_fires_behind_an_open_breaker_and_on_a_stuck_send
         )
         .await;
     assert!(breached(&c), "{c}");
+    let (_, tools) = s.admin_get("/admin/tools").await;
+    assert_eq!(whatsapp_breaker(&tools), Some(json!("open")), "{tools}");
     // A 4xx leaves the send stuck: its SLA still fires.
     let dir2 = tempfile::tempdir().unwrap();
     let (fake2, base2) = Fake::start().await;
     fake2.set_default(Behaviour::Status(400));
-    let config2 = quick_sla_config(dir2.path(), &whatsapp(&base2, ""));
-    let s2 = Server::start_with_config(dir2.path(), &config2).await;
+    let config2 = write_config(
+        dir2.path(),
+        "collect_window = \"50ms\"",
+        &whatsapp(&base2, ""),
+    );
+    let s2 = Server::start_clocked(dir2.path(), &config2, false).await;
     let (_, body) = s2.message("+6281400000004", "wamid.sla4", "halo kak").await;
     let id2 = body["case_id"].as_str().unwrap().to_string();
+    s2.collected(&id2).await;
+    s2.wait_for("the send to be stuck", Duration::from_secs(10), || async {
+        let c = s2.case(&id2).await;
+        (c["stuck"] == true).then_some(())
+    })
+    .await;
+    s2.advance(Duration::from_secs(180));
     let c = s2
         .wait_for(
             "the SLA on a stuck send",
@@ -183,14 +240,14 @@ async fn the_first_response_sla_fires_behind_an_open_breaker_and_on_a_stuck_send
     assert!(breached(&c) && c["stuck"] == true, "{c}");
 }
 
-/// A demo desk whose template catalog has approved WhatsApp templates for
-/// `approved` (id, name).
-async fn demo_with_templates(
+/// The config of a demo desk whose template catalog has approved WhatsApp
+/// templates for `approved` (id, name).
+fn templates_config(
     dir: &std::path::Path,
     mode: &str,
     base: &str,
     approved: &[(&str, &str)],
-) -> Server {
+) -> std::path::PathBuf {
     let mut catalog = std::fs::read_to_string(repo_file("config/templates.toml")).unwrap();
     for (id, name) in approved {
         catalog = catalog.replace(
@@ -206,6 +263,17 @@ async fn demo_with_templates(
         .replace(&repo_file("config/templates.toml"), path.to_str().unwrap())
         .replace("mode = \"pilot\"", &format!("mode = \"{mode}\""));
     std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// The real binary on the demo records, with approved templates.
+async fn demo_with_templates(
+    dir: &std::path::Path,
+    mode: &str,
+    base: &str,
+    approved: &[(&str, &str)],
+) -> Server {
+    let config = templates_config(dir, mode, base, approved);
     Server::start_with_args(dir, &config, &["--demo"]).await
 }
 
@@ -327,15 +395,15 @@ async fn after_the_window_an_approved_template_goes_out_as_a_template_message() 
 async fn a_late_human_approval_respects_the_window() {
     let dir = tempfile::tempdir().unwrap();
     let (fake, base) = Fake::start().await;
-    let s = demo_with_templates(
+    let config = templates_config(
         dir.path(),
         "pilot",
         &base,
         &[("wa.r1.schedule", "next_session")],
-    )
-    .await;
-    // Both customers wrote 24 h minus 4 s ago: the window closes in 4 s.
-    let sent = chrono::Utc::now().timestamp() - 24 * 3600 + 4;
+    );
+    let s = Server::start_clocked(dir.path(), &config, true).await;
+    // Both customers write now: the window closes 24 hours later.
+    let sent = s.now().timestamp();
     webhook_message(
         &s,
         "6281234567890",
@@ -355,18 +423,33 @@ async fn a_late_human_approval_respects_the_window() {
     let mut ids = Vec::new();
     for who in ["+6281234567890", "+6281298765432"] {
         let c = s
-            .wait_for("the R1 draft to wait", Duration::from_secs(10), || async {
-                let c = case_of(&s, who).await?;
-                (c["waiting_on"] == "operator" && c["pending_reply"].is_object()).then_some(c)
-            })
+            .wait_for(
+                "the messages to be read",
+                Duration::from_secs(10),
+                || async {
+                    let c = case_of(&s, who).await?;
+                    (c["unread"] == 0).then_some(c)
+                },
+            )
             .await;
         ids.push(c["id"].as_str().unwrap().to_string());
     }
-    let acks = fake.requests().len();
-    assert_eq!(acks, 2, "acknowledged inside the window");
-    while chrono::Utc::now().timestamp() <= sent + 24 * 3600 + 1 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    s.advance(Duration::from_millis(50));
+    for id in &ids {
+        s.wait_for("the R1 draft to wait", Duration::from_secs(10), || async {
+            let c = s.case(id).await;
+            (c["waiting_on"] == "operator" && c["pending_reply"].is_object()).then_some(c)
+        })
+        .await;
     }
+    s.wait_for("the acknowledgements", Duration::from_secs(10), || async {
+        (fake.requests().len() == 2).then_some(())
+    })
+    .await;
+    let acks = fake.requests().len();
+    // The window closes 24 hours after the customers wrote.
+    s.advance(Duration::from_secs(24 * 3600 + 1));
+    assert!(s.now().timestamp() > sent + 24 * 3600);
     for id in &ids {
         let (status, v) = s
             .admin_post(

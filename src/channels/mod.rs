@@ -8,6 +8,7 @@ use std::pin::Pin;
 
 use crate::core::stages::send::Outbound;
 
+pub mod retry_after;
 pub mod telegram;
 pub mod whatsapp;
 pub mod whatsapp_webhook;
@@ -29,25 +30,6 @@ pub enum SendError {
     /// tells (see `engine::in_doubt`).
     #[error("{0} (outcome unknown)")]
     InDoubt(String),
-}
-
-impl From<SendError> for crate::engine::retry::Failure<String> {
-    fn from(e: SendError) -> Self {
-        match e {
-            SendError::Transient {
-                reason,
-                retry_after,
-            } => Self::Transient {
-                error: reason,
-                retry_after,
-            },
-            SendError::Permanent(reason) => Self::Permanent(reason),
-            SendError::InDoubt(reason) => Self::Transient {
-                error: reason,
-                retry_after: None,
-            },
-        }
-    }
 }
 
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<String, SendError>> + Send + 'a>>;

@@ -8,6 +8,7 @@
 //! on an old post (the case has moved on since) is refused, not applied to a
 //! later question.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -15,6 +16,21 @@ use serde_json::{Value, json};
 use crate::core::case::{CaseRecord, Lane};
 use crate::core::desk::DecisionKind;
 use crate::core::types::{CaseId, Timestamp};
+
+/// A Bot API call that did not succeed: which method, and how it failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TelegramError {
+    /// No answer: connection refused, timed out, or cut.
+    #[error("telegram {method}: {source}")]
+    Request {
+        method: &'static str,
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    /// The Bot API answered with a non-success HTTP status.
+    #[error("telegram {method}: HTTP {status}")]
+    Status { method: &'static str, status: u16 },
+}
 
 pub struct TelegramNotifier {
     client: reqwest::Client,
@@ -54,7 +70,7 @@ impl TelegramNotifier {
     }
 
     /// Posts the case to its lane's chat with decision buttons.
-    pub async fn post_approval(&self, case: &CaseRecord, lane: Lane) -> Result<(), String> {
+    pub async fn post_approval(&self, case: &CaseRecord, lane: Lane) -> Result<(), TelegramError> {
         let chat = match lane {
             Lane::Operator => &self.operator_chat,
             Lane::Coach => &self.coach_chat,
@@ -64,7 +80,11 @@ impl TelegramNotifier {
     }
 
     /// Tells Telegram the button press was handled (stops the spinner).
-    pub async fn answer_callback(&self, callback_id: &str, text: &str) -> Result<(), String> {
+    pub async fn answer_callback(
+        &self,
+        callback_id: &str,
+        text: &str,
+    ) -> Result<(), TelegramError> {
         self.call(
             "answerCallbackQuery",
             &json!({"callback_query_id": callback_id, "text": text}),
@@ -72,18 +92,22 @@ impl TelegramNotifier {
         .await
     }
 
-    async fn call(&self, method: &str, body: &Value) -> Result<(), String> {
+    async fn call(&self, method: &'static str, body: &Value) -> Result<(), TelegramError> {
         let r = self
             .client
             .post(format!("{}/{method}", self.base))
             .json(body)
             .send()
             .await
-            .map_err(|e| format!("telegram {method}: {e}"))?;
+            .map_err(|e| TelegramError::Request {
+                method,
+                source: Arc::new(e),
+            })?;
         if r.status().is_success() {
             Ok(())
         } else {
-            Err(format!("telegram {method}: HTTP {}", r.status().as_u16()))
+            let status = r.status().as_u16();
+            Err(TelegramError::Status { method, status })
         }
     }
 }

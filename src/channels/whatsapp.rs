@@ -157,7 +157,7 @@ impl CustomerSender for WhatsappSender {
                         SendError::InDoubt("whatsapp: answer without a message id".into())
                     });
             }
-            let wait = crate::engine::retry::retry_after(response.headers());
+            let wait = super::retry_after::retry_after(response.headers());
             let detail = response.text().await.unwrap_or_default();
             let detail: String = detail.chars().take(200).collect();
             let reason = format!("whatsapp: HTTP {} {detail}", status.as_u16());

@@ -16,7 +16,7 @@ pub mod admit;
 
 use crate::core::case::{ArmedTimer, CaseRecord, TransitionRecord, Turn};
 use crate::core::language;
-use crate::core::records::Records;
+use crate::core::records::{Records, RecordsError};
 use crate::core::stages::Outcome;
 use crate::core::stages::execute::{self, ToolCall};
 use crate::core::stages::send::Outbound;
@@ -56,11 +56,30 @@ pub enum Event {
     /// The effect of step `step` finished.
     EffectDone {
         step: u32,
-        result: Result<(), String>,
+        result: Result<(), EffectError>,
     },
     /// The pending effect's intent is recorded but not its completion:
     /// run it again under the same key.
     ResumeEffect,
+}
+
+/// How an effect failed, as the engine tells the machine
+/// ([`Event::EffectDone`]) and the store records it (the effect's
+/// `last_error`, as its text).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EffectError {
+    /// A send that failed for good (the provider refused it) or ran out of
+    /// its retry budget; `reason` is the last attempt's error.
+    #[error("{reason} (after {attempts} attempt(s))")]
+    SendFailed { reason: String, attempts: u32 },
+    /// A write tool answered that it did not do it: its receipt's detail
+    /// (a slot taken meanwhile).
+    #[error("{0}")]
+    ToolRefused(String),
+    /// A tool call that failed, ran out of its budget, or was not tried
+    /// because its breaker is open.
+    #[error("{reason}")]
+    ToolFailed { reason: String, attempts: u32 },
 }
 
 /// A side effect for the engine to run after persisting the case.
@@ -99,7 +118,7 @@ pub enum MachineError {
     #[error("no wait reached after {0} steps")]
     Runaway(usize),
     #[error("records: {0}")]
-    Records(String),
+    Records(#[from] RecordsError),
 }
 
 const MAX_STEPS: usize = 32;
@@ -291,7 +310,11 @@ impl Run<'_> {
 
     /// The effect of `step` finished: the execute stage's tool call or the
     /// send stage's message.
-    fn effect_done(&mut self, step: u32, result: Result<(), String>) -> Result<(), MachineError> {
+    fn effect_done(
+        &mut self,
+        step: u32,
+        result: Result<(), EffectError>,
+    ) -> Result<(), MachineError> {
         if self
             .case
             .desk

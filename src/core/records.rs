@@ -1,6 +1,8 @@
 //! Records the desk answers from: students (with invoices, sessions and
 //! reschedule history), free slots, knowledge-base articles. Plain data.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::types::Timestamp;
@@ -148,18 +150,76 @@ pub struct ToolReceipt {
     pub at: Timestamp,
 }
 
+/// Which read of the [`Records`] failed. Carries the ids that are not
+/// personal data (a student id, an order id); a phone number or an invoice
+/// number a customer typed is not repeated, since the error ends up in the
+/// case's stuck reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordsQuery {
+    Student { id: String },
+    StudentByPhone,
+    StudentByInvoice,
+    FreeSlots,
+    PublishedArticles,
+    Payment { order_id: String },
+}
+
+impl std::fmt::Display for RecordsQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordsQuery::Student { id } => write!(f, "student {id}"),
+            RecordsQuery::StudentByPhone => f.write_str("student by phone"),
+            RecordsQuery::StudentByInvoice => f.write_str("student by invoice"),
+            RecordsQuery::FreeSlots => f.write_str("free slots"),
+            RecordsQuery::PublishedArticles => f.write_str("published articles"),
+            RecordsQuery::Payment { order_id } => write!(f, "payment of order {order_id}"),
+        }
+    }
+}
+
+/// A read of the [`Records`] that failed: which read, and the backend's own
+/// error (the store's) as its source. The case whose stage needed it
+/// becomes stuck with this as the reason.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot read {query}: {source}")]
+pub struct RecordsError {
+    pub query: RecordsQuery,
+    #[source]
+    pub source: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl RecordsError {
+    pub fn new(
+        query: RecordsQuery,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        RecordsError {
+            query,
+            source: Arc::new(source),
+        }
+    }
+}
+
+/// Equal when the same read failed with the same message (the source is a
+/// trait object, compared by what it says).
+impl PartialEq for RecordsError {
+    fn eq(&self, other: &Self) -> bool {
+        self.query == other.query && self.source.to_string() == other.source.to_string()
+    }
+}
+
 /// Read access to the records, for the stages. Reads are synchronous and
 /// local (the store, or a test's memory); an error makes the case stuck.
 pub trait Records: Send + Sync {
-    fn student(&self, id: &str) -> Result<Option<Student>, String>;
-    fn student_by_phone(&self, phone: &str) -> Result<Option<Student>, String>;
-    fn student_by_invoice(&self, number: &str) -> Result<Option<Student>, String>;
+    fn student(&self, id: &str) -> Result<Option<Student>, RecordsError>;
+    fn student_by_phone(&self, phone: &str) -> Result<Option<Student>, RecordsError>;
+    fn student_by_invoice(&self, number: &str) -> Result<Option<Student>, RecordsError>;
     /// Free slots starting after `after`, earliest first, at most `limit`.
-    fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, String>;
+    fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, RecordsError>;
     /// For each article, its highest published version.
-    fn published_articles(&self) -> Result<Vec<Article>, String>;
+    fn published_articles(&self) -> Result<Vec<Article>, RecordsError>;
     /// The payment state of an order, from the payment provider.
-    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, String>;
+    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, RecordsError>;
 }
 
 /// Records held in memory: for tests and simulations.
@@ -172,7 +232,7 @@ pub struct MemRecords {
 }
 
 impl Records for MemRecords {
-    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, String> {
+    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, RecordsError> {
         Ok(self
             .payments
             .iter()
@@ -180,11 +240,11 @@ impl Records for MemRecords {
             .map(|(_, s)| *s))
     }
 
-    fn student(&self, id: &str) -> Result<Option<Student>, String> {
+    fn student(&self, id: &str) -> Result<Option<Student>, RecordsError> {
         Ok(self.students.iter().find(|s| s.id == id).cloned())
     }
 
-    fn student_by_phone(&self, phone: &str) -> Result<Option<Student>, String> {
+    fn student_by_phone(&self, phone: &str) -> Result<Option<Student>, RecordsError> {
         let wanted = crate::policy::identity::normalize_phone(phone);
         Ok(self
             .students
@@ -193,7 +253,7 @@ impl Records for MemRecords {
             .cloned())
     }
 
-    fn student_by_invoice(&self, number: &str) -> Result<Option<Student>, String> {
+    fn student_by_invoice(&self, number: &str) -> Result<Option<Student>, RecordsError> {
         let wanted = crate::policy::identity::invoice_key(number);
         Ok(self
             .students
@@ -206,7 +266,7 @@ impl Records for MemRecords {
             .cloned())
     }
 
-    fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, String> {
+    fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, RecordsError> {
         let mut free: Vec<Slot> = self
             .slots
             .iter()
@@ -218,7 +278,7 @@ impl Records for MemRecords {
         Ok(free)
     }
 
-    fn published_articles(&self) -> Result<Vec<Article>, String> {
+    fn published_articles(&self) -> Result<Vec<Article>, RecordsError> {
         let mut best: Vec<Article> = Vec::new();
         for a in self
             .articles

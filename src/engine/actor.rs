@@ -1,26 +1,23 @@
 //! One case's actor: loads the case from the store, advances the pure
-//! machine, commits, and only then runs the effect that came out.
+//! machine, commits, and only then runs the effect that came out
+//! (`effects.rs`), whose outcome is the next step's event.
 //!
 //! The actor keeps nothing between signals but a counter: every signal
 //! re-reads the case, so a restarted actor and a fresh one behave the same.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
+use super::Shared;
+use super::effects::{Ran, run_effect};
 use super::supervisor::SupervisorMsg;
-use super::{Shared, clock};
-use crate::channels::SendError;
 use crate::core::case::CaseRecord;
 use crate::core::machine::admit::CaseEvent;
 use crate::core::machine::{self, Effect, Event, Facts, InboundFact, SEND_TOOL};
-use std::time::Duration;
-
-use crate::core::desk::ToolRequest;
-use crate::core::records::PAYMENT_STATUS_TOOL;
-use crate::core::stages::send::Outbound;
-use crate::core::types::{CaseId, State};
-use crate::engine::{in_doubt, retry};
+use crate::core::types::{CaseId, State, Timestamp};
+use crate::engine::retry;
 use crate::store::{Commit, Committed, EffectOutcome, SendIntent, StoreError, ToolIntent};
 
 /// Reloads allowed when the case was written by someone else meanwhile.
@@ -75,7 +72,7 @@ impl Actor for CaseActor {
                 tracing::warn!(case = %id, error = %e, "case waits for the store to take writes");
                 shared
                     .timers
-                    .set(id, Some(clock::now().plus_millis(STORE_RETRY_MS)));
+                    .set(id, Some(shared.clock.now().plus_millis(STORE_RETRY_MS)));
             }
             // Quarantined by recovery and shown by the admin API.
             Err(DriveError::Store(e @ StoreError::UnreadableCase { .. })) => {
@@ -101,155 +98,235 @@ pub enum DriveError {
     Conflicts(CaseId),
 }
 
+/// An effect's outcome and the event it becomes, kept across a reload when
+/// the commit that was to record it lost a race.
+type Carried = Option<(EffectOutcome, Event)>;
+
 /// Advances the case as far as it goes now.
 async fn drive(shared: &Shared, id: CaseId) -> Result<(), DriveError> {
-    let mut carried: Option<(EffectOutcome, Event)> = None;
+    let mut carried: Carried = None;
     for _ in 0..MAX_CONFLICTS {
-        let Some(mut case) = shared.store.case(id)? else {
+        let Some((case, wf)) = runnable(shared, id)? else {
             return Ok(());
         };
-        if case.is_closed() || case.quarantined.is_some() {
-            return Ok(());
-        }
-        let Some(wf) = shared.workflows.get(&case.workflow) else {
-            // Shown as stuck by the admin API; nothing can run it here.
-            return Ok(());
-        };
-        let pending = case.pending_send.is_some() || case.desk.tool_in_flight().is_some();
-        let (mut event, mut done) = match carried.take() {
+        let (event, done) = match carried.take() {
             Some((outcome, event)) => (event, Some(outcome)),
-            // A stuck case stays where it is until an operator retries it,
-            // but its due timers still fire (the first-response SLA hands it
-            // to a human even while the send is stuck).
-            None if case.stuck.is_some() && pending && timer_due(&case) => (Event::Wake, None),
-            None if case.stuck.is_some() => return Ok(()),
-            None if case.pending_send.is_some() || case.desk.tool_in_flight().is_some() => {
-                (Event::ResumeEffect, None)
-            }
-            None => (Event::Wake, None),
+            None => match first_event(shared, &case) {
+                Some(event) => (event, None),
+                None => return Ok(()),
+            },
         };
-        loop {
-            let inbound: Vec<InboundFact> = shared
-                .store
-                .inbound_after(id, case.inbound_cursor)?
-                .into_iter()
-                .map(|(seq, m)| InboundFact {
-                    seq,
-                    text: m.text,
-                    sent_at: m.sent_at,
-                })
-                .collect();
-            shared.inject_faults(&inbound);
-            let degraded = shared.degraded.tool_at(clock::now());
-            let degraded_tool = degraded.as_ref().map(|(t, _)| t.clone());
-            let facts = Facts {
-                now: clock::now(),
-                inbound: &inbound,
-                collect_window_ms: shared.settings.collect_window_ms,
-                templates: &shared.templates,
-                records: &*shared.store,
-                policy: &shared.policy,
-                degraded: degraded_tool.as_deref(),
-            };
-            let retry_event = event.clone();
-            let advance = match machine::advance(&wf, &case, event, &facts) {
-                Ok(a) => a,
-                Err(e) => {
-                    mark_stuck(shared, id, e.to_string()).await?;
-                    return Ok(());
-                }
-            };
-            let mut sends = Vec::new();
-            let mut tools = Vec::new();
-            for effect in &advance.effects {
-                match effect {
-                    Effect::Send(out) => sends.push(SendIntent {
-                        step: out.step(),
-                        key: out.key().clone(),
-                        tool: SEND_TOOL.into(),
-                        template: out.template().map(str::to_string),
-                        text: out.text().to_string(),
-                    }),
-                    Effect::Tool(call) => tools.push(ToolIntent {
-                        step: call.step(),
-                        key: call.key().clone(),
-                        tool: call.request().tool().into(),
-                    }),
-                }
-            }
-            // A resumed effect already has its intent record: run it, write nothing new.
-            let resumed = matches!(retry_event, Event::ResumeEffect);
-            let unchanged =
-                advance.case == case && advance.transitions.is_empty() && done.is_none();
-            if !unchanged {
-                let carry = done.clone().map(|d| (d, retry_event));
-                let transitions_seen: Vec<(State, State)> =
-                    advance.transitions.iter().map(|t| (t.from, t.to)).collect();
-                let commit = Commit {
-                    case: advance.case.clone(),
-                    transitions: advance.transitions,
-                    sends: if resumed { Vec::new() } else { sends },
-                    tools: if resumed { Vec::new() } else { tools },
-                    done: done.take(),
-                };
-                match shared.store.commit(commit).await? {
-                    Committed::Written { rev } => {
-                        observe(&case, &advance.case, &transitions_seen);
-                        let before = case.waiting_on.clone();
-                        case = CaseRecord {
-                            rev,
-                            ..advance.case
-                        };
-                        if case.waiting_on.is_human() && case.waiting_on != before {
-                            notify_lane(shared, &case);
-                        }
-                    }
-                    Committed::Conflict => {
-                        carried = carry;
-                        break;
-                    }
-                }
-                let mut wake = case.next_deadline();
-                if case.state == crate::core::types::State::Degraded
-                    && let Some((_, Some(until))) = &degraded
-                {
-                    // The breaker's window ends: look again then.
-                    wake = Some(wake.map_or(*until, |w| w.min(*until)));
-                }
-                shared.timers.set(id, wake);
-            }
-            if case.stuck.is_some() && done.is_none() && !resumed {
-                // Timers only: a stuck case runs no effect until retried.
-                return Ok(());
-            }
-            let Some(effect) = advance.effects.into_iter().next() else {
-                return Ok(());
-            };
-            let (outcome, next) = match run_with_timers(shared, &wf, &mut case, effect).await? {
-                Ran::Done(outcome, next) => (outcome, next),
-                Ran::Paused(due) => {
-                    let wake = case.next_deadline().map_or(due, |d| d.min(due));
-                    shared.timers.set(id, Some(wake));
-                    return Ok(());
-                }
-            };
-            done = Some(outcome);
-            event = next;
+        match run_steps(shared, &wf, case, event, done).await? {
+            Steps::Finished => return Ok(()),
+            Steps::Reload(carry) => carried = carry,
         }
     }
     Err(DriveError::Conflicts(id))
 }
 
-/// How running an effect ended.
-enum Ran {
-    Done(EffectOutcome, Event),
-    /// The tool is unavailable (breaker open): the case pauses until then.
-    Paused(crate::core::types::Timestamp),
+/// The case and its workflow, when there is something the actor may run:
+/// not for a closed or quarantined case, nor one whose workflow this
+/// binary does not know (the admin API shows it as stuck).
+fn runnable(
+    shared: &Shared,
+    id: CaseId,
+) -> Result<Option<(CaseRecord, Arc<crate::workflow::Workflow>)>, StoreError> {
+    let Some(case) = shared.store.case(id)? else {
+        return Ok(None);
+    };
+    if case.is_closed() || case.quarantined.is_some() {
+        return Ok(None);
+    }
+    Ok(shared.workflows.get(&case.workflow).map(|wf| (case, wf)))
+}
+
+/// What a fresh look at the case starts with: re-running an effect whose
+/// intent is recorded but not its completion, or a wake. A stuck case
+/// stays where it is until an operator retries it, but its due timers
+/// still fire (the first-response SLA hands it to a human even while the
+/// send is stuck).
+fn first_event(shared: &Shared, case: &CaseRecord) -> Option<Event> {
+    let pending = case.pending_send.is_some() || case.desk.tool_in_flight().is_some();
+    match (case.stuck.is_some(), pending) {
+        (true, true) if timer_due(shared, case) => Some(Event::Wake),
+        (true, _) => None,
+        (false, true) => Some(Event::ResumeEffect),
+        (false, false) => Some(Event::Wake),
+    }
+}
+
+/// How a run of steps ended.
+enum Steps {
+    /// The case waits, closed, is stuck, or paused on a tool.
+    Finished,
+    /// Someone else wrote the case: reload it and go on with what is
+    /// carried.
+    Reload(Carried),
+}
+
+/// Advances, commits and runs effects until the case waits: each step's
+/// effect outcome is the next step's event.
+async fn run_steps(
+    shared: &Shared,
+    wf: &crate::workflow::Workflow,
+    mut case: CaseRecord,
+    mut event: Event,
+    mut done: Option<EffectOutcome>,
+) -> Result<Steps, DriveError> {
+    let id = case.id;
+    loop {
+        let inbound = inbound_facts(shared, &case)?;
+        shared.inject_faults(&inbound);
+        let degraded = shared.degraded.tool_at(shared.clock.now());
+        let tool = degraded.as_ref().map(|(t, _)| t.as_str());
+        let resumed = matches!(event, Event::ResumeEffect);
+        let advance = match advance_now(shared, wf, &case, event.clone(), &inbound, tool) {
+            Ok(a) => a,
+            Err(e) => {
+                mark_stuck(shared, id, e.to_string()).await?;
+                return Ok(Steps::Finished);
+            }
+        };
+        let unchanged = advance.case == case && advance.transitions.is_empty() && done.is_none();
+        if !unchanged {
+            let carry = done.clone().map(|d| (d, event.clone()));
+            // A resumed effect already has its intent record: write no new one.
+            let (sends, tools) = if resumed {
+                (Vec::new(), Vec::new())
+            } else {
+                intents(&advance.effects)
+            };
+            let commit = Commit {
+                case: advance.case.clone(),
+                transitions: advance.transitions,
+                sends,
+                tools,
+                done: done.take(),
+            };
+            if !commit_step(shared, &mut case, commit).await? {
+                return Ok(Steps::Reload(carry));
+            }
+            shared.timers.set(id, next_wake(&case, &degraded));
+        }
+        if case.stuck.is_some() && !resumed {
+            // Timers only: a stuck case runs no effect until retried.
+            return Ok(Steps::Finished);
+        }
+        let Some(effect) = advance.effects.into_iter().next() else {
+            return Ok(Steps::Finished);
+        };
+        match run_with_timers(shared, wf, &mut case, effect).await? {
+            Ran::Done(outcome, next) => {
+                done = Some(outcome);
+                event = next;
+            }
+            Ran::Paused(due) => {
+                let wake = case.next_deadline().map_or(due, |d| d.min(due));
+                shared.timers.set(id, Some(wake));
+                return Ok(Steps::Finished);
+            }
+        }
+    }
+}
+
+/// The case's messages not yet read into a turn.
+fn inbound_facts(shared: &Shared, case: &CaseRecord) -> Result<Vec<InboundFact>, StoreError> {
+    Ok(shared
+        .store
+        .inbound_after(case.id, case.inbound_cursor)?
+        .into_iter()
+        .map(|(seq, m)| InboundFact {
+            seq,
+            text: m.text,
+            sent_at: m.sent_at,
+        })
+        .collect())
+}
+
+/// The pure machine on `case` with what is known now.
+fn advance_now(
+    shared: &Shared,
+    wf: &crate::workflow::Workflow,
+    case: &CaseRecord,
+    event: Event,
+    inbound: &[InboundFact],
+    degraded: Option<&str>,
+) -> Result<machine::Advance, machine::MachineError> {
+    let facts = Facts {
+        now: shared.clock.now(),
+        inbound,
+        collect_window_ms: shared.settings.collect_window_ms,
+        templates: &shared.templates,
+        records: &*shared.store,
+        policy: &shared.policy,
+        degraded,
+    };
+    machine::advance(wf, case, event, &facts)
+}
+
+/// The intent records of the effects about to run.
+fn intents(effects: &[Effect]) -> (Vec<SendIntent>, Vec<ToolIntent>) {
+    let mut sends = Vec::new();
+    let mut tools = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Send(out) => sends.push(SendIntent {
+                step: out.step(),
+                key: out.key().clone(),
+                tool: SEND_TOOL.into(),
+                template: out.template().map(str::to_string),
+                text: out.text().to_string(),
+            }),
+            Effect::Tool(call) => tools.push(ToolIntent {
+                step: call.step(),
+                key: call.key().clone(),
+                tool: call.request().tool().into(),
+            }),
+        }
+    }
+    (sends, tools)
+}
+
+/// Commits one step. Once written, `case` is the committed case with its
+/// new rev, the step is counted in the metrics, and a case that now waits
+/// on a human is posted to the lane. `false`: someone else wrote the case.
+async fn commit_step(
+    shared: &Shared,
+    case: &mut CaseRecord,
+    commit: Commit,
+) -> Result<bool, StoreError> {
+    let seen: Vec<(State, State)> = commit.transitions.iter().map(|t| (t.from, t.to)).collect();
+    let next = commit.case.clone();
+    let Committed::Written { rev } = shared.store.commit(commit).await? else {
+        return Ok(false);
+    };
+    observe(case, &next, &seen);
+    let before = case.waiting_on.clone();
+    *case = CaseRecord { rev, ..next };
+    if case.waiting_on.is_human() && case.waiting_on != before {
+        notify_lane(shared, case);
+    }
+    Ok(true)
+}
+
+/// When the case is to be looked at again: its next deadline, or sooner
+/// the end of a breaker's window for a case paused in degraded mode.
+fn next_wake(
+    case: &CaseRecord,
+    degraded: &Option<(String, Option<Timestamp>)>,
+) -> Option<Timestamp> {
+    let wake = case.next_deadline();
+    match degraded {
+        Some((_, Some(until))) if case.state == State::Degraded => {
+            Some(wake.map_or(*until, |w| w.min(*until)))
+        }
+        _ => wake,
+    }
 }
 
 /// Whether one of the case's timers is due now.
-fn timer_due(case: &CaseRecord) -> bool {
-    let now = clock::now();
+fn timer_due(shared: &Shared, case: &CaseRecord) -> bool {
+    let now = shared.clock.now();
     case.timers.iter().any(|t| t.due <= now)
 }
 
@@ -268,12 +345,11 @@ async fn run_with_timers(
     let mut firing = true;
     loop {
         let next = case.timers.iter().map(|t| t.due).min().filter(|_| firing);
-        let wait = next.map_or(Duration::from_secs(3600), |d| {
-            Duration::from_millis(d.since(clock::now()).max(0) as u64)
-        });
+        // Evaluated even when disabled (no timer): never polled then.
+        let due = next.unwrap_or(Timestamp(i64::MAX));
         tokio::select! {
             ran = &mut run => return Ok(ran?),
-            _ = tokio::time::sleep(wait), if next.is_some() => {
+            _ = shared.clock.sleep_until(due), if next.is_some() => {
                 firing = fire_in_flight(shared, wf, case).await?;
             }
         }
@@ -293,30 +369,13 @@ async fn fire_in_flight(
             return Ok(false);
         };
         *case = fresh;
-        if case.is_closed() || !timer_due(case) {
+        if case.is_closed() || !timer_due(shared, case) {
             return Ok(true);
         }
-        let inbound: Vec<InboundFact> = shared
-            .store
-            .inbound_after(id, case.inbound_cursor)?
-            .into_iter()
-            .map(|(seq, m)| InboundFact {
-                seq,
-                text: m.text,
-                sent_at: m.sent_at,
-            })
-            .collect();
-        let degraded = shared.degraded.tool_at(clock::now());
-        let facts = Facts {
-            now: clock::now(),
-            inbound: &inbound,
-            collect_window_ms: shared.settings.collect_window_ms,
-            templates: &shared.templates,
-            records: &*shared.store,
-            policy: &shared.policy,
-            degraded: degraded.as_ref().map(|(t, _)| t.as_str()),
-        };
-        let advance = match machine::advance(wf, case, Event::Wake, &facts) {
+        let inbound = inbound_facts(shared, case)?;
+        let degraded = shared.degraded.tool_at(shared.clock.now());
+        let tool = degraded.as_ref().map(|(t, _)| t.as_str());
+        let advance = match advance_now(shared, wf, case, Event::Wake, &inbound, tool) {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(case = %id, error = %e, "a timer could not fire while an effect is in flight");
@@ -328,358 +387,20 @@ async fn fire_in_flight(
             // fires once the effect in flight has finished.
             return Ok(false);
         }
-        let seen: Vec<(State, State)> =
-            advance.transitions.iter().map(|t| (t.from, t.to)).collect();
         let commit = Commit {
-            case: advance.case.clone(),
+            case: advance.case,
             transitions: advance.transitions,
             sends: Vec::new(),
             tools: Vec::new(),
             done: None,
         };
-        if let Committed::Written { rev } = shared.store.commit(commit).await? {
-            observe(case, &advance.case, &seen);
-            let before = case.waiting_on.clone();
-            *case = CaseRecord {
-                rev,
-                ..advance.case
-            };
-            if case.waiting_on.is_human() && case.waiting_on != before {
-                notify_lane(shared, case);
-            }
+        if commit_step(shared, case, commit).await? {
             shared.timers.set(id, case.next_deadline());
             tracing::info!(case = %id, "timer fired while an effect is in flight");
             return Ok(true);
         }
     }
     Err(DriveError::Conflicts(id))
-}
-
-/// Runs one effect and says how it ended, for the store and the machine.
-async fn run_effect(shared: &Shared, id: CaseId, effect: Effect) -> Result<Ran, StoreError> {
-    match effect {
-        Effect::Send(out) => {
-            let step = out.step();
-            match send_with_retry(shared, id, &out).await? {
-                retry::Outcome::Done { value, attempts } => Ok(Ran::Done(
-                    EffectOutcome {
-                        step,
-                        attempts,
-                        provider_id: Some(value),
-                        error: None,
-                    },
-                    Event::EffectDone {
-                        step,
-                        result: Ok(()),
-                    },
-                )),
-                retry::Outcome::Failed { error, attempts } => {
-                    let error = format!("{error} (after {attempts} attempt(s))");
-                    Ok(Ran::Done(
-                        EffectOutcome {
-                            step,
-                            attempts,
-                            provider_id: None,
-                            error: Some(error.clone()),
-                        },
-                        Event::EffectDone {
-                            step,
-                            result: Err(error),
-                        },
-                    ))
-                }
-                retry::Outcome::Paused { error, until } => {
-                    tracing::info!(case = %id, %error, wait_ms = until.as_millis() as u64, "send paused");
-                    Ok(Ran::Paused(
-                        clock::now().plus_millis(until.as_millis() as i64),
-                    ))
-                }
-            }
-        }
-        Effect::Tool(call) => {
-            let step = call.step();
-            let result = match call.request() {
-                ToolRequest::Book(booking) => {
-                    let answer = shared.tools.book(&call, booking).await?;
-                    if shared.settings.abort_after_tool_call {
-                        tracing::error!(case = %id, "fault injection: aborting after the tool call");
-                        std::process::abort();
-                    }
-                    let receipt = answer.receipt();
-                    if receipt.ok {
-                        Ok(1)
-                    } else {
-                        Err((receipt.detail.clone(), 1))
-                    }
-                }
-                ToolRequest::PaymentStatus { order_id } => {
-                    match payment_status_with_retry(shared, id, step, order_id).await? {
-                        retry::Outcome::Done { attempts, .. } => Ok(attempts),
-                        retry::Outcome::Failed { error, attempts } => Err((error, attempts)),
-                        // Breaker open: answer from what is stored (pending
-                        // verification) rather than hold the customer.
-                        retry::Outcome::Paused { error, .. } => Err((error, 0)),
-                    }
-                }
-            };
-            let (outcome, event) = match result {
-                Ok(attempts) => (
-                    EffectOutcome {
-                        step,
-                        attempts,
-                        provider_id: None,
-                        error: None,
-                    },
-                    Event::EffectDone {
-                        step,
-                        result: Ok(()),
-                    },
-                ),
-                Err((error, attempts)) => (
-                    EffectOutcome {
-                        step,
-                        attempts,
-                        provider_id: None,
-                        error: Some(error.clone()),
-                    },
-                    Event::EffectDone {
-                        step,
-                        result: Err(error),
-                    },
-                ),
-            };
-            Ok(Ran::Done(outcome, event))
-        }
-    }
-}
-
-/// Asks the payment provider for an order's state, through its breaker and
-/// retry budget, and applies the answer like a notification.
-async fn payment_status_with_retry(
-    shared: &Shared,
-    id: CaseId,
-    step: u32,
-    order_id: &str,
-) -> Result<retry::Outcome<(), String>, StoreError> {
-    let tool = PAYMENT_STATUS_TOOL;
-    let Some(client) = &shared.payments else {
-        return Ok(retry::Outcome::Failed {
-            error: "no payment provider configured".into(),
-            attempts: 0,
-        });
-    };
-    let cfg = shared.tool_config(tool);
-    let outcome = retry::run(
-        retry::RetryPolicy::from(&cfg),
-        Duration::ZERO,
-        0,
-        || guarded(shared, tool, || client.status(order_id)),
-        |attempt, error| record_failure(shared, tool, id, step, attempt, error),
-    )
-    .await;
-    Ok(match outcome {
-        retry::Outcome::Done {
-            value: Some((state, event, gross)),
-            attempts,
-        } => {
-            shared
-                .store
-                .apply_payment(order_id.to_string(), gross, state, event)
-                .await?;
-            retry::Outcome::Done {
-                value: (),
-                attempts,
-            }
-        }
-        retry::Outcome::Done {
-            value: None,
-            attempts,
-        } => retry::Outcome::Done {
-            value: (),
-            attempts,
-        },
-        retry::Outcome::Failed { error, attempts } => retry::Outcome::Failed { error, attempts },
-        retry::Outcome::Paused { error, until } => retry::Outcome::Paused { error, until },
-    })
-}
-
-/// One send through the circuit breaker, retried with backoff within the
-/// tool's budget counted from the effect's first attempt.
-async fn send_with_retry(
-    shared: &Shared,
-    id: CaseId,
-    out: &Outbound,
-) -> Result<retry::Outcome<String, String>, StoreError> {
-    let tool = SEND_TOOL;
-    let cfg = shared.tool_config(tool);
-    let step = out.step();
-    let (spent_ms, before) = match shared.store.effect(id, step)? {
-        Some(r) => (clock::now().since(r.started_at).max(0), r.attempts),
-        None => (0, 0),
-    };
-    let confirms = shared.sender.confirms_by_status();
-    if confirms && let Some(wamid) = earlier_send_settled(shared, id, out).await? {
-        return Ok(retry::Outcome::Done {
-            value: wamid,
-            attempts: before.max(1),
-        });
-    }
-    // Paced once per message (not per attempt): the number's throughput and
-    // the per-recipient interval.
-    if let Some(pace) = &shared.pace {
-        pace.until_ready(&out.to().address).await;
-    }
-    let outcome = retry::run(
-        retry::RetryPolicy::from(&cfg),
-        Duration::from_millis(spent_ms as u64),
-        before,
-        || {
-            guarded(shared, tool, || async {
-                if confirms {
-                    // Marked before the request leaves, so a crash in
-                    // flight leaves the send in doubt, not forgotten.
-                    shared
-                        .store
-                        .mark_in_doubt(id, step, clock::now(), "attempt in flight".into())
-                        .await
-                        .map_err(|e| retry::Failure::Transient {
-                            error: e.to_string(),
-                            retry_after: None,
-                        })?;
-                }
-                match shared.sender.send(out).await {
-                    Ok(wamid) => Ok(wamid),
-                    Err(SendError::InDoubt(reason)) if confirms => {
-                        settle_in_doubt(shared, id, out, reason).await
-                    }
-                    Err(e) => {
-                        if confirms {
-                            // The provider answered: nothing is in doubt.
-                            let _ = shared.store.clear_in_doubt(id, step).await;
-                        }
-                        Err(retry::Failure::from(e))
-                    }
-                }
-            })
-        },
-        |attempt, error| record_failure(shared, tool, id, step, attempt, error),
-    )
-    .await;
-    Ok(outcome)
-}
-
-/// Whether a send that may already have been made (a status with its key
-/// came, or an attempt was in flight when the process stopped) went out:
-/// the message id if so; `None` when it is to be made (again).
-async fn earlier_send_settled(
-    shared: &Shared,
-    id: CaseId,
-    out: &Outbound,
-) -> Result<Option<String>, StoreError> {
-    if let Some(wamid) = shared.store.status_for_key(out.key())? {
-        return Ok(Some(wamid));
-    }
-    let Some(mark) = shared.store.in_doubt(id, out.step())? else {
-        return Ok(None);
-    };
-    match settle(shared, id, out, mark.reason).await? {
-        in_doubt::Settled::Sent(wamid) => Ok(Some(wamid)),
-        in_doubt::Settled::NotSent => Ok(None),
-    }
-}
-
-async fn settle(
-    shared: &Shared,
-    id: CaseId,
-    out: &Outbound,
-    reason: String,
-) -> Result<in_doubt::Settled, StoreError> {
-    tracing::warn!(case = %id, key = %out.key(), %reason, "send in doubt: waiting for a status with its key before sending again");
-    in_doubt::settle(
-        &shared.store,
-        &shared.in_doubt,
-        id,
-        out.step(),
-        out.key(),
-        shared.settings.in_doubt_window,
-        reason,
-    )
-    .await
-}
-
-/// One attempt whose outcome is unknown: settled as sent when a status
-/// with its key comes within the window, else a transient failure (the
-/// retry makes it again under the same key).
-async fn settle_in_doubt(
-    shared: &Shared,
-    id: CaseId,
-    out: &Outbound,
-    reason: String,
-) -> Result<String, retry::Failure<String>> {
-    match settle(shared, id, out, reason.clone()).await {
-        Ok(in_doubt::Settled::Sent(wamid)) => Ok(wamid),
-        Ok(in_doubt::Settled::NotSent) => Err(retry::Failure::Transient {
-            error: format!("{reason}; no status with its key within the in-doubt window"),
-            retry_after: None,
-        }),
-        Err(e) => Err(retry::Failure::Transient {
-            error: e.to_string(),
-            retry_after: None,
-        }),
-    }
-}
-
-/// Stores a failed attempt of an effect (so its count survives a restart)
-/// and counts it as a retry.
-async fn record_failure(
-    shared: &Shared,
-    tool: &'static str,
-    id: CaseId,
-    step: u32,
-    attempt: u32,
-    error: String,
-) {
-    metrics::counter!("caseflow_tool_retries_total", "tool" => tool).increment(1);
-    if let Err(e) = shared.store.record_attempt(id, step, attempt, error).await {
-        tracing::error!(case = %id, error = %e, "cannot record a failed attempt");
-    }
-}
-
-/// One attempt at `tool` through its circuit breaker: refused at once while
-/// the breaker is open (the retry loop then pauses instead of using its
-/// budget), and its outcome counted by the breaker. A permanent failure
-/// counts as the tool being up: it answered, the request was wrong.
-pub(crate) async fn guarded<T, F, Fut>(
-    shared: &Shared,
-    tool: &str,
-    attempt: F,
-) -> Result<T, retry::Failure<String>>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T, retry::Failure<String>>>,
-{
-    match shared.breakers.check(tool, clock::now()) {
-        Err(wait) => {
-            return Err(retry::Failure::Unavailable {
-                error: format!("{tool}: circuit breaker open"),
-                until: wait,
-            });
-        }
-        Ok(Some(changed)) => persist_breaker(shared, changed).await,
-        Ok(None) => {}
-    }
-    let result = attempt().await;
-    let changed = match &result {
-        Ok(_) | Err(retry::Failure::Permanent(_)) => shared.breakers.success(tool, clock::now()),
-        Err(retry::Failure::Transient { error, .. }) => {
-            shared.breakers.failure(tool, error, clock::now())
-        }
-        Err(retry::Failure::Unavailable { .. }) => None,
-    };
-    if let Some(changed) = changed {
-        persist_breaker(shared, changed).await;
-    }
-    result
 }
 
 /// Records what a committed step means for the metrics: transitions, the
@@ -723,6 +444,7 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
         return;
     };
     let store = shared.store.clone();
+    let clock = shared.clock.clone();
     let lane = match case.waiting_on {
         crate::core::types::WaitingOn::Coach => crate::core::case::Lane::Coach,
         _ => crate::core::case::Lane::Operator,
@@ -750,7 +472,7 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
                 let event = CaseEvent::LanePosted {
                     wait_since: case.wait_since,
                 };
-                let marked = store.admit(case.id, event, None, clock::now()).await;
+                let marked = store.admit(case.id, event, None, clock.now()).await;
                 if let Err(e) = marked {
                     tracing::warn!(case = %case.id, error = %e, "approval posted but not marked; it may be posted again at start");
                 }
@@ -768,46 +490,11 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
 /// The tool name of the approval lanes' chat.
 pub const TELEGRAM_TOOL: &str = "telegram";
 
-/// Tools whose outage does not degrade answers: the customer channel itself
-/// (cases pause on it directly) and the lanes' chat.
-const NOT_DEGRADING: [&str; 2] = [SEND_TOOL, TELEGRAM_TOOL];
-
-pub(crate) async fn persist_breaker(shared: &Shared, record: crate::core::records::BreakerRecord) {
-    use crate::core::records::BreakerState;
-    if !NOT_DEGRADING.contains(&record.tool.as_str()) {
-        let on = match record.state {
-            BreakerState::Open => Some(true),
-            BreakerState::Closed => Some(false),
-            BreakerState::HalfOpen => None,
-        };
-        if let Some(on) = on {
-            let reason = format!("circuit breaker {}", record.state.as_str());
-            let open_for = shared.tool_config(&record.tool).open_for;
-            let until = on.then(|| record.changed_at.plus_millis(open_for.as_millis() as i64));
-            if let Err(e) = crate::engine::set_degraded(
-                shared,
-                on,
-                record.tool.clone(),
-                reason,
-                "breaker".into(),
-                until,
-            )
-            .await
-            {
-                tracing::error!(error = %e, "cannot switch degraded mode");
-            }
-        }
-    }
-    if let Err(e) = shared.store.put_breaker(record).await {
-        tracing::error!(error = %e, "cannot store a breaker state");
-    }
-}
-
 async fn mark_stuck(shared: &Shared, id: CaseId, reason: String) -> Result<(), StoreError> {
     tracing::warn!(case = %id, %reason, "case stuck");
     if let Err(refusal) = shared
         .store
-        .admit(id, CaseEvent::Stuck { reason }, None, clock::now())
+        .admit(id, CaseEvent::Stuck { reason }, None, shared.clock.now())
         .await?
     {
         tracing::warn!(case = %id, %refusal, "stuck mark not recorded");

@@ -14,6 +14,21 @@ use std::time::Duration;
 pub use crate::core::records::{BreakerRecord, BreakerState};
 use crate::core::types::Timestamp;
 
+/// A call refused without being tried: the tool's circuit breaker is open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{tool}: circuit breaker open")]
+pub struct BreakerOpen {
+    pub tool: String,
+}
+
+/// For callers whose errors are plain text (the send and payment retries,
+/// whose last error is stored as text).
+impl From<BreakerOpen> for String {
+    fn from(e: BreakerOpen) -> String {
+        e.to_string()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreakerConfig {
     /// Consecutive transient failures that open the breaker.

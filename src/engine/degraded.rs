@@ -8,37 +8,10 @@
 
 use std::sync::RwLock;
 
-use serde::{Deserialize, Serialize};
-
 use crate::core::types::{State, Timestamp};
-use crate::store::codec::Versioned;
 use crate::store::{Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DegradedSwitch {
-    pub on: bool,
-    /// The unavailable tool, or "manual".
-    pub tool: String,
-    pub reason: String,
-    pub by: String,
-    pub at: Timestamp,
-    /// A breaker's switch lasts its open window: then the paused cases try
-    /// the tool again (the breaker's half-open trial).
-    pub until: Option<Timestamp>,
-}
-
-/// The stored mode: the switch in force (if on) and every switch made.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DegradedRecord {
-    pub current: Option<DegradedSwitch>,
-    pub history: Vec<DegradedSwitch>,
-}
-
-impl Versioned for DegradedRecord {
-    const KIND: &'static str = "degraded mode";
-    const TAG: u8 = 11;
-    const VERSION: u16 = 1;
-}
+pub use crate::store::degraded::{DegradedRecord, DegradedSwitch};
 
 /// Most switches kept in the audit.
 const HISTORY_CAP: usize = 1000;

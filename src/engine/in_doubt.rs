@@ -17,11 +17,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::core::types::{CaseId, IdempotencyKey, Timestamp};
-use crate::engine::clock;
+use crate::engine::clock::Clock;
 use crate::store::{Store, StoreError};
-
-/// Default in-doubt window (`[channels.whatsapp] in_doubt_window`).
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
 
 /// Cases waiting to hear whether a send in doubt was made.
 #[derive(Default)]
@@ -68,46 +65,55 @@ pub enum Settled {
     NotSent,
 }
 
-/// Marks the send of `step` in doubt (from now, or from when it was first
-/// marked) and waits until a status carrying its key arrives or the window
-/// ends, whichever is first.
+/// The send a case waits on: its case, its step and its idempotency key.
+#[derive(Debug, Clone, Copy)]
+pub struct InDoubtSend<'a> {
+    pub case: CaseId,
+    pub step: u32,
+    pub key: &'a IdempotencyKey,
+}
+
+/// Marks the send in doubt (from now, or from when it was first marked) and
+/// waits until a status carrying its key arrives or the window ends on
+/// `clock`, whichever is first.
 pub async fn settle(
     store: &Store,
+    clock: &dyn Clock,
     waiters: &Waiters,
-    id: CaseId,
-    step: u32,
-    key: &IdempotencyKey,
+    send: InDoubtSend<'_>,
     window: Duration,
     reason: String,
 ) -> Result<Settled, StoreError> {
-    let notify = waiters.register(key);
-    let outcome = wait(store, &notify, id, step, key, window, reason).await;
-    waiters.forget(key);
+    let notify = waiters.register(send.key);
+    let outcome = wait(store, clock, &notify, send, window, reason).await;
+    waiters.forget(send.key);
     outcome
 }
 
 async fn wait(
     store: &Store,
+    clock: &dyn Clock,
     notify: &Notify,
-    id: CaseId,
-    step: u32,
-    key: &IdempotencyKey,
+    send: InDoubtSend<'_>,
     window: Duration,
     reason: String,
 ) -> Result<Settled, StoreError> {
-    let mark = store.mark_in_doubt(id, step, clock::now(), reason).await?;
+    let InDoubtSend { case, step, key } = send;
+    let mark = store.mark_in_doubt(case, step, clock.now(), reason).await?;
     let until: Timestamp = mark.since.plus_millis(window.as_millis() as i64);
     loop {
         if let Some(wamid) = store.status_for_key(key)? {
             return Ok(Settled::Sent(wamid));
         }
-        let left = until.since(clock::now());
-        if left <= 0 {
-            store.clear_in_doubt(id, step).await?;
+        if clock.now() >= until {
+            store.clear_in_doubt(case, step).await?;
             return Ok(Settled::NotSent);
         }
         // A status stored between the check above and this wait still
         // wakes it: `notify_one` keeps a permit.
-        let _ = tokio::time::timeout(Duration::from_millis(left as u64), notify.notified()).await;
+        tokio::select! {
+            _ = notify.notified() => {}
+            _ = clock.sleep_until(until) => {}
+        }
     }
 }

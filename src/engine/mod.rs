@@ -8,6 +8,7 @@ pub mod actor;
 pub mod breaker;
 pub mod clock;
 pub mod degraded;
+pub mod effects;
 pub mod in_doubt;
 pub mod limits;
 pub mod notion;
@@ -77,6 +78,8 @@ pub struct Shared {
     pub payments: Option<tools::MidtransClient>,
     /// Cases waiting to hear whether a send in doubt was made.
     pub in_doubt: in_doubt::Waiters,
+    /// Where the engine reads the time and waits for due times.
+    pub clock: clock::SharedClock,
 }
 
 impl Shared {
@@ -126,6 +129,8 @@ pub struct Parts {
     /// Outbound pacing, for a real provider (not for record-only sends).
     pub pace: Option<limits::OutboundLimiter>,
     pub payments: Option<tools::MidtransClient>,
+    /// The time source: [`clock::SystemClock`] in production.
+    pub clock: clock::SharedClock,
 }
 
 impl Engine {
@@ -140,10 +145,11 @@ impl Engine {
                 .collect(),
             parts.store.breakers()?,
         );
-        breakers.register(crate::core::machine::SEND_TOOL, clock::now());
-        breakers.register(crate::core::records::BOOK_TOOL, clock::now());
+        let now = parts.clock.now();
+        breakers.register(crate::core::machine::SEND_TOOL, now);
+        breakers.register(crate::core::records::BOOK_TOOL, now);
         if parts.payments.is_some() {
-            breakers.register(crate::core::records::PAYMENT_STATUS_TOOL, clock::now());
+            breakers.register(crate::core::records::PAYMENT_STATUS_TOOL, now);
         }
         let shared = Arc::new(Shared {
             store: parts.store.clone(),
@@ -161,11 +167,12 @@ impl Engine {
             pace: parts.pace,
             payments: parts.payments,
             in_doubt: in_doubt::Waiters::default(),
+            clock: parts.clock,
         });
         let (supervisor, _) = Actor::spawn(None, CaseSupervisor, shared.clone())
             .await
             .map_err(|e| EngineError::Supervisor(e.to_string()))?;
-        timer_task.spawn(supervisor.clone());
+        timer_task.spawn(supervisor.clone(), shared.clock.clone());
         let engine = Engine {
             shared,
             supervisor,
@@ -177,6 +184,17 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.shared.store
+    }
+
+    /// The current time on the engine's clock: what HTTP handlers stamp
+    /// records and audit entries with.
+    pub fn now(&self) -> crate::core::types::Timestamp {
+        self.shared.clock.now()
+    }
+
+    /// The engine's clock, for tasks that run beside it (retention).
+    pub fn clock(&self) -> clock::SharedClock {
+        self.shared.clock.clone()
     }
 
     /// The store, to keep beyond the engine (e.g. to close it at exit).
@@ -206,7 +224,7 @@ impl Engine {
         let address = customer.address.clone();
         let wf = self.shared.workflows.current().clone();
         let mode = self.shared.settings.mode;
-        let now = clock::now();
+        let now = self.now();
         let open = {
             let customer = customer.clone();
             move |id| CaseRecord::open(id, customer, wf.reference(), wf.initial, mode, now)
@@ -225,7 +243,7 @@ impl Engine {
                 tracing::warn!(case = %case, "sender past the inbound rate limit: message stored without a wake");
                 if let Err(refusal) = self
                     .store()
-                    .admit(case, CaseEvent::RateLimited, None, clock::now())
+                    .admit(case, CaseEvent::RateLimited, None, self.now())
                     .await?
                 {
                     tracing::warn!(%case, %refusal, "rate limit flag not recorded");
@@ -264,7 +282,7 @@ impl Engine {
         };
         let case = match self
             .store()
-            .admit(id, event, Some(actor), clock::now())
+            .admit(id, event, Some(actor), self.now())
             .await?
         {
             Ok(Some(case)) => case,
@@ -279,7 +297,7 @@ impl Engine {
             .or(case.desk.tool_in_flight().map(|p| p.step));
         if let Some(step) = pending {
             self.store()
-                .restart_effect_budget(id, step, clock::now())
+                .restart_effect_budget(id, step, self.now())
                 .await?;
         }
         let _ = self.supervisor.cast(SupervisorMsg::Retry(id));
@@ -306,7 +324,7 @@ impl Engine {
         };
         let out = self
             .store()
-            .admit(id, event, Some(actor), clock::now())
+            .admit(id, event, Some(actor), self.now())
             .await?;
         Ok(match out {
             Ok(Some(case)) => {
@@ -337,7 +355,7 @@ impl Engine {
         actor: crate::store::audit::Actor,
     ) -> Result<bool, StoreError> {
         let audit = crate::store::audit::AuditRecord {
-            at: clock::now(),
+            at: self.now(),
             actor: actor.clone(),
             action: crate::store::audit::AuditAction::Degraded,
             target: None,
@@ -364,7 +382,7 @@ impl Engine {
     pub fn start_notion_sync(&self, source: notion::NotionSource, interval: Duration) {
         self.shared
             .breakers
-            .register(notion::NOTION_TOOL, clock::now());
+            .register(notion::NOTION_TOOL, self.now());
         notion::spawn(self.shared.clone(), source, interval);
     }
 
@@ -422,7 +440,7 @@ async fn set_degraded_audited(
         tool,
         reason,
         by,
-        at: clock::now(),
+        at: shared.clock.now(),
         until,
     };
     let changed = shared.degraded.switch(&shared.store, switch, audit).await?;
@@ -430,7 +448,7 @@ async fn set_degraded_audited(
         tracing::warn!(on, "degraded mode switched");
     }
     if changed && !on {
-        let now = clock::now();
+        let now = shared.clock.now();
         for id in degraded::paused_cases(&shared.store)? {
             shared.timers.set(id, Some(now));
         }

@@ -16,15 +16,36 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::breaker::BreakerOpen;
 use super::retry;
 use crate::core::records::{Invoice, Session, Student};
 use crate::core::types::Timestamp;
-use crate::engine::clock;
+use crate::store::StoreError;
 
 /// The tool name of the Notion source (its breaker, retries, degraded mode).
 pub const NOTION_TOOL: &str = "notion";
 
 pub use crate::config::NotionConfig;
+
+/// A Notion read or sync that did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NotionError {
+    /// No answer: connection refused, timed out, or cut.
+    #[error("notion: {0}")]
+    Request(#[source] Arc<reqwest::Error>),
+    /// The API answered with a non-success HTTP status.
+    #[error("notion: HTTP {status}")]
+    Status { status: u16 },
+    /// A success whose body is not the query's JSON.
+    #[error("notion: unreadable answer: {0}")]
+    Unreadable(#[source] Arc<reqwest::Error>),
+    /// Not asked: the `notion` tool's breaker is open.
+    #[error(transparent)]
+    BreakerOpen(#[from] BreakerOpen),
+    /// The synced students could not be stored.
+    #[error("notion: cannot store the synced students: {0}")]
+    Store(#[from] StoreError),
+}
 
 pub struct NotionSource {
     client: reqwest::Client,
@@ -55,7 +76,7 @@ impl NotionSource {
         })
     }
 
-    async fn page(&self, cursor: Option<&str>) -> Result<Page, retry::Failure<String>> {
+    async fn page(&self, cursor: Option<&str>) -> Result<Page, retry::Failure<NotionError>> {
         self.pace.until_ready().await;
         let mut body = json!({ "page_size": 100 });
         if let Some(c) = cursor {
@@ -70,25 +91,22 @@ impl NotionSource {
             .send()
             .await
             .map_err(|e| retry::Failure::Transient {
-                error: format!("notion: {e}"),
+                error: NotionError::Request(Arc::new(e)),
                 retry_after: None,
             })?;
         let status = r.status();
+        let error = NotionError::Status {
+            status: status.as_u16(),
+        };
         if status.as_u16() == 429 || status.is_server_error() {
             let retry_after = retry::retry_after(r.headers());
-            return Err(retry::Failure::Transient {
-                error: format!("notion: HTTP {}", status.as_u16()),
-                retry_after,
-            });
+            return Err(retry::Failure::Transient { error, retry_after });
         }
         if !status.is_success() {
-            return Err(retry::Failure::Permanent(format!(
-                "notion: HTTP {}",
-                status.as_u16()
-            )));
+            return Err(retry::Failure::Permanent(error));
         }
         let v: Value = r.json().await.map_err(|e| retry::Failure::Transient {
-            error: format!("notion: unreadable answer: {e}"),
+            error: NotionError::Unreadable(Arc::new(e)),
             retry_after: None,
         })?;
         let mut students = Vec::new();
@@ -184,7 +202,7 @@ pub struct Synced {
 
 /// Reads the whole database once, through the breaker and retry budget of
 /// the `notion` tool.
-pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced, String> {
+pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced, NotionError> {
     let mut out = Synced::default();
     let mut cursor: Option<String> = None;
     loop {
@@ -194,7 +212,7 @@ pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced,
             policy,
             Duration::ZERO,
             0,
-            || super::actor::guarded(shared, NOTION_TOOL, || source.page(c.as_deref())),
+            || super::effects::guarded(shared, NOTION_TOOL, || source.page(c.as_deref())),
             |_, _| async {
                 metrics::counter!("caseflow_tool_retries_total", "tool" => NOTION_TOOL)
                     .increment(1);
@@ -212,9 +230,8 @@ pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced,
         let n = page.students.len();
         let up = shared
             .store
-            .upsert_students_keeping_history(page.students, clock::now())
-            .await
-            .map_err(|e| e.to_string())?;
+            .upsert_students_keeping_history(page.students, shared.clock.now())
+            .await?;
         out.stored += up.stored.len();
         out.unchanged += n - up.stored.len();
         match page.next {

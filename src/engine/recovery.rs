@@ -12,7 +12,6 @@
 use ractor::ActorRef;
 
 use super::Shared;
-use super::clock;
 use super::supervisor::SupervisorMsg;
 use crate::core::case::{CaseRecord, TransitionRecord};
 use crate::core::types::WaitingOn;
@@ -37,7 +36,7 @@ pub async fn resume_open_cases(
 ) -> Result<Report, StoreError> {
     let started = std::time::Instant::now();
     let mut report = Report::default();
-    let now = clock::now();
+    let now = shared.clock.now();
     for id in shared.store.open_case_ids()? {
         let mut case = match shared.store.case(id) {
             Ok(Some(case)) => case,
@@ -113,7 +112,7 @@ async fn migrate(shared: &Shared, mut case: CaseRecord) -> Result<Option<CaseRec
     };
     let from = case.state;
     let to = migration.states.get(&from).copied().unwrap_or(from);
-    let now = clock::now();
+    let now = shared.clock.now();
     let reason = format!("migrated from {} to {}", case.workflow, current.reference());
     case.workflow = current.reference();
     case.state = to;

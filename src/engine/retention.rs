@@ -11,7 +11,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::clock;
+use super::clock::SharedClock;
 use crate::config::RetentionConfig;
 use crate::core::types::{CaseId, Timestamp};
 use crate::store::erase::{ERASED_TAG, Erased};
@@ -24,14 +24,20 @@ const MAX_SLEEP: Duration = Duration::from_secs(24 * 3600);
 /// Wait before trying again after a failed sweep.
 const AFTER_FAILURE: Duration = Duration::from_secs(60);
 
-/// Runs sweeps for as long as the store lives.
-pub fn spawn(store: Weak<Store>, config: RetentionConfig) -> tokio::task::JoinHandle<()> {
+/// Runs sweeps for as long as the store lives, at the due times `clock`
+/// reaches.
+pub fn spawn(
+    store: Weak<Store>,
+    config: RetentionConfig,
+    clock: SharedClock,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let Some(strong) = store.upgrade() else {
                 return;
             };
-            let wait = match sweep(strong, config).await {
+            let now = clock.now();
+            let wait = match sweep(strong, config, now).await {
                 Ok((erased, next)) => {
                     if erased.cases > 0 {
                         tracing::info!(
@@ -42,26 +48,29 @@ pub fn spawn(store: Weak<Store>, config: RetentionConfig) -> tokio::task::JoinHa
                         metrics::counter!("caseflow_retention_erased_total")
                             .increment(erased.cases as u64);
                     }
-                    Duration::from_millis(next.since(clock::now()).max(0) as u64)
+                    Duration::from_millis(next.since(now).max(0) as u64)
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "retention sweep failed; trying again");
                     AFTER_FAILURE
                 }
             };
-            tokio::time::sleep(wait.clamp(Duration::from_millis(100), MAX_SLEEP)).await;
+            let wait = wait.clamp(Duration::from_millis(100), MAX_SLEEP);
+            clock
+                .sleep_until(now.plus_millis(wait.as_millis() as i64))
+                .await;
         }
     })
 }
 
-/// Erases the closed cases that are due; returns what it erased and when
-/// the next sweep is due.
+/// Erases the closed cases that are due at `now`; returns what it erased
+/// and when the next sweep is due.
 pub async fn sweep(
     store: Arc<Store>,
     config: RetentionConfig,
+    now: Timestamp,
 ) -> Result<(Erased, Timestamp), StoreError> {
     let keep_ms = config.closed_cases.as_millis() as i64;
-    let now = clock::now();
     let scan = store.clone();
     let (due, next) = tokio::task::spawn_blocking(move || due_cases(&scan, now, keep_ms))
         .await

@@ -221,9 +221,10 @@ fn on_failure(
     metrics::counter!("caseflow_quarantines_total").increment(1);
     tracing::error!(%case, %reason, "case quarantined");
     let store = state.shared.store.clone();
+    let now = state.shared.clock.now();
     tokio::spawn(async move {
         let event = crate::core::machine::admit::CaseEvent::Quarantine { reason };
-        match store.admit(case, event, None, super::clock::now()).await {
+        match store.admit(case, event, None, now).await {
             Ok(Ok(_)) => {}
             Ok(Err(refusal)) => tracing::warn!(%case, %refusal, "quarantine not recorded"),
             Err(e) => tracing::error!(%case, error = %e, "could not record the quarantine"),

@@ -6,12 +6,11 @@
 //! Delivery is at least once: the case re-checks its own deadlines.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 use ractor::ActorRef;
 use tokio::sync::mpsc;
 
-use super::clock;
+use super::clock::SharedClock;
 use super::supervisor::SupervisorMsg;
 use crate::core::types::{CaseId, Timestamp};
 
@@ -37,22 +36,27 @@ impl TimerHandle {
 }
 
 impl TimerTask {
-    pub fn spawn(self, supervisor: ActorRef<SupervisorMsg>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(run(self.rx, supervisor))
+    /// Runs the index, waking cases as `clock` reaches their deadlines.
+    pub fn spawn(
+        self,
+        supervisor: ActorRef<SupervisorMsg>,
+        clock: SharedClock,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(run(self.rx, supervisor, clock))
     }
 }
 
 async fn run(
     mut rx: mpsc::UnboundedReceiver<(CaseId, Option<Timestamp>)>,
     supervisor: ActorRef<SupervisorMsg>,
+    clock: SharedClock,
 ) {
     let mut by_due: BTreeSet<(Timestamp, CaseId)> = BTreeSet::new();
     let mut by_case: HashMap<CaseId, Timestamp> = HashMap::new();
     loop {
-        let wait = match by_due.first() {
-            Some((due, _)) => Duration::from_millis(due.since(clock::now()).max(0) as u64),
-            None => Duration::from_secs(3600),
-        };
+        let next = by_due.first().map(|(due, _)| *due);
+        // Evaluated even when disabled (no deadline): never polled then.
+        let due = next.unwrap_or(Timestamp(i64::MAX));
         tokio::select! {
             cmd = rx.recv() => {
                 let Some((case, due)) = cmd else { return };
@@ -64,8 +68,8 @@ async fn run(
                     by_due.insert((due, case));
                 }
             }
-            _ = tokio::time::sleep(wait) => {
-                let now = clock::now();
+            _ = clock.sleep_until(due), if next.is_some() => {
+                let now = clock.now();
                 while let Some(&(due, case)) = by_due.first() {
                     if due > now {
                         break;

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::core::records::{PaymentEvent, PaymentState};
 use crate::core::stages::execute::ToolCall;
-use crate::engine::clock;
+use crate::core::types::Timestamp;
 use crate::engine::retry::{self, Failure};
 use crate::store::records::ToolAnswer;
 use crate::store::{Store, StoreError};
@@ -31,15 +31,17 @@ impl WriteTools {
         WriteTools { store }
     }
 
-    /// Moves a session to a slot, once per idempotency key.
+    /// Moves a session to a slot, once per idempotency key; `now` is when
+    /// the receipt says it was done.
     pub async fn book(
         &self,
         call: &ToolCall,
         booking: &crate::core::records::Booking,
+        now: Timestamp,
     ) -> Result<ToolAnswer, StoreError> {
         let answer = self
             .store
-            .book(call.key().0.clone(), booking.clone(), clock::now())
+            .book(call.key().0.clone(), booking.clone(), now)
             .await?;
         if let ToolAnswer::Replayed(r) = &answer {
             tracing::info!(key = %call.key(), ok = r.ok, "booking already done under this key: not repeated");
@@ -86,11 +88,12 @@ impl MidtransClient {
         Ok(url)
     }
 
-    /// The order's state as the provider reports it; `None` if it does not
-    /// know the order.
+    /// The order's state as the provider reports it, read at `now`; `None`
+    /// if it does not know the order.
     pub async fn status(
         &self,
         order_id: &str,
+        now: Timestamp,
     ) -> Result<Option<(PaymentState, PaymentEvent, String)>, Failure<String>> {
         let r = self
             .client
@@ -139,7 +142,7 @@ impl MidtransClient {
             transaction_status: tx.to_string(),
             status_code: code,
             fraud_status: fraud.map(str::to_string),
-            at: clock::now(),
+            at: now,
             applied: false,
         };
         let gross = v["gross_amount"].as_str().unwrap_or("").to_string();

@@ -24,7 +24,7 @@ use crate::core::case::{CaseRecord, InboundMessage, LogEntry};
 use crate::core::desk::{ToolKind, tool_kind};
 use crate::core::machine::SEND_TOOL;
 use crate::core::types::{CaseId, Channel, CustomerKey, MessageId, State, WaitingOn};
-use crate::engine::{Engine, clock};
+use crate::engine::Engine;
 use file::{Action, EvalFile, Expect, Step};
 
 /// Longest wait for a case to rest after a step.
@@ -269,7 +269,7 @@ async fn load_records(engine: &Engine, f: &EvalFile, tz: chrono_tz::Tz) -> anyho
     if let Some(p) = &f.students {
         let students = crate::http::records::parse_students(read(p)?.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}: {}", p.display(), e.message()))?;
-        store.upsert_students(students, clock::now()).await?;
+        store.upsert_students(students, engine.now()).await?;
     }
     if let Some(p) = &f.slots {
         let slots = crate::http::records::parse_slots(read(p)?.as_bytes())
@@ -323,7 +323,7 @@ impl Run<'_> {
             Action::Say { texts, offset_ms } => {
                 for text in texts {
                     self.said += 1;
-                    let now = clock::now();
+                    let now = self.engine.now();
                     let message = InboundMessage {
                         message_id: MessageId(format!("wamid.eval.{}.{}", self.tag, self.said)),
                         text: text.clone(),
@@ -380,7 +380,7 @@ impl Run<'_> {
                     transaction_status: status.clone(),
                     status_code: "200".into(),
                     fraud_status: fraud_status.clone(),
-                    at: clock::now(),
+                    at: self.engine.now(),
                     applied: false,
                 };
                 store

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::Principal;
@@ -127,32 +128,44 @@ pub struct DecisionIn {
     pub text: Option<String>,
 }
 
-pub fn parse_decision(body: &[u8]) -> Result<DecisionIn, ApiError> {
-    let v: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !["decision", "by", "text"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_request(format!("unknown field `{k}`")));
+/// The body of `POST /admin/cases/{id}/decision` as sent (CONTRACT
+/// section 4); no other field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    decision: DecisionName,
+    by: Option<String>,
+    text: Option<String>,
+}
+
+/// A decision as the API names it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DecisionName {
+    Approve,
+    Edit,
+    Deny,
+    Escalate,
+}
+
+impl From<DecisionName> for DecisionKind {
+    fn from(d: DecisionName) -> DecisionKind {
+        match d {
+            DecisionName::Approve => DecisionKind::Approve,
+            DecisionName::Edit => DecisionKind::Edit,
+            DecisionName::Deny => DecisionKind::Deny,
+            DecisionName::Escalate => DecisionKind::Escalate,
+        }
     }
-    let kind = obj
-        .get("decision")
-        .and_then(|d| d.as_str())
-        .and_then(DecisionKind::parse)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "`decision` must be \"approve\", \"edit\", \"deny\" or \"escalate\"",
-            )
-        })?;
-    let by = match obj.get("by") {
-        None | Some(serde_json::Value::Null) => None,
+}
+
+pub fn parse_decision(body: &[u8]) -> Result<DecisionIn, ApiError> {
+    let d: DecisionBody = super::body::object(body)?;
+    let kind = DecisionKind::from(d.decision);
+    let by = match d.by {
+        None => None,
         Some(b) => Some(
-            b.as_str()
-                .map(str::trim)
+            Some(b.trim())
                 .filter(|b| !b.is_empty() && b.chars().count() <= 128)
                 .ok_or_else(|| {
                     ApiError::bad_request("`by` must name who decides (1 to 128 characters)")
@@ -160,11 +173,7 @@ pub fn parse_decision(body: &[u8]) -> Result<DecisionIn, ApiError> {
                 .to_string(),
         ),
     };
-    let text = match obj.get("text") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(t)) => Some(t.trim().to_string()),
-        Some(_) => return Err(ApiError::bad_request("`text` must be a string")),
-    };
+    let text = d.text.map(|t| t.trim().to_string());
     match (kind, &text) {
         (DecisionKind::Edit, None) => {
             return Err(ApiError::bad_request("`text` is required for \"edit\""));
@@ -279,6 +288,38 @@ pub fn payment_view(p: &crate::core::records::PaymentRecord) -> serde_json::Valu
     })
 }
 
+/// The body of `POST /admin/degraded` (CONTRACT section 4). Fields beyond
+/// these are ignored.
+#[derive(Debug, Deserialize)]
+struct DegradedBody {
+    on: bool,
+    reason: String,
+    by: Option<String>,
+}
+
+/// A validated degraded switch: on or off, why, and who the body names.
+#[derive(Debug, PartialEq)]
+pub struct DegradedIn {
+    pub on: bool,
+    pub reason: String,
+    pub by: Option<String>,
+}
+
+pub fn parse_degraded(body: &[u8]) -> Result<DegradedIn, ApiError> {
+    let d: DegradedBody = super::body::object(body)?;
+    let reason = d.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 512 {
+        return Err(ApiError::bad_request(
+            "`reason` must say why (1 to 512 characters)",
+        ));
+    }
+    Ok(DegradedIn {
+        on: d.on,
+        reason: reason.to_string(),
+        by: d.by,
+    })
+}
+
 /// `POST /admin/degraded`: `{"on": bool, "reason": "...", "by": "..."}`;
 /// `by` as for decisions (the authenticated user).
 pub async fn set_degraded(
@@ -286,28 +327,18 @@ pub async fn set_degraded(
     Extension(p): Extension<Principal>,
     body: axum::body::Bytes,
 ) -> Response {
-    let v: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return ApiError::bad_request(format!("body is not JSON: {e}")).into_response(),
+    let d = match parse_degraded(&body) {
+        Ok(d) => d,
+        Err(e) => return e.into_response(),
     };
-    let Some(on) = v["on"].as_bool() else {
-        return ApiError::bad_request("`on` must be true or false").into_response();
-    };
-    let reason = match v["reason"].as_str().map(str::trim) {
-        Some(r) if !r.is_empty() && r.chars().count() <= 512 => r.to_string(),
-        _ => {
-            return ApiError::bad_request("`reason` must say why (1 to 512 characters)")
-                .into_response();
-        }
-    };
-    let by = match state.access.actor_name(&p, v["by"].as_str(), false) {
+    let by = match state.access.actor_name(&p, d.by.as_deref(), false) {
         Ok(by) => by,
         Err(e) => return e.into_response(),
     };
     let actor = crate::store::audit::Actor::new(by, p.role.as_str());
-    match state.engine.set_degraded(on, reason, actor).await {
+    match state.engine.set_degraded(d.on, d.reason, actor).await {
         Ok(changed) => Json(json!({
-            "on": on,
+            "on": d.on,
             "changed": changed,
             "degraded": degraded_view(&state.engine.degraded()),
         }))
@@ -321,11 +352,79 @@ pub async fn get_degraded(State(state): State<AppState>) -> Response {
     Json(degraded_view(&state.engine.degraded())).into_response()
 }
 
-fn degraded_view(r: &crate::engine::degraded::DegradedRecord) -> serde_json::Value {
+fn degraded_view(r: &crate::store::degraded::DegradedRecord) -> serde_json::Value {
     let switch = |s: &crate::engine::degraded::DegradedSwitch| json!({"on": s.on, "tool": s.tool, "reason": s.reason, "by": s.by, "at": s.at.to_rfc3339()});
     json!({
         "on": r.current.is_some(),
         "current": r.current.as_ref().map(switch),
         "history": r.history.iter().map(switch).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err<T: std::fmt::Debug>(r: Result<T, ApiError>) -> String {
+        r.unwrap_err().message().to_string()
+    }
+
+    #[test]
+    fn a_decision_body_is_read_whole_and_a_bad_field_is_named() {
+        let d =
+            parse_decision(br#"{"decision":"edit","by":" rina ","text":" Baik kak "}"#).unwrap();
+        assert_eq!(
+            d,
+            DecisionIn {
+                kind: DecisionKind::Edit,
+                by: Some("rina".into()),
+                text: Some("Baik kak".into()),
+            }
+        );
+        let d = parse_decision(br#"{"decision":"approve","by":null,"text":null}"#).unwrap();
+        assert_eq!((d.kind, d.by, d.text), (DecisionKind::Approve, None, None));
+        for (body, field) in [
+            (r#"{"decision":"maybe"}"#, "`decision`"),
+            (r#"{"decision":1}"#, "`decision`"),
+            (r#"{"by":"x"}"#, "`decision`"),
+            (r#"{"decision":"approve","by":["rina"]}"#, "`by`"),
+            (r#"{"decision":"approve","by":{"name":"rina"}}"#, "`by`"),
+            (r#"{"decision":"approve","by":" "}"#, "`by`"),
+            (
+                r#"{"decision":"edit","by":"x","text":{"en":"hi"}}"#,
+                "`text`",
+            ),
+            (r#"{"decision":"edit","by":"x"}"#, "`text`"),
+            (r#"{"decision":"deny","by":"x","text":"no"}"#, "`text`"),
+            (r#"{"decision":"deny","by":"x","note":"no"}"#, "`note`"),
+        ] {
+            let e = err(parse_decision(body.as_bytes()));
+            assert!(e.contains(field), "{body} -> {e}");
+        }
+        assert!(err(parse_decision(b"[]")).contains("JSON object"));
+    }
+
+    #[test]
+    fn a_degraded_switch_is_read_and_a_bad_field_is_named() {
+        let d = parse_degraded(br#"{"on":true,"reason":" notion down ","source":"ops"}"#).unwrap();
+        assert_eq!(
+            d,
+            DegradedIn {
+                on: true,
+                reason: "notion down".into(),
+                by: None,
+            }
+        );
+        for (body, field) in [
+            (r#"{"reason":"x"}"#, "`on`"),
+            (r#"{"on":"yes","reason":"x"}"#, "`on`"),
+            (r#"{"on":false}"#, "`reason`"),
+            (r#"{"on":false,"reason":["x"]}"#, "`reason`"),
+            (r#"{"on":false,"reason":"  "}"#, "`reason`"),
+            (r#"{"on":false,"reason":"x","by":{"id":1}}"#, "`by`"),
+        ] {
+            let e = err(parse_degraded(body.as_bytes()));
+            assert!(e.contains(field), "{body} -> {e}");
+        }
+    }
 }

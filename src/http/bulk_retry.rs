@@ -17,13 +17,15 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::json;
 
 use super::auth::Principal;
+use super::body::Object;
 use super::listing::{self, Filter};
 use super::{ApiError, AppState};
 use crate::core::types::CaseId;
-use crate::engine::{Engine, EngineError, clock};
+use crate::engine::{Engine, EngineError};
 use crate::store::audit::{Actor, AuditAction, AuditRecord};
 
 /// The filter keys a bulk retry takes (those of `GET /admin/cases`).
@@ -95,60 +97,80 @@ fn describe(pairs: &HashMap<String, String>) -> String {
     }
 }
 
+/// The body of `POST /admin/cases/retry` as sent; no other field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkRetryBody {
+    filter: Option<Object<FilterBody>>,
+    reason: Option<String>,
+    /// Left out or null: a dry run.
+    dry_run: Option<bool>,
+}
+
+/// The filter keys of a bulk retry, those of `GET /admin/cases`; a null
+/// value is no filter on that key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterBody {
+    state: Option<String>,
+    tier: Option<String>,
+    waiting_on: Option<String>,
+    stuck: Option<Stuck>,
+    customer: Option<String>,
+}
+
+/// `stuck` as a boolean, or as the text a query string carries (`"true"`).
+#[derive(Debug)]
+struct Stuck(String);
+
+impl<'de> Deserialize<'de> for Stuck {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Stuck, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Stuck;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false, or a string")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Stuck, E> {
+                Ok(Stuck(b.to_string()))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Stuck, E> {
+                Ok(Stuck(s.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl FilterBody {
+    /// The keys given, as the string pairs a query or form carries.
+    fn pairs(self) -> HashMap<String, String> {
+        [
+            ("state", self.state),
+            ("tier", self.tier),
+            ("waiting_on", self.waiting_on),
+            ("stuck", self.stuck.map(|s| s.0)),
+            ("customer", self.customer),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .collect()
+    }
+}
+
 /// Reads a `POST /admin/cases/retry` body.
 pub fn parse(body: &[u8]) -> Result<BulkRetry, ApiError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !["filter", "reason", "dry_run"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_request(format!("unknown field `{k}`")));
-    }
-    let filter = match obj.get("filter") {
-        Some(Value::Object(f)) => f,
-        Some(_) => return Err(ApiError::bad_request("`filter` must be an object")),
-        None => {
-            return Err(ApiError::bad_request(
-                "`filter` is required (`{}` matches every open case)",
-            ));
-        }
+    let b: BulkRetryBody = super::body::object(body)?;
+    let Some(Object(filter)) = b.filter else {
+        return Err(ApiError::bad_request(
+            "`filter` is required (`{}` matches every open case)",
+        ));
     };
-    let mut pairs = HashMap::new();
-    for (k, v) in filter {
-        if !FILTER_KEYS.contains(&k.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "unknown filter key `{k}` (known: {})",
-                FILTER_KEYS.join(", ")
-            )));
-        }
-        let text = match v {
-            Value::Null => continue,
-            Value::String(s) => s.clone(),
-            Value::Bool(b) if k == "stuck" => b.to_string(),
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "filter `{k}` must be a string{}",
-                    if k == "stuck" { " or a boolean" } else { "" }
-                )));
-            }
-        };
-        pairs.insert(k.clone(), text);
-    }
-    let reason = match obj.get("reason") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(_) => return Err(ApiError::bad_request("`reason` must be a string")),
-    };
-    let dry_run = match obj.get("dry_run") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::bad_request("`dry_run` must be true or false")),
-    };
-    from_pairs(&pairs, reason, dry_run)
+    from_pairs(
+        &filter.pairs(),
+        b.reason.as_deref(),
+        b.dry_run.unwrap_or(true),
+    )
 }
 
 /// The open cases `filter` matches. Blocking.
@@ -190,7 +212,7 @@ pub async fn run(engine: &Arc<Engine>, actor: Actor, req: BulkRetry) -> Result<R
         }
     }
     let record = AuditRecord {
-        at: clock::now(),
+        at: engine.now(),
         actor,
         action: AuditAction::Retry,
         target: Some(format!("bulk: {}", req.filter_text)),
@@ -238,17 +260,29 @@ mod tests {
     fn a_body_names_what_is_wrong() {
         for (body, needle) in [
             ("[]", "JSON object"),
-            ("{", "not JSON"),
+            ("{", "not valid JSON"),
             (r#"{"filter":{},"dry_run":true}"#, "`reason` is required"),
             (r#"{"filter":{},"reason":"  "}"#, "`reason` is required"),
-            (r#"{"filter":{},"reason":7}"#, "`reason` must be a string"),
+            (
+                r#"{"filter":{},"reason":7}"#,
+                "field `reason`: invalid type",
+            ),
             (r#"{"reason":"x"}"#, "`filter` is required"),
             (
                 r#"{"filter":[],"reason":"x"}"#,
-                "`filter` must be an object",
+                "field `filter`: invalid type",
             ),
             (r#"{"filter":{"colour":"red"},"reason":"x"}"#, "`colour`"),
-            (r#"{"filter":{"tier":3},"reason":"x"}"#, "`tier`"),
+            (r#"{"filter":{"tier":3},"reason":"x"}"#, "`filter.tier`"),
+            (r#"{"filter":{"stuck":5},"reason":"x"}"#, "`filter.stuck`"),
+            (
+                r#"{"filter":{"stuck":[true]},"reason":"x"}"#,
+                "`filter.stuck`",
+            ),
+            (
+                r#"{"filter":{"customer":{"phone":"+62"}},"reason":"x"}"#,
+                "`filter.customer`",
+            ),
             (r#"{"filter":{"tier":"R7"},"reason":"x"}"#, "`tier`"),
             (r#"{"filter":{"customer":"12"},"reason":"x"}"#, "`customer`"),
             (r#"{"filter":{},"reason":"x","dry_run":"no"}"#, "`dry_run`"),

@@ -12,11 +12,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Principal;
 use super::{ApiError, AppState, admin, records, views};
-use crate::engine::clock;
 use crate::store::StoreError;
 use crate::store::audit::{AuditAction, AuditRecord};
 use crate::store::erase::{ErasureRecord, Subject};
@@ -51,7 +51,7 @@ pub async fn export(
         Err(e) => return ApiError::internal(e).into_response(),
     };
     let record = AuditRecord {
-        at: clock::now(),
+        at: state.engine.now(),
         actor: p.actor(),
         action: AuditAction::Export,
         target: Some(pseudonym),
@@ -74,7 +74,7 @@ fn document(
     pseudonym: &str,
 ) -> Result<(Value, (usize, usize, usize)), StoreError> {
     let store = engine.store();
-    let now = clock::now();
+    let now = engine.now();
     let mut cases = Vec::new();
     for id in store.subject_cases(subject)? {
         let Some(case) = store.case(id)? else {
@@ -150,7 +150,7 @@ pub async fn erase(
     };
     let store = state.engine.store();
     match store
-        .erase_subject(subject, p.actor(), reason, clock::now())
+        .erase_subject(subject, p.actor(), reason, state.engine.now())
         .await
     {
         Ok(done) => {
@@ -170,19 +170,17 @@ pub async fn erase(
     }
 }
 
+/// The body of an erasure; no other field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EraseBody {
+    reason: String,
+}
+
 /// `{"reason": "..."}`: 1 to 512 characters, no other field.
 fn parse_reason(body: &[u8]) -> Result<String, ApiError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
-    if let Some(k) = obj.keys().find(|k| k.as_str() != "reason") {
-        return Err(ApiError::bad_request(format!("unknown field `{k}`")));
-    }
-    obj.get("reason")
-        .and_then(Value::as_str)
-        .map(str::trim)
+    let b: EraseBody = super::body::object(body)?;
+    Some(b.reason.trim())
         .filter(|r| !r.is_empty() && r.chars().count() <= 512)
         .map(str::to_string)
         .ok_or_else(|| ApiError::bad_request("`reason` must say why (1 to 512 characters)"))
@@ -209,6 +207,15 @@ mod tests {
         }
         let e = parse_reason(br#"{"reason":"x","phone":"+62"}"#).unwrap_err();
         assert!(e.message().contains("`phone`"));
+        for (bad, field) in [
+            (&br#"{"reason":7}"#[..], "field `reason`"),
+            (br#"{"reason":{"text":"asked"}}"#, "field `reason`"),
+            (br#"{"reason":["asked"]}"#, "field `reason`"),
+            (b"{}", "field `reason` is required"),
+        ] {
+            let e = parse_reason(bad).unwrap_err();
+            assert!(e.message().starts_with(field), "{}", e.message());
+        }
     }
 
     #[test]

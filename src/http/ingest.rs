@@ -11,13 +11,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde::Deserialize;
 
 use super::{ApiError, AppState};
 use crate::core::case::InboundMessage;
 use crate::core::inbound;
 use crate::core::types::{Channel, CustomerKey, MessageId, Timestamp};
-use crate::engine::clock;
 use crate::store::Ingested;
 
 const MAX_ID_CHARS: usize = 256;
@@ -44,7 +43,7 @@ pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Respons
         message_id: parsed.message_id,
         text: parsed.text,
         sent_at: parsed.sent_at,
-        received_at: clock::now(),
+        received_at: state.engine.now(),
     };
     let result = state.engine.ingest(parsed.customer, message).await;
     metrics::histogram!("caseflow_ingest_seconds").record(started.elapsed().as_secs_f64());
@@ -74,74 +73,61 @@ pub async fn post_message(State(state): State<AppState>, body: Bytes) -> Respons
     }
 }
 
+/// The body of `POST /v1/messages` (CONTRACT section 4). Fields beyond
+/// these are ignored.
+#[derive(Debug, Deserialize)]
+struct MessageIn {
+    channel: String,
+    from: String,
+    message_id: String,
+    text: String,
+    /// When the customer sent it (RFC 3339); null or left out: unknown.
+    at: Option<String>,
+}
+
 /// Parses and validates the JSON body; the error names the field.
 pub fn parse(body: &[u8]) -> Result<NewMessage, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
-    let Value::Object(obj) = value else {
-        return Err(ApiError::bad_request("body must be a JSON object"));
-    };
-    let channel = required_str(&obj, "channel")?;
-    let channel = Channel::parse(channel)
+    let m: MessageIn = super::body::object(body)?;
+    let channel = Channel::parse(&m.channel)
         .ok_or_else(|| ApiError::bad_request("field `channel` must be \"whatsapp\""))?;
-    let from = required_str(&obj, "from")?;
-    if !is_e164(from) {
+    if !is_e164(&m.from) {
         return Err(ApiError::bad_request(
             "field `from` must be an E.164 phone number such as +6281234567890",
         ));
     }
-    let message_id = required_str(&obj, "message_id")?;
-    if !inbound::valid_message_id(message_id) {
+    if !inbound::valid_message_id(&m.message_id) {
         return Err(ApiError::bad_request(format!(
             "field `message_id` must be 1 to {MAX_ID_CHARS} printable characters"
         )));
     }
-    let text = required_str(&obj, "text")?;
-    if inbound::is_blank(text) {
+    if inbound::is_blank(&m.text) {
         return Err(ApiError::bad_request(
             "field `text` must say something: it is empty once whitespace, control and zero-width characters are removed",
         ));
     }
-    if text.chars().count() > inbound::MAX_TEXT_CHARS {
+    if m.text.chars().count() > inbound::MAX_TEXT_CHARS {
         return Err(ApiError::bad_request(format!(
             "field `text` is longer than {} characters",
             inbound::MAX_TEXT_CHARS
         )));
     }
-    let sent_at = match obj.get("at") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(
+    let sent_at = match &m.at {
+        None => None,
+        Some(s) => Some(
             chrono::DateTime::parse_from_rfc3339(s)
                 .map(|t| Timestamp(t.timestamp_millis()))
                 .map_err(|_| ApiError::bad_request("field `at` must be an RFC 3339 timestamp"))?,
         ),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "field `at` must be an RFC 3339 timestamp string",
-            ));
-        }
     };
     Ok(NewMessage {
         customer: CustomerKey {
             channel,
-            address: from.to_string(),
+            address: m.from,
         },
-        message_id: MessageId(message_id.to_string()),
-        text: text.to_string(),
+        message_id: MessageId(m.message_id),
+        text: m.text,
         sent_at,
     })
-}
-
-fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Err(ApiError::bad_request(format!(
-            "field `{field}` is required"
-        ))),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "field `{field}` must be a string"
-        ))),
-    }
 }
 
 /// `+` then 8 to 15 digits, not starting with 0.
@@ -155,6 +141,17 @@ mod tests {
 
     fn err(body: &str) -> String {
         parse(body.as_bytes()).unwrap_err().message
+    }
+
+    #[test]
+    fn accepts_a_contract_message_with_or_without_at_and_ignores_other_fields() {
+        for extra in ["", r#","at":null"#, r#","source":"crm","meta":{"k":1}"#] {
+            let body = format!(
+                r#"{{"channel":"whatsapp","from":"+6281234567890","message_id":"wamid.X","text":"halo"{extra}}}"#
+            );
+            let m = parse(body.as_bytes()).unwrap();
+            assert_eq!(m.sent_at, None, "{body}");
+        }
     }
 
     #[test]
@@ -183,6 +180,16 @@ mod tests {
         assert!(err(&format!("{{{}}}", base.replace("+6281234567890", "0812"))).contains("`from`"));
         assert!(err(&format!("{{{}}}", base.replace(r#""m1""#, r#""""#))).contains("`message_id`"));
         assert!(err(&format!("{{{}}}", base.replace(r#""hi""#, "7"))).contains("`text`"));
+        assert!(err(&format!("{{{}}}", base.replace(r#""hi""#, "null"))).contains("`text`"));
+        assert!(err(&format!("{{{},\"at\":5}}", base)).contains("`at`"));
+        assert!(err(&format!("{{{},\"at\":{{\"ts\":1}}}}", base)).contains("`at`"));
+        assert!(
+            err(&format!(
+                "{{{}}}",
+                base.replace(r#""+6281234567890""#, "[\"+62\"]")
+            ))
+            .contains("`from`")
+        );
         for blank in [
             r#"" ""#,
             r#""\u200b\u200d""#,

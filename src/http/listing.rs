@@ -30,7 +30,7 @@ use std::collections::{BinaryHeap, HashMap};
 use super::ApiError;
 use crate::core::case::CaseRecord;
 use crate::core::types::{CaseId, State as CaseState, Tier};
-use crate::engine::{Engine, clock};
+use crate::engine::Engine;
 use crate::store::StoreError;
 use crate::store::erase::Subject;
 
@@ -278,7 +278,7 @@ pub fn each_match(
     f: &Filter,
     mut visit: impl FnMut(Listed),
 ) -> Result<(), StoreError> {
-    let now = clock::now();
+    let now = engine.now();
     let stuck_after = engine.settings().stuck_after_ms;
     engine.store().scan_case_entries(|entry| {
         let listed = match entry {
@@ -340,7 +340,7 @@ impl Ord for Ranked {
 /// runtime.
 pub fn page(engine: &Engine, q: &Query) -> Result<Page, StoreError> {
     let as_of = match q.order {
-        Order::UpdatedDesc => Some(q.resume.as_of.unwrap_or_else(|| clock::now().millis())),
+        Order::UpdatedDesc => Some(q.resume.as_of.unwrap_or_else(|| engine.now().millis())),
         Order::UpdatedAsc => None,
     };
     let newer = q.resume.newer && as_of.is_some();

@@ -5,6 +5,7 @@
 mod admin;
 mod audit;
 pub mod auth;
+mod body;
 mod bulk_retry;
 mod console;
 pub mod credentials;

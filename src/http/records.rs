@@ -12,10 +12,10 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::auth::Principal;
+use super::body::Object;
 use super::{ApiError, AppState};
 use crate::core::records::{Article, ArticleStatus, Invoice, PaymentState, Session, Slot, Student};
 use crate::core::types::Timestamp;
-use crate::engine::clock;
 use crate::policy::identity::normalize_phone;
 
 const MAX_ITEMS: usize = 10_000;
@@ -29,9 +29,9 @@ struct StudentIn {
     email: String,
     rev: u64,
     #[serde(default)]
-    invoices: Vec<InvoiceIn>,
+    invoices: Vec<Object<InvoiceIn>>,
     #[serde(default)]
-    sessions: Vec<SessionIn>,
+    sessions: Vec<Object<SessionIn>>,
     #[serde(default)]
     reschedule_history: Vec<String>,
 }
@@ -71,7 +71,7 @@ struct ArticleIn {
     /// The answer in Bahasa Indonesia.
     body_id: Option<String>,
     /// Both at once: `{"en": "...", "id": "..."}`.
-    bodies: Option<BodiesIn>,
+    bodies: Option<Object<BodiesIn>>,
     questions: Vec<String>,
     version: u32,
 }
@@ -83,10 +83,10 @@ struct BodiesIn {
     id: Option<String>,
 }
 
-/// Parses a JSON array, naming the path of the first bad value.
+/// Parses a JSON array of objects, naming the path of the first bad value.
 fn parse_array<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let items: Vec<T> = serde_path_to_error::deserialize(de).map_err(|e| {
+    let items: Vec<Object<T>> = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." || path.is_empty() {
@@ -95,6 +95,9 @@ fn parse_array<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, ApiError> {
             ApiError::bad_request(format!("{path}: {inner}"))
         }
     })?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("body must be a JSON array: {e}")))?;
+    let items: Vec<T> = items.into_iter().map(|Object(t)| t).collect();
     if items.len() > MAX_ITEMS {
         return Err(ApiError::bad_request(format!(
             "body: at most {MAX_ITEMS} items per request"
@@ -140,7 +143,7 @@ fn student(i: usize, s: StudentIn) -> Result<Student, ApiError> {
         )));
     }
     let mut invoices = Vec::new();
-    for (j, inv) in s.invoices.into_iter().enumerate() {
+    for (j, Object(inv)) in s.invoices.into_iter().enumerate() {
         let at = |field: &str| format!("[{i}].invoices[{j}].{field}");
         if inv.amount < 0 {
             return Err(ApiError::bad_request(format!(
@@ -161,7 +164,7 @@ fn student(i: usize, s: StudentIn) -> Result<Student, ApiError> {
         });
     }
     let mut sessions = Vec::new();
-    for (j, se) in s.sessions.into_iter().enumerate() {
+    for (j, Object(se)) in s.sessions.into_iter().enumerate() {
         let at = |field: &str| format!("[{i}].sessions[{j}].{field}");
         sessions.push(Session {
             id: text(&at("id"), se.id, 64)?,
@@ -251,7 +254,7 @@ pub fn parse_articles(body: &[u8]) -> Result<Vec<Article>, ApiError> {
                 .map(|(j, q)| text(&format!("[{i}].questions[{j}]"), q, 512))
                 .collect::<Result<Vec<_>, _>>()?;
             let (body, body_id) = match (a.body, a.body_id, a.bodies) {
-                (None, None, Some(b)) => match b.en {
+                (None, None, Some(Object(b))) => match b.en {
                     Some(en) => (
                         text(&at("bodies.en"), en, 4096)?,
                         b.id.map(|id| text(&at("bodies.id"), id, 4096)).transpose()?,
@@ -305,7 +308,7 @@ pub async fn post_students(
     match state
         .engine
         .store()
-        .upsert_students_by(students, clock::now(), p.actor())
+        .upsert_students_by(students, state.engine.now(), p.actor())
         .await
     {
         Ok(out) => Json(json!({
@@ -328,7 +331,10 @@ pub async fn post_slots(
     };
     let n = slots.len();
     let store = state.engine.store();
-    match store.add_slots_by(slots, clock::now(), p.actor()).await {
+    match store
+        .add_slots_by(slots, state.engine.now(), p.actor())
+        .await
+    {
         Ok(added) => Json(json!({ "stored": added, "already_known": n - added })).into_response(),
         Err(e) => ApiError::store(e).into_response(),
     }
@@ -345,7 +351,7 @@ pub async fn post_articles(
     };
     let store = state.engine.store();
     match store
-        .put_articles_by(articles, clock::now(), p.actor())
+        .put_articles_by(articles, state.engine.now(), p.actor())
         .await
     {
         Ok(n) => Json(json!({ "stored": n })).into_response(),
@@ -430,6 +436,45 @@ mod tests {
             err(parse_slots(br#"[{"starts_at":"2026-11-27","coach":"D"}]"#))
                 .starts_with("[0].starts_at")
         );
+    }
+
+    #[test]
+    fn a_wrong_typed_nested_field_is_named_and_objects_are_only_objects() {
+        let ok = r#"{"id":"s1","name":"Sari","phone":"+6281234567890","email":"s@x.id","rev":1,
+            "invoices":[{"number":"INV-1","order_id":"O1","amount":1,"status":"settlement"}]}"#;
+        for (bad, path) in [
+            (
+                ok.replace(r#""amount":1"#, r#""amount":"lots""#),
+                "[0].invoices[0].amount",
+            ),
+            (ok.replace(r#""rev":1"#, r#""rev":{"n":1}"#), "[0].rev"),
+            (
+                ok.replace(
+                    r#"{"number":"INV-1","order_id":"O1","amount":1,"status":"settlement"}"#,
+                    r#"["INV-1","O1",1,"settlement"]"#,
+                ),
+                "[0].invoices[0]",
+            ),
+            (
+                ok.replace(r#""invoices":["#, r#""sessions":[7],"invoices":["#),
+                "[0].sessions[0]",
+            ),
+        ] {
+            let e = err(parse_students(format!("[{bad}]").as_bytes()));
+            assert!(e.starts_with(path), "{bad}: {e}");
+        }
+        let e = err(parse_students(
+            br#"[["s1","Sari","+6281234567890","s@x.id",1]]"#,
+        ));
+        assert!(e.starts_with("[0]"), "{e}");
+        let e = err(parse_articles(
+            br#"[{"id":"a","title":"t","status":"published","bodies":["P"],"questions":["q"],"version":1}]"#,
+        ));
+        assert!(e.starts_with("[0].bodies"), "{e}");
+        let e = err(parse_slots(
+            br#"[{"starts_at":"2026-11-27T10:00:00Z","coach":"D"}] x"#,
+        ));
+        assert!(e.contains("array"), "{e}");
     }
 
     #[test]

@@ -10,12 +10,13 @@ use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Principal;
+use super::body::Object;
 use super::{ApiError, AppState};
 use crate::core::types::Timestamp;
-use crate::engine::clock;
 use crate::report::audit::{DIMENSIONS, QaLabel, QaSample, Scores, Verdict};
 use crate::report::period::{Period, day_start, local_date, parse_date};
 
@@ -29,7 +30,7 @@ pub async fn get_report(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let tz = state.engine.policy().timezone;
-    let now = clock::now();
+    let now = state.engine.now();
     let period = parse_date("from", q.get("from").map(String::as_str))
         .and_then(|from| Ok((from, parse_date("to", q.get("to").map(String::as_str))?)))
         .and_then(|(from, to)| Period::new(from, to, local_date(now, tz), tz));
@@ -67,11 +68,11 @@ pub async fn get_report(
 /// day) or an RFC 3339 instant.
 fn bound(
     field: &'static str,
-    v: &Value,
+    v: &str,
     tz: chrono_tz::Tz,
     end: bool,
 ) -> Result<Timestamp, ApiError> {
-    let Some(s) = v.as_str().map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(s) = Some(v.trim()).filter(|s| !s.is_empty()) else {
         return Err(ApiError::bad_request(format!(
             "`{field}` must be a date YYYY-MM-DD or an RFC 3339 time"
         )));
@@ -95,22 +96,19 @@ fn bound(
 
 /// The reviewer or sampler: the signed-in user; with the bootstrap admin
 /// token and no users file, the body's `by` (required).
-fn actor(state: &AppState, p: &Principal, v: &Value) -> Result<String, ApiError> {
-    if let Some(by) = v["by"].as_str()
+fn actor(state: &AppState, p: &Principal, by: Option<&str>) -> Result<String, ApiError> {
+    if let Some(by) = by
         && by.trim().chars().count() > 64
     {
         return Err(ApiError::bad_request("`by` must be at most 64 characters"));
     }
-    state
-        .access
-        .actor_name(p, v["by"].as_str(), true)
-        .map_err(|e| {
-            if e.message().starts_with("`by` must name") {
-                ApiError::bad_request("`by` must name the reviewer (1 to 64 characters)")
-            } else {
-                e
-            }
-        })
+    state.access.actor_name(p, by, true).map_err(|e| {
+        if e.message().starts_with("`by` must name") {
+            ApiError::bad_request("`by` must name the reviewer (1 to 64 characters)")
+        } else {
+            e
+        }
+    })
 }
 
 async fn audit(
@@ -125,7 +123,7 @@ async fn audit(
         .engine
         .store()
         .audit(crate::store::audit::AuditRecord {
-            at: clock::now(),
+            at: state.engine.now(),
             actor: crate::store::audit::Actor::new(name, p.role.as_str()),
             action,
             target: Some(target),
@@ -136,9 +134,14 @@ async fn audit(
         .map_err(ApiError::internal)
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))
+/// The body of `POST /admin/qa/sample`. Fields beyond these are ignored.
+#[derive(Debug, Deserialize)]
+struct SampleBody {
+    from: String,
+    to: String,
+    n: u64,
+    seed: Option<u64>,
+    by: Option<String>,
 }
 
 /// `POST /admin/qa/sample {"from","to","n","seed"?,"by"}`: draws up to `n`
@@ -157,26 +160,20 @@ pub async fn post_sample(
 }
 
 async fn draw_sample(state: &AppState, p: &Principal, body: &[u8]) -> Result<Value, ApiError> {
-    let v = parse_body(body)?;
+    let v: SampleBody = super::body::object(body)?;
     let tz = state.engine.policy().timezone;
-    let from = bound("from", &v["from"], tz, false)?;
-    let to = bound("to", &v["to"], tz, true)?;
+    let from = bound("from", &v.from, tz, false)?;
+    let to = bound("to", &v.to, tz, true)?;
     if from >= to {
         return Err(ApiError::bad_request("`from` must be before `to`"));
     }
-    let n = v["n"]
-        .as_u64()
+    let n = Some(v.n)
         .filter(|n| (1..=MAX_SAMPLE).contains(n))
         .ok_or_else(|| {
             ApiError::bad_request(format!("`n` must be a whole number from 1 to {MAX_SAMPLE}"))
         })?;
-    let seed = match &v["seed"] {
-        Value::Null => rand::random::<u64>() >> 11,
-        s => s
-            .as_u64()
-            .ok_or_else(|| ApiError::bad_request("`seed` must be a whole number 0 or more"))?,
-    };
-    let by = actor(state, p, &v)?;
+    let seed = v.seed.unwrap_or_else(|| rand::random::<u64>() >> 11);
+    let by = actor(state, p, v.by.as_deref())?;
     let engine = state.engine.clone();
     let candidates = tokio::task::spawn_blocking(move || {
         crate::report::reply_candidates(engine.store(), from, to)
@@ -188,7 +185,7 @@ async fn draw_sample(state: &AppState, p: &Principal, body: &[u8]) -> Result<Val
     let items = crate::report::audit::draw(candidates, n as usize, seed);
     let sample = QaSample {
         id: uuid::Uuid::now_v7(),
-        created_at: clock::now(),
+        created_at: state.engine.now(),
         by,
         from,
         to,
@@ -301,30 +298,144 @@ pub async fn post_labels(
     }
 }
 
-async fn take_labels(state: &AppState, p: &Principal, body: &[u8]) -> Result<Value, ApiError> {
-    let v = parse_body(body)?;
-    let reviewer = actor(state, p, &v)?;
-    let raw: Vec<&Value> = match v.get("labels") {
-        Some(Value::Array(a)) if !a.is_empty() => a.iter().collect(),
-        Some(_) => return Err(ApiError::bad_request("`labels` must be a non-empty array")),
-        None => vec![&v],
+/// The body of `POST /admin/qa/labels`: who labels, and either `labels`
+/// or one label at the top level. Fields beyond these are ignored.
+#[derive(Debug, Deserialize)]
+struct LabelsBody {
+    by: Option<String>,
+    labels: Option<Vec<Object<LabelBody>>>,
+}
+
+/// One label as sent.
+#[derive(Debug, Deserialize)]
+struct LabelBody {
+    sample: String,
+    item: u64,
+    verdict: VerdictName,
+    scores: Object<ScoresBody>,
+    note: Option<String>,
+}
+
+/// A verdict as the API names it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum VerdictName {
+    Correct,
+    Incorrect,
+    Risky,
+}
+
+impl From<VerdictName> for Verdict {
+    fn from(v: VerdictName) -> Verdict {
+        match v {
+            VerdictName::Correct => Verdict::Correct,
+            VerdictName::Incorrect => Verdict::Incorrect,
+            VerdictName::Risky => Verdict::Risky,
+        }
+    }
+}
+
+/// The scorecard, one score per [`DIMENSIONS`] entry; no other key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoresBody {
+    correctness: u8,
+    completeness: u8,
+    safety: u8,
+    tone: u8,
+    efficiency: u8,
+    tool_integrity: u8,
+}
+
+impl ScoresBody {
+    /// In the order of [`DIMENSIONS`].
+    fn in_order(&self) -> [u8; 6] {
+        [
+            self.correctness,
+            self.completeness,
+            self.safety,
+            self.tone,
+            self.efficiency,
+            self.tool_integrity,
+        ]
+    }
+}
+
+/// A labels body read whole: the reviewer the body names, and each label
+/// with the prefix its errors carry (`labels[2]: `, or none for a single
+/// label at the top level).
+struct LabelsIn {
+    by: Option<String>,
+    labels: Vec<(String, LabelBody)>,
+}
+
+fn parse_labels(body: &[u8]) -> Result<LabelsIn, ApiError> {
+    let b: LabelsBody = super::body::object(body)?;
+    let labels = match b.labels {
+        Some(list) if list.is_empty() => {
+            return Err(ApiError::bad_request("`labels` must be a non-empty array"));
+        }
+        Some(list) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, Object(l))| (format!("labels[{i}]: "), l))
+            .collect(),
+        None => vec![(String::new(), super::body::object::<LabelBody>(body)?)],
     };
+    Ok(LabelsIn { by: b.by, labels })
+}
+
+/// The label `l` (errors prefixed with `at`) on an item of `s`, checked.
+fn label_of(
+    at: &str,
+    sample: uuid::Uuid,
+    s: &QaSample,
+    l: LabelBody,
+    reviewer: &str,
+    now: Timestamp,
+) -> Result<QaLabel, ApiError> {
+    let bad = |msg: String| ApiError::bad_request(format!("{at}{msg}"));
+    let item = Some(l.item)
+        .filter(|n| (*n as usize) < s.items.len())
+        .ok_or_else(|| {
+            bad(format!(
+                "`item` must be 0 to {} in this sample",
+                s.items.len().saturating_sub(1)
+            ))
+        })?;
+    let scores = l.scores.0.in_order();
+    if let Some((d, _)) = DIMENSIONS.iter().zip(scores).find(|(_, x)| *x > 2) {
+        return Err(bad(format!("`scores.{d}` must be 0, 1 or 2")));
+    }
+    let note = match l.note {
+        None => None,
+        Some(n) if n.chars().count() <= 2000 => {
+            Some(n.trim().to_string()).filter(|n| !n.is_empty())
+        }
+        Some(_) => return Err(bad("`note` must be text of at most 2000 characters".into())),
+    };
+    Ok(QaLabel {
+        sample,
+        item: item as u32,
+        reply: s.items[item as usize].clone(),
+        verdict: l.verdict.into(),
+        scores: Scores(scores),
+        reviewer: reviewer.to_string(),
+        note,
+        at: now,
+    })
+}
+
+async fn take_labels(state: &AppState, p: &Principal, body: &[u8]) -> Result<Value, ApiError> {
+    let input = parse_labels(body)?;
+    let reviewer = actor(state, p, input.by.as_deref())?;
     let store = state.engine.store();
     let mut samples: HashMap<uuid::Uuid, QaSample> = HashMap::new();
     let mut labels = Vec::new();
-    let now = clock::now();
-    for (i, l) in raw.into_iter().enumerate() {
-        let at = |msg: String| {
-            ApiError::bad_request(if labels_len_is_many(&v) {
-                format!("labels[{i}]: {msg}")
-            } else {
-                msg
-            })
-        };
-        let sample = l["sample"]
-            .as_str()
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
-            .ok_or_else(|| at("`sample` must be a sample id".into()))?;
+    let now = state.engine.now();
+    for (at, l) in input.labels {
+        let sample = uuid::Uuid::parse_str(&l.sample)
+            .map_err(|_| ApiError::bad_request(format!("{at}`sample` must be a sample id")))?;
         if let std::collections::hash_map::Entry::Vacant(slot) = samples.entry(sample) {
             let s = store
                 .qa_sample(sample)
@@ -332,50 +443,7 @@ async fn take_labels(state: &AppState, p: &Principal, body: &[u8]) -> Result<Val
                 .ok_or_else(|| ApiError::not_found(format!("sample {sample} not found")))?;
             slot.insert(s);
         }
-        let s = &samples[&sample];
-        let item = l["item"]
-            .as_u64()
-            .filter(|n| (*n as usize) < s.items.len())
-            .ok_or_else(|| {
-                at(format!(
-                    "`item` must be 0 to {} in this sample",
-                    s.items.len().saturating_sub(1)
-                ))
-            })?;
-        let verdict = l["verdict"]
-            .as_str()
-            .and_then(Verdict::parse)
-            .ok_or_else(|| at("`verdict` must be correct, incorrect or risky".into()))?;
-        let mut scores = [0u8; 6];
-        for (k, d) in DIMENSIONS.iter().enumerate() {
-            scores[k] = l["scores"][d]
-                .as_u64()
-                .filter(|x| *x <= 2)
-                .ok_or_else(|| at(format!("`scores.{d}` must be 0, 1 or 2")))?
-                as u8;
-        }
-        if let Some(obj) = l["scores"].as_object()
-            && let Some(extra) = obj.keys().find(|k| !DIMENSIONS.contains(&k.as_str()))
-        {
-            return Err(at(format!("`scores.{extra}` is not a scorecard dimension")));
-        }
-        let note = match &l["note"] {
-            Value::Null => None,
-            Value::String(n) if n.chars().count() <= 2000 => {
-                Some(n.trim().to_string()).filter(|n| !n.is_empty())
-            }
-            _ => return Err(at("`note` must be text of at most 2000 characters".into())),
-        };
-        labels.push(QaLabel {
-            sample,
-            item: item as u32,
-            reply: s.items[item as usize].clone(),
-            verdict,
-            scores: Scores(scores),
-            reviewer: reviewer.clone(),
-            note,
-            at: now,
-        });
+        labels.push(label_of(&at, sample, &samples[&sample], l, &reviewer, now)?);
     }
     let stored = labels.len();
     let views: Vec<Value> = labels
@@ -404,6 +472,90 @@ async fn take_labels(state: &AppState, p: &Principal, body: &[u8]) -> Result<Val
     Ok(json!({ "stored": stored, "labels": views }))
 }
 
-fn labels_len_is_many(v: &Value) -> bool {
-    v.get("labels").is_some()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCORES: &str = r#"{"correctness":2,"completeness":1,"safety":2,"tone":2,"efficiency":1,"tool_integrity":2}"#;
+
+    fn label(extra: &str) -> String {
+        format!(
+            r#"{{"sample":"0192f3a0-0000-7000-8000-000000000001","item":0,"verdict":"risky","scores":{SCORES}{extra}}}"#
+        )
+    }
+
+    fn err(body: &str) -> String {
+        match parse_labels(body.as_bytes()) {
+            Ok(_) => panic!("accepted: {body}"),
+            Err(e) => e.message().to_string(),
+        }
+    }
+
+    #[test]
+    fn labels_are_read_one_at_the_top_or_as_a_list() {
+        let one = parse_labels(label(r#","by":"dewi","note":"ok""#).as_bytes()).unwrap();
+        assert_eq!(one.by.as_deref(), Some("dewi"));
+        assert_eq!(one.labels.len(), 1);
+        assert_eq!(one.labels[0].0, "");
+        assert_eq!(one.labels[0].1.scores.0.in_order(), [2, 1, 2, 2, 1, 2]);
+        let many = format!(r#"{{"by":"dewi","labels":[{},{}]}}"#, label(""), label(""));
+        let many = parse_labels(many.as_bytes()).unwrap();
+        assert_eq!(many.labels.len(), 2);
+        assert_eq!(many.labels[1].0, "labels[1]: ");
+    }
+
+    #[test]
+    fn a_wrong_typed_nested_field_is_named_by_its_path() {
+        let bad_tone = label("").replace(r#""tone":2"#, r#""tone":"good""#);
+        let body = format!(r#"{{"labels":[{},{bad_tone}]}}"#, label(""));
+        assert!(
+            err(&body).starts_with("field `labels[1].scores.tone`:"),
+            "{}",
+            err(&body)
+        );
+        assert!(err(&bad_tone).starts_with("field `scores.tone`:"));
+        let body = label("").replace(r#""item":0"#, r#""item":"first""#);
+        assert!(err(&body).starts_with("field `item`:"));
+        let body = label("").replace(r#""verdict":"risky""#, r#""verdict":"meh""#);
+        assert!(err(&body).starts_with("field `verdict`:"));
+        let body = label(r#","note":{"text":"x"}"#);
+        assert!(err(&body).starts_with("field `note`:"));
+        let body = label("").replace(r#","efficiency":1"#, "");
+        assert_eq!(err(&body), "field `scores.efficiency` is required");
+        let body = label("").replace(r#""tone":2"#, r#""tone":2,"humour":1"#);
+        assert!(err(&body).contains("`humour`"));
+        let body = format!(r#"{{"labels":[{}],"by":7}}"#, label(""));
+        assert!(err(&body).starts_with("field `by`:"));
+        assert!(err(r#"{"labels":[]}"#).contains("`labels`"));
+        assert!(err(r#"{"labels":{"0":{}}}"#).starts_with("field `labels`:"));
+        let body = format!(r#"{{"labels":[[{}]]}}"#, label(""));
+        assert!(err(&body).starts_with("field `labels[0]`:"));
+    }
+
+    #[test]
+    fn a_sample_body_names_a_wrong_typed_field() {
+        for (body, field) in [
+            (
+                r#"{"from":"2026-11-01","to":"2026-11-07","n":"four"}"#,
+                "`n`",
+            ),
+            (
+                r#"{"from":"2026-11-01","to":"2026-11-07","n":4,"seed":-1}"#,
+                "`seed`",
+            ),
+            (
+                r#"{"from":{"date":"2026-11-01"},"to":"2026-11-07","n":4}"#,
+                "`from`",
+            ),
+            (r#"{"from":"2026-11-01","n":4}"#, "`to`"),
+        ] {
+            let e = super::super::body::object::<SampleBody>(body.as_bytes()).unwrap_err();
+            assert!(e.message().contains(field), "{body}: {}", e.message());
+        }
+        let ok: SampleBody = super::super::body::object(
+            br#"{"from":"2026-11-01","to":"2026-11-07","n":4,"extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!((ok.n, ok.seed), (4, None));
+    }
 }

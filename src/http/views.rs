@@ -34,100 +34,12 @@ pub fn full(
     effects: &[EffectRecord],
     stuck: Option<&str>,
 ) -> Value {
-    let mut messages = Vec::new();
-    let mut transitions = Vec::new();
-    let mut approvals = Vec::new();
-    let mut unread = 0;
-    let mut deliveries = Deliveries::default();
-    let mut events = Vec::new();
+    let mut h = HistoryView::default();
     for (seq, entry) in history {
-        if matches!(entry, LogEntry::Inbound(_)) && *seq > case.inbound_cursor {
-            unread += 1;
-        }
-        match entry {
-            LogEntry::Inbound(m) => messages.push(json!({
-                "direction": "in",
-                "text": m.text,
-                "template": Value::Null,
-                "at": ts(m.sent_at.unwrap_or(m.received_at)),
-                "provider_id": m.message_id.0,
-            })),
-            LogEntry::Outbound(m) => messages.push(json!({
-                "direction": "out",
-                "text": m.text,
-                "template": m.template,
-                "at": ts(m.at),
-                "provider_id": m.provider_id,
-                "idempotency_key": m.key.0,
-            })),
-            LogEntry::Transition(t) => transitions.push(json!({
-                "from": t.from.as_str(),
-                "to": t.to.as_str(),
-                "at": ts(t.at),
-                "reason": t.reason,
-            })),
-            LogEntry::Approval(a) => approvals.push(json!({
-                "lane": a.lane.as_str(),
-                "decision": a.decision,
-                "by": a.by,
-                "at": ts(a.at),
-                "text": a.text,
-            })),
-            LogEntry::Delivery(d) => {
-                if let Some(status) = DeliveryStatus::parse(&d.status) {
-                    deliveries.add(&d.provider_id, None, status, d.error.clone());
-                }
-            }
-            LogEntry::Status(st) => deliveries.add(
-                &st.provider_id,
-                st.key.as_ref(),
-                st.status,
-                st.error.clone(),
-            ),
-            LogEntry::Note(n) => events.push(json!({
-                "kind": n.kind.as_str(),
-                "text": n.text,
-                "refers_to": n.refers_to.as_ref().map(|r| r.0.clone()),
-                "at": ts(n.sent_at.unwrap_or(n.received_at)),
-                "provider_id": n.message_id.0,
-            })),
-            LogEntry::Decision(d) => approvals.push(json!({
-                "lane": d.lane.as_str(),
-                "decision": d.decision.as_str(),
-                "by": d.by,
-                "at": ts(d.at),
-                "text": d.text,
-                "tier": d.tier.map(|t| t.as_str()),
-                "rule": d.rule,
-            })),
-        }
+        h.take(case, *seq, entry);
     }
-    for m in &mut messages {
-        if m["direction"] == "out" {
-            let known = deliveries.of(m["provider_id"].as_str(), m["idempotency_key"].as_str());
-            let (status, error) = match known {
-                Some((s, e)) => (Value::from(s.as_str()), e.map_or(Value::Null, Value::from)),
-                None if m["provider_id"].is_null() => (Value::from("pending"), Value::Null),
-                None => (Value::from("accepted"), Value::Null),
-            };
-            m["status"] = status;
-            m["error"] = error;
-        }
-    }
-    let tool_calls: Vec<Value> = effects
-        .iter()
-        .map(|e| {
-            json!({
-                "tool": e.tool,
-                "idempotency_key": e.key.0,
-                "status": e.status.as_str(),
-                "attempts": e.attempts,
-                "last_error": e.last_error,
-                "started_at": ts(e.started_at),
-                "finished_at": e.finished_at.map(ts),
-            })
-        })
-        .collect();
+    h.show_delivery_statuses();
+    let tool_calls: Vec<Value> = effects.iter().map(tool_call_view).collect();
     // The contract's keys in the contract's order (CONTRACT section 4),
     // then what the desk adds.
     json!({
@@ -144,10 +56,10 @@ pub fn full(
         "updated_at": ts(case.updated_at),
         "closed_at": case.closed_at.map(ts),
         "tags": case.tags,
-        "messages": messages,
-        "transitions": transitions,
+        "messages": h.messages,
+        "transitions": h.transitions,
         "tool_calls": tool_calls,
-        "approvals": approvals,
+        "approvals": h.approvals,
         "pending_action": Value::Null,
         "stuck": stuck.is_some(),
         "stuck_reason": stuck,
@@ -162,9 +74,120 @@ pub fn full(
         })),
         "decision_pending": case.desk.decision.is_some(),
         "lane_notified": case.waiting_on.is_human() && case.desk.lane_posted == Some(case.wait_since),
-        "unread": unread,
+        "unread": h.unread,
         "timers": case.timers.iter().map(|t| json!({"name": t.name, "due": ts(t.due)})).collect::<Vec<_>>(),
-        "events": events,
+        "events": h.events,
+    })
+}
+
+/// A case's log read into the lists the whole-case view shows.
+#[derive(Default)]
+struct HistoryView {
+    messages: Vec<Value>,
+    transitions: Vec<Value>,
+    approvals: Vec<Value>,
+    events: Vec<Value>,
+    /// Inbound messages after the case's read cursor.
+    unread: usize,
+    deliveries: Deliveries,
+}
+
+impl HistoryView {
+    /// Takes one log entry.
+    fn take(&mut self, case: &CaseRecord, seq: u64, entry: &LogEntry) {
+        match entry {
+            LogEntry::Inbound(m) => {
+                if seq > case.inbound_cursor {
+                    self.unread += 1;
+                }
+                self.messages.push(json!({
+                    "direction": "in",
+                    "text": m.text,
+                    "template": Value::Null,
+                    "at": ts(m.sent_at.unwrap_or(m.received_at)),
+                    "provider_id": m.message_id.0,
+                }));
+            }
+            LogEntry::Outbound(m) => self.messages.push(json!({
+                "direction": "out",
+                "text": m.text,
+                "template": m.template,
+                "at": ts(m.at),
+                "provider_id": m.provider_id,
+                "idempotency_key": m.key.0,
+            })),
+            LogEntry::Transition(t) => self.transitions.push(json!({
+                "from": t.from.as_str(),
+                "to": t.to.as_str(),
+                "at": ts(t.at),
+                "reason": t.reason,
+            })),
+            LogEntry::Approval(a) => self.approvals.push(json!({
+                "lane": a.lane.as_str(),
+                "decision": a.decision,
+                "by": a.by,
+                "at": ts(a.at),
+                "text": a.text,
+            })),
+            LogEntry::Decision(d) => self.approvals.push(json!({
+                "lane": d.lane.as_str(),
+                "decision": d.decision.as_str(),
+                "by": d.by,
+                "at": ts(d.at),
+                "text": d.text,
+                "tier": d.tier.map(|t| t.as_str()),
+                "rule": d.rule,
+            })),
+            LogEntry::Delivery(d) => {
+                if let Some(status) = DeliveryStatus::parse(&d.status) {
+                    self.deliveries
+                        .add(&d.provider_id, None, status, d.error.clone());
+                }
+            }
+            LogEntry::Status(st) => self.deliveries.add(
+                &st.provider_id,
+                st.key.as_ref(),
+                st.status,
+                st.error.clone(),
+            ),
+            LogEntry::Note(n) => self.events.push(json!({
+                "kind": n.kind.as_str(),
+                "text": n.text,
+                "refers_to": n.refers_to.as_ref().map(|r| r.0.clone()),
+                "at": ts(n.sent_at.unwrap_or(n.received_at)),
+                "provider_id": n.message_id.0,
+            })),
+        }
+    }
+
+    /// Each outbound message's delivery status and error, from the
+    /// statuses seen for its message id or its idempotency key.
+    fn show_delivery_statuses(&mut self) {
+        for m in self.messages.iter_mut().filter(|m| m["direction"] == "out") {
+            let known = self
+                .deliveries
+                .of(m["provider_id"].as_str(), m["idempotency_key"].as_str());
+            let (status, error) = match known {
+                Some((s, e)) => (Value::from(s.as_str()), e.map_or(Value::Null, Value::from)),
+                None if m["provider_id"].is_null() => (Value::from("pending"), Value::Null),
+                None => (Value::from("accepted"), Value::Null),
+            };
+            m["status"] = status;
+            m["error"] = error;
+        }
+    }
+}
+
+/// One effect as `tool_calls[]` shows it.
+fn tool_call_view(e: &EffectRecord) -> Value {
+    json!({
+        "tool": e.tool,
+        "idempotency_key": e.key.0,
+        "status": e.status.as_str(),
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+        "started_at": ts(e.started_at),
+        "finished_at": e.finished_at.map(ts),
     })
 }
 
@@ -343,7 +366,7 @@ pub fn read_case(
     let history = store.history(id)?;
     let effects = store.effects(id)?;
     let wf = engine.workflows().get(&case.workflow);
-    let now = crate::engine::clock::now();
+    let now = engine.now();
     let stuck = stuck_of(&case, wf.as_deref(), now, engine.settings().stuck_after_ms);
     let mut in_doubt = Vec::new();
     for e in &effects {
@@ -477,74 +500,9 @@ pub fn stuck_of(
 
 /// Sets the gauges that describe the desk now, from the store.
 pub fn desk_gauges(engine: &crate::engine::Engine) -> Result<(), crate::store::StoreError> {
-    use crate::core::types::{State, Tier};
-    use std::collections::HashMap;
-    let store = engine.store();
-    let now = crate::engine::clock::now();
-    let stuck_after = engine.settings().stuck_after_ms;
-    let mut by: HashMap<(&'static str, &'static str), u64> = HashMap::new();
-    let (mut stuck, mut quarantined, mut open) = (0u64, 0u64, 0u64);
-    let mut waiting: HashMap<String, u64> = HashMap::new();
-    for id in store.open_case_ids()? {
-        let case = match store.case(id) {
-            Ok(Some(case)) => case,
-            Ok(None) => continue,
-            Err(crate::store::StoreError::UnreadableCase { .. }) => {
-                open += 1;
-                quarantined += 1;
-                stuck += 1;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        open += 1;
-        let tier = case.tier.map_or("none", |t| t.as_str());
-        *by.entry((case.state.as_str(), tier)).or_default() += 1;
-        *waiting
-            .entry(
-                case.waiting_on
-                    .kind()
-                    .map_or("none", |k| k.as_str())
-                    .to_string(),
-            )
-            .or_default() += 1;
-        if case.quarantined.is_some() {
-            quarantined += 1;
-        }
-        let wf = engine.workflows().get(&case.workflow);
-        if stuck_of(&case, wf.as_deref(), now, stuck_after).is_some() {
-            stuck += 1;
-        }
-    }
-    for state in <State as strum::IntoEnumIterator>::iter() {
-        for tier in [
-            "none",
-            Tier::R0.as_str(),
-            Tier::R1.as_str(),
-            Tier::R2.as_str(),
-            Tier::R3.as_str(),
-        ] {
-            let n = by.get(&(state.as_str(), tier)).copied().unwrap_or(0);
-            metrics::gauge!("caseflow_open_cases", "state" => state.as_str(), "tier" => tier)
-                .set(n as f64);
-        }
-    }
-    for kind in ["none", "customer", "operator", "coach", "tool", "timer"] {
-        let n = waiting.get(kind).copied().unwrap_or(0);
-        metrics::gauge!("caseflow_open_cases_waiting", "on" => kind).set(n as f64);
-    }
-    metrics::gauge!("caseflow_open_cases_total").set(open as f64);
-    metrics::gauge!("caseflow_stuck_cases").set(stuck as f64);
-    metrics::gauge!("caseflow_quarantined_cases").set(quarantined as f64);
-    for b in engine.tools() {
-        let v = match b.state {
-            crate::core::records::BreakerState::Closed => 0.0,
-            crate::core::records::BreakerState::HalfOpen => 1.0,
-            crate::core::records::BreakerState::Open => 2.0,
-        };
-        metrics::gauge!("caseflow_breaker_state", "tool" => b.tool.clone()).set(v);
-        metrics::gauge!("caseflow_breaker_failures", "tool" => b.tool).set(b.failures as f64);
-    }
+    let counts = OpenCases::count(engine)?;
+    counts.set_gauges();
+    breaker_gauges(engine);
     let degraded = engine.degraded().current.is_some();
     metrics::gauge!("caseflow_degraded").set(if degraded { 1.0 } else { 0.0 });
     if let Some(rss) = crate::telemetry::rss_bytes() {
@@ -554,4 +512,96 @@ pub fn desk_gauges(engine: &crate::engine::Engine) -> Result<(), crate::store::S
         metrics::gauge!("caseflow_process_peak_resident_memory_bytes").set(peak as f64);
     }
     Ok(())
+}
+
+/// The open cases counted by state and tier, by what they wait on, and
+/// how many are stuck or quarantined (an unreadable record is both).
+#[derive(Default)]
+struct OpenCases {
+    by_state_tier: std::collections::HashMap<(&'static str, &'static str), u64>,
+    waiting: std::collections::HashMap<&'static str, u64>,
+    open: u64,
+    stuck: u64,
+    quarantined: u64,
+}
+
+impl OpenCases {
+    /// One pass over the open cases in the store.
+    fn count(engine: &crate::engine::Engine) -> Result<OpenCases, crate::store::StoreError> {
+        let store = engine.store();
+        let now = engine.now();
+        let stuck_after = engine.settings().stuck_after_ms;
+        let mut c = OpenCases::default();
+        for id in store.open_case_ids()? {
+            let case = match store.case(id) {
+                Ok(Some(case)) => case,
+                Ok(None) => continue,
+                Err(crate::store::StoreError::UnreadableCase { .. }) => {
+                    c.open += 1;
+                    c.quarantined += 1;
+                    c.stuck += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            c.open += 1;
+            let tier = case.tier.map_or("none", |t| t.as_str());
+            *c.by_state_tier
+                .entry((case.state.as_str(), tier))
+                .or_default() += 1;
+            let on = case.waiting_on.kind().map_or("none", |k| k.as_str());
+            *c.waiting.entry(on).or_default() += 1;
+            if case.quarantined.is_some() {
+                c.quarantined += 1;
+            }
+            let wf = engine.workflows().get(&case.workflow);
+            if stuck_of(&case, wf.as_deref(), now, stuck_after).is_some() {
+                c.stuck += 1;
+            }
+        }
+        Ok(c)
+    }
+
+    /// Every state × tier and every wait is set, zero included, so a
+    /// series that drops to nothing reads 0 rather than its last value.
+    fn set_gauges(&self) {
+        use crate::core::types::{State, Tier};
+        for state in <State as strum::IntoEnumIterator>::iter() {
+            for tier in [
+                "none",
+                Tier::R0.as_str(),
+                Tier::R1.as_str(),
+                Tier::R2.as_str(),
+                Tier::R3.as_str(),
+            ] {
+                let n = self
+                    .by_state_tier
+                    .get(&(state.as_str(), tier))
+                    .copied()
+                    .unwrap_or(0);
+                metrics::gauge!("caseflow_open_cases", "state" => state.as_str(), "tier" => tier)
+                    .set(n as f64);
+            }
+        }
+        for kind in ["none", "customer", "operator", "coach", "tool", "timer"] {
+            let n = self.waiting.get(kind).copied().unwrap_or(0);
+            metrics::gauge!("caseflow_open_cases_waiting", "on" => kind).set(n as f64);
+        }
+        metrics::gauge!("caseflow_open_cases_total").set(self.open as f64);
+        metrics::gauge!("caseflow_stuck_cases").set(self.stuck as f64);
+        metrics::gauge!("caseflow_quarantined_cases").set(self.quarantined as f64);
+    }
+}
+
+/// Each tool's breaker: state (0 closed, 1 half open, 2 open) and failures.
+fn breaker_gauges(engine: &crate::engine::Engine) {
+    for b in engine.tools() {
+        let v = match b.state {
+            crate::core::records::BreakerState::Closed => 0.0,
+            crate::core::records::BreakerState::HalfOpen => 1.0,
+            crate::core::records::BreakerState::Open => 2.0,
+        };
+        metrics::gauge!("caseflow_breaker_state", "tool" => b.tool.clone()).set(v);
+        metrics::gauge!("caseflow_breaker_failures", "tool" => b.tool).set(b.failures as f64);
+    }
 }

@@ -13,12 +13,13 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::Value;
 
+use super::body::Object;
 use super::{ApiError, AppState};
 use crate::channels::whatsapp::signature_ok;
 use crate::channels::whatsapp_webhook::{self, WaEvent};
-use crate::engine::clock;
 use crate::store::Ingested;
 use crate::store::provider::{NoteTaken, RejectedInbound, StatusTaken};
 
@@ -39,17 +40,7 @@ pub async fn telegram_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let expected = &state.webhooks.telegram_secret_token;
-    let given = headers
-        .get("x-telegram-bot-api-secret-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let ok = !expected.is_empty()
-        && bool::from(subtle::ConstantTimeEq::ct_eq(
-            given.as_bytes(),
-            expected.as_bytes(),
-        ));
-    if !ok {
+    if !telegram_secret_ok(&state, &headers) {
         return (
             StatusCode::UNAUTHORIZED,
             axum::Json(
@@ -58,51 +49,31 @@ pub async fn telegram_event(
         )
             .into_response();
     }
-    let update: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return ApiError::bad_request(format!("body is not JSON: {e}")).into_response(),
+    let update: TelegramUpdate = match super::body::object(&body) {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
     };
-    let cq = &update["callback_query"];
-    if cq.is_null() {
+    let Some(Object(cq)) = update.callback_query else {
         // Other updates (plain chat messages) are not decisions.
         return axum::Json(serde_json::json!({"taken": false})).into_response();
-    }
-    let Some(press) = cq["data"]
-        .as_str()
+    };
+    let Some(press) = cq
+        .data
+        .as_deref()
         .and_then(crate::channels::telegram::parse_button)
     else {
         return ApiError::bad_request("callback_query.data is not a caseflow button")
             .into_response();
     };
-    let who = cq["from"]["username"]
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| cq["from"]["id"].as_i64().map(|i| i.to_string()))
-        .unwrap_or_else(|| "unknown".into());
     // A lane's buttons are posted only to that lane's chat, and a press on
     // an outdated post is refused (`wait_since`): the chat is the
     // credential, so a press decides only the lane of the chat it came
     // from (CONTRACT section 3: only a coach decides the coach lane).
-    let chat = match &cq["message"]["chat"]["id"] {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        _ => String::new(),
+    let lanes = match lanes_of_press(&state, &cq) {
+        Ok(lanes) => lanes,
+        Err(refused) => return refused.into_response(),
     };
-    let lanes = state
-        .engine
-        .approvals()
-        .map(|n| n.lanes_of_chat(&chat))
-        .unwrap_or_default();
-    if lanes.is_empty() {
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({
-                "error": format!("callback_query.message.chat.id `{chat}` is not a lane's chat: only a press in the lane's own chat decides")
-            })),
-        )
-            .into_response();
-    }
-    let actor = crate::store::audit::Actor::new(format!("telegram:{who}"), "telegram");
+    let actor = crate::store::audit::Actor::new(format!("telegram:{}", cq.presser()), "telegram");
     let outcome = state
         .engine
         .decide(
@@ -119,15 +90,104 @@ pub async fn telegram_event(
         Ok(Err(refusal)) => (false, format!("not applied: {refusal}")),
         Err(e) => return ApiError::internal(e).into_response(),
     };
-    if let (Some(n), Some(id)) = (state.engine.approvals(), cq["id"].as_str()) {
-        let (n, id, answer) = (n.clone(), id.to_string(), answer.clone());
-        tokio::spawn(async move {
-            if let Err(e) = n.answer_callback(&id, &answer).await {
-                tracing::warn!(error = %e, "cannot answer the button press");
-            }
-        });
+    if let Some(id) = cq.id {
+        answer_press(&state, id, answer.clone());
     }
     axum::Json(serde_json::json!({"taken": taken, "answer": answer})).into_response()
+}
+
+/// The lanes the chat of the press decides; 403 when it is no lane's chat.
+fn lanes_of_press(
+    state: &AppState,
+    cq: &CallbackQuery,
+) -> Result<Vec<crate::core::case::Lane>, ApiError> {
+    let chat = cq
+        .message
+        .as_ref()
+        .and_then(|Object(m)| m.chat.as_ref())
+        .and_then(|Object(c)| c.id.as_ref())
+        .map_or(String::new(), |id| id.0.clone());
+    let lanes = state
+        .engine
+        .approvals()
+        .map(|n| n.lanes_of_chat(&chat))
+        .unwrap_or_default();
+    if lanes.is_empty() {
+        return Err(ApiError::forbidden(format!(
+            "callback_query.message.chat.id `{chat}` is not a lane's chat: only a press in the lane's own chat decides"
+        )));
+    }
+    Ok(lanes)
+}
+
+/// Whether the update carries the configured secret token (compared in
+/// constant time); no token configured refuses every update.
+fn telegram_secret_ok(state: &AppState, headers: &HeaderMap) -> bool {
+    let expected = &state.webhooks.telegram_secret_token;
+    let given = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    !expected.is_empty()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            given.as_bytes(),
+            expected.as_bytes(),
+        ))
+}
+
+/// Tells Telegram the press was handled, in the background.
+fn answer_press(state: &AppState, callback_id: String, answer: String) {
+    let Some(n) = state.engine.approvals().cloned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        if let Err(e) = n.answer_callback(&callback_id, &answer).await {
+            tracing::warn!(error = %e, "cannot answer the button press");
+        }
+    });
+}
+
+/// The part of a Telegram Bot API `Update` the approval lanes read; every
+/// other field is ignored (Telegram Bot API, "Update", "CallbackQuery").
+#[derive(Debug, Deserialize)]
+struct TelegramUpdate {
+    callback_query: Option<Object<CallbackQuery>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackQuery {
+    id: Option<String>,
+    data: Option<String>,
+    from: Option<Object<TelegramUser>>,
+    /// The post the button was on.
+    message: Option<Object<TelegramMessage>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TelegramMessage {
+    chat: Option<Object<TelegramChat>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TelegramChat {
+    /// A number in the Bot API; taken as text, as the chat ids in config.
+    id: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TelegramUser {
+    id: Option<i64>,
+    username: Option<String>,
+}
+
+impl CallbackQuery {
+    /// Who pressed: the Telegram username, else the user id.
+    fn presser(&self) -> String {
+        let from = self.from.as_ref().map(|Object(u)| u);
+        from.and_then(|u| u.username.clone())
+            .or_else(|| from.and_then(|u| u.id).map(|i| i.to_string()))
+            .unwrap_or_else(|| "unknown".into())
+    }
 }
 
 /// A validated Midtrans HTTP notification.
@@ -141,23 +201,59 @@ pub struct MidtransNotice {
     pub fraud_status: Option<String>,
 }
 
-/// Reads a Midtrans notification; the error names the missing field.
-pub fn parse_midtrans(body: &[u8]) -> Result<MidtransNotice, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-    let field = |name: &str| -> Result<String, String> {
-        match &v[name] {
-            Value::String(s) if !s.is_empty() => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
-            _ => Err(format!("field `{name}` is missing or not a string")),
+/// The fields of a Midtrans notification the desk reads (Midtrans, "HTTP
+/// Notification"); every other field is ignored.
+#[derive(Debug, Deserialize)]
+struct MidtransBody {
+    order_id: Text,
+    status_code: Text,
+    gross_amount: Text,
+    signature_key: Text,
+    transaction_status: Text,
+    fraud_status: Option<String>,
+}
+
+/// A value Midtrans sends as a string, also taken as a JSON number (some
+/// integrations send `status_code` or `gross_amount` unquoted); the text is
+/// what the signature is computed over.
+#[derive(Debug)]
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            Value::String(s) => Ok(Text(s)),
+            Value::Number(n) => Ok(Text(n.to_string())),
+            other => Err(serde::de::Error::invalid_type(
+                match &other {
+                    Value::Bool(b) => serde::de::Unexpected::Bool(*b),
+                    Value::Null => serde::de::Unexpected::Unit,
+                    Value::Array(_) => serde::de::Unexpected::Seq,
+                    _ => serde::de::Unexpected::Map,
+                },
+                &"a string or a number",
+            )),
+        }
+    }
+}
+
+/// Reads a Midtrans notification; the error names the missing or bad field.
+pub fn parse_midtrans(body: &[u8]) -> Result<MidtransNotice, ApiError> {
+    let b: MidtransBody = super::body::object(body)?;
+    let required = |name: &str, t: Text| {
+        if t.0.is_empty() {
+            Err(ApiError::bad_request(format!("field `{name}` is empty")))
+        } else {
+            Ok(t.0)
         }
     };
     Ok(MidtransNotice {
-        order_id: field("order_id")?,
-        status_code: field("status_code")?,
-        gross_amount: field("gross_amount")?,
-        signature_key: field("signature_key")?,
-        transaction_status: field("transaction_status")?,
-        fraud_status: v["fraud_status"].as_str().map(str::to_string),
+        order_id: required("order_id", b.order_id)?,
+        status_code: required("status_code", b.status_code)?,
+        gross_amount: required("gross_amount", b.gross_amount)?,
+        signature_key: required("signature_key", b.signature_key)?,
+        transaction_status: required("transaction_status", b.transaction_status)?,
+        fraud_status: b.fraud_status,
     })
 }
 
@@ -175,7 +271,7 @@ pub fn midtrans_signature(n: &MidtransNotice, server_key: &str) -> String {
 pub async fn midtrans_event(State(state): State<AppState>, body: Bytes) -> Response {
     let notice = match parse_midtrans(&body) {
         Ok(n) => n,
-        Err(e) => return ApiError::bad_request(e).into_response(),
+        Err(e) => return e.into_response(),
     };
     let key = &state.webhooks.midtrans_server_key;
     let expected = midtrans_signature(&notice, key);
@@ -206,7 +302,7 @@ pub async fn midtrans_event(State(state): State<AppState>, body: Bytes) -> Respo
         transaction_status: notice.transaction_status.clone(),
         status_code: notice.status_code.clone(),
         fraud_status: notice.fraud_status.clone(),
-        at: clock::now(),
+        at: state.engine.now(),
         applied: false,
     };
     match state
@@ -272,7 +368,7 @@ pub async fn whatsapp_event(
         )
             .into_response();
     }
-    let events = match whatsapp_webhook::parse(&body, clock::now()) {
+    let events = match whatsapp_webhook::parse(&body, state.engine.now()) {
         Ok(e) => e,
         Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
     };
@@ -302,7 +398,7 @@ async fn take_whatsapp(
         tracing::warn!(%reason, "webhook item refused");
         store
             .record_rejected(RejectedInbound {
-                at: clock::now(),
+                at: state.engine.now(),
                 source: "whatsapp".into(),
                 message_id: id.clone(),
                 reason: reason.clone(),
@@ -398,7 +494,66 @@ mod tests {
         assert!(
             parse_midtrans(br#"{"order_id":"O"}"#)
                 .unwrap_err()
+                .message()
                 .contains("status_code")
+        );
+        let n = parse_midtrans(
+            br#"{"order_id":"O","status_code":200,"gross_amount":450000.5,
+                 "signature_key":"x","transaction_status":"settlement","currency":"IDR"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (n.status_code.as_str(), n.gross_amount.as_str()),
+            ("200", "450000.5")
+        );
+    }
+
+    #[test]
+    fn a_malformed_notification_names_its_field() {
+        let base = r#""order_id":"O","status_code":"200","gross_amount":"1.00","signature_key":"x","transaction_status":"settlement""#;
+        for (body, field) in [
+            (format!("{{{base},\"fraud_status\":5}}"), "`fraud_status`"),
+            (
+                format!("{{{}}}", base.replace(r#""1.00""#, r#"{"value":1}"#)),
+                "`gross_amount`",
+            ),
+            (
+                format!("{{{}}}", base.replace(r#""O""#, "[]")),
+                "`order_id`",
+            ),
+            (
+                format!("{{{}}}", base.replace(r#""O""#, r#""""#)),
+                "`order_id`",
+            ),
+        ] {
+            let e = parse_midtrans(body.as_bytes()).unwrap_err();
+            assert!(e.message().contains(field), "{body}: {}", e.message());
+        }
+    }
+
+    #[test]
+    fn a_telegram_update_names_a_wrong_typed_nested_field() {
+        let e = super::super::body::object::<TelegramUpdate>(
+            br#"{"update_id":1,"callback_query":{"id":"7","data":5}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.message().starts_with("field `callback_query.data`:"),
+            "{}",
+            e.message()
+        );
+        let e = super::super::body::object::<TelegramUpdate>(
+            br#"{"callback_query":{"id":"7","data":"a:x:1","from":{"id":"me"}}}"#,
+        )
+        .unwrap_err();
+        assert!(e.message().starts_with("field `callback_query.from.id`:"));
+        let u: TelegramUpdate = super::super::body::object(
+            br#"{"update_id":1,"message":{"text":"hi","chat":{"id":1}}}"#,
+        )
+        .unwrap();
+        assert!(
+            u.callback_query.is_none(),
+            "other updates are read and left"
         );
     }
 }

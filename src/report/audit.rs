@@ -2,92 +2,15 @@
 //! stratified by tier and reproducible from its seed, and the reviewers'
 //! labels on them (a verdict and six 0–2 scores).
 //!
-//! Plain data and pure functions; the store keeps samples and labels as
-//! versioned kinds (`src/store/qa.rs`).
+//! Pure functions; the sample and label records are the store's versioned
+//! kinds (`src/store/qa.rs`).
 
 use rand::SeedableRng;
 use rand::seq::index::sample as pick_indexes;
-use serde::{Deserialize, Serialize};
 
-use crate::core::types::{CaseId, Tier, Timestamp};
+use crate::core::types::Tier;
 
-/// One sampled reply: where it is stored and what it was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QaItem {
-    pub case: CaseId,
-    /// The reply's log sequence in its case.
-    pub seq: u64,
-    pub tier: Option<Tier>,
-    pub template: Option<String>,
-    pub sent_at: Timestamp,
-}
-
-/// A drawn sample, stored so that labels refer to it by id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QaSample {
-    pub id: uuid::Uuid,
-    pub created_at: Timestamp,
-    pub by: String,
-    pub from: Timestamp,
-    /// The first instant after the sampled period.
-    pub to: Timestamp,
-    pub requested: u32,
-    pub seed: u64,
-    /// Replies sent in the period, before sampling.
-    pub eligible: u64,
-    pub items: Vec<QaItem>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Verdict {
-    Correct,
-    Incorrect,
-    Risky,
-}
-
-impl Verdict {
-    pub const ALL: [Verdict; 3] = [Verdict::Correct, Verdict::Incorrect, Verdict::Risky];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Correct => "correct",
-            Verdict::Incorrect => "incorrect",
-            Verdict::Risky => "risky",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Verdict> {
-        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-/// The scorecard's dimensions, in the order they are stored and shown.
-pub const DIMENSIONS: [&str; 6] = [
-    "correctness",
-    "completeness",
-    "safety",
-    "tone",
-    "efficiency",
-    "tool_integrity",
-];
-
-/// Scores 0 (bad) .. 2 (good), one per [`DIMENSIONS`] entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scores(pub [u8; 6]);
-
-/// A reviewer's label on one sampled reply. Labelling an item again
-/// replaces the earlier label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QaLabel {
-    pub sample: uuid::Uuid,
-    pub item: u32,
-    pub reply: QaItem,
-    pub verdict: Verdict,
-    pub scores: Scores,
-    pub reviewer: String,
-    pub note: Option<String>,
-    pub at: Timestamp,
-}
+pub use crate::store::qa::{DIMENSIONS, QaItem, QaLabel, QaSample, Scores, Verdict};
 
 /// A reply that may be sampled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +100,7 @@ pub fn draw(mut candidates: Vec<Candidate>, n: usize, seed: u64) -> Vec<QaItem> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::types::{CaseId, Timestamp};
 
     fn candidates(per_tier: &[(Option<Tier>, usize)]) -> Vec<Candidate> {
         let mut out = Vec::new();

@@ -29,12 +29,12 @@ use serde::{Deserialize, Serialize};
 use crate::core::case::Lane;
 use crate::core::records::PaymentState;
 use crate::core::types::{CaseId, Tier, Timestamp};
-use crate::engine::degraded::DegradedRecord;
 use crate::report::audit::{Candidate, QaItem, Verdict};
 use crate::report::figures::{Figures, Tally, tier_key};
 use crate::report::gaps::GapGroup;
 use crate::report::period::Period;
 use crate::report::turns::{CaseFacts, case_facts};
+use crate::store::degraded::DegradedRecord;
 use crate::store::{Store, StoreError};
 use crate::workflow::{Workflow, WorkflowRef};
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod codec;
 pub mod committer;
 pub mod decisions;
+pub mod degraded;
 pub mod durable;
 pub mod erase;
 pub mod health;
@@ -211,7 +212,8 @@ pub struct EffectOutcome {
     /// Attempts made in all (at least 1).
     pub attempts: u32,
     pub provider_id: Option<String>,
-    pub error: Option<String>,
+    /// Stored as its text (the effect record's `last_error`).
+    pub error: Option<crate::core::machine::EffectError>,
 }
 
 /// One atomic step of a case: its new record, what happened, what is about
@@ -520,32 +522,6 @@ impl Store {
             .await
     }
 
-    pub fn degraded(&self) -> Result<Option<crate::engine::degraded::DegradedRecord>, StoreError> {
-        match self.db()?.get(keys::DEGRADED)? {
-            Some(v) => Ok(Some(decode(&v)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Stores the degraded mode, with the audit entry of the switch made by
-    /// a human, if any, in the same batch.
-    pub async fn put_degraded(
-        &self,
-        record: crate::engine::degraded::DegradedRecord,
-        audit: Option<audit::AuditRecord>,
-    ) -> Result<(), StoreError> {
-        let value = encode(&record)?;
-        self.committer
-            .run(move |tx| {
-                tx.insert(keys::DEGRADED.to_vec(), value);
-                if let Some(r) = audit {
-                    audit::record(tx, r)?;
-                }
-                Ok(())
-            })
-            .await
-    }
-
     /// Stores a circuit breaker's state.
     pub async fn put_breaker(&self, record: BreakerRecord) -> Result<(), StoreError> {
         let value = encode(&record)?;
@@ -685,7 +661,7 @@ fn complete_effect(
     match done.error {
         Some(e) => {
             effect.status = EffectStatus::Failed;
-            effect.last_error = Some(e);
+            effect.last_error = Some(e.to_string());
         }
         None => effect.status = EffectStatus::Done,
     }

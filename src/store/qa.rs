@@ -2,9 +2,89 @@
 //! reviewers put on their items (`r` + sample id + item index). Both are
 //! versioned kinds; a label for an item replaces the earlier one.
 
+use serde::{Deserialize, Serialize};
+
 use super::codec::{Versioned, decode, encode};
 use super::{Store, StoreError, keys};
-use crate::report::audit::{QaLabel, QaSample};
+use crate::core::types::{CaseId, Tier, Timestamp};
+
+/// One sampled reply: where it is stored and what it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QaItem {
+    pub case: CaseId,
+    /// The reply's log sequence in its case.
+    pub seq: u64,
+    pub tier: Option<Tier>,
+    pub template: Option<String>,
+    pub sent_at: Timestamp,
+}
+
+/// A drawn sample, stored so that labels refer to it by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QaSample {
+    pub id: uuid::Uuid,
+    pub created_at: Timestamp,
+    pub by: String,
+    pub from: Timestamp,
+    /// The first instant after the sampled period.
+    pub to: Timestamp,
+    pub requested: u32,
+    pub seed: u64,
+    /// Replies sent in the period, before sampling.
+    pub eligible: u64,
+    pub items: Vec<QaItem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    Correct,
+    Incorrect,
+    Risky,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::Correct, Verdict::Incorrect, Verdict::Risky];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::Incorrect => "incorrect",
+            Verdict::Risky => "risky",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The scorecard's dimensions, in the order they are stored and shown.
+pub const DIMENSIONS: [&str; 6] = [
+    "correctness",
+    "completeness",
+    "safety",
+    "tone",
+    "efficiency",
+    "tool_integrity",
+];
+
+/// Scores 0 (bad) .. 2 (good), one per [`DIMENSIONS`] entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scores(pub [u8; 6]);
+
+/// A reviewer's label on one sampled reply. Labelling an item again
+/// replaces the earlier label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QaLabel {
+    pub sample: uuid::Uuid,
+    pub item: u32,
+    pub reply: QaItem,
+    pub verdict: Verdict,
+    pub scores: Scores,
+    pub reviewer: String,
+    pub note: Option<String>,
+    pub at: Timestamp,
+}
 
 impl Versioned for QaSample {
     const KIND: &'static str = "qa sample";
@@ -72,8 +152,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::{QaItem, Scores, Verdict};
     use crate::core::types::{CaseId, Tier, Timestamp};
-    use crate::report::audit::{QaItem, Scores, Verdict};
 
     fn item(seq: u64) -> QaItem {
         QaItem {
@@ -150,8 +230,8 @@ mod fixtures {
     //! binary must still read them (change a struct, bump its version).
 
     use super::*;
+    use super::{QaItem, Scores, Verdict};
     use crate::core::types::{CaseId, Tier, Timestamp};
-    use crate::report::audit::{QaItem, Scores, Verdict};
 
     fn item() -> QaItem {
         QaItem {

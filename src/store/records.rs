@@ -18,8 +18,8 @@ use super::codec::{Versioned, decode, encode};
 use super::committer::Tx;
 use super::{Store, StoreError, keys};
 use crate::core::records::{
-    Article, ArticleStatus, Booking, PaymentEvent, PaymentRecord, PaymentState, Records, Slot,
-    Student, ToolReceipt,
+    Article, ArticleStatus, Booking, PaymentEvent, PaymentRecord, PaymentState, Records,
+    RecordsError, RecordsQuery, Slot, Student, ToolReceipt,
 };
 use crate::core::types::Timestamp;
 use crate::policy::identity::{invoice_key, normalize_phone};
@@ -392,23 +392,26 @@ fn unindex(tx: &mut Tx<'_>, s: &Student) {
 }
 
 impl Records for Store {
-    fn student(&self, id: &str) -> Result<Option<Student>, String> {
-        Store::student(self, id).map_err(|e| e.to_string())
+    fn student(&self, id: &str) -> Result<Option<Student>, RecordsError> {
+        Store::student(self, id)
+            .map_err(|e| RecordsError::new(RecordsQuery::Student { id: id.into() }, e))
     }
 
-    fn student_by_phone(&self, phone: &str) -> Result<Option<Student>, String> {
-        Store::student_by_phone(self, phone).map_err(|e| e.to_string())
+    fn student_by_phone(&self, phone: &str) -> Result<Option<Student>, RecordsError> {
+        Store::student_by_phone(self, phone)
+            .map_err(|e| RecordsError::new(RecordsQuery::StudentByPhone, e))
     }
 
-    fn student_by_invoice(&self, number: &str) -> Result<Option<Student>, String> {
-        Store::student_by_invoice(self, number).map_err(|e| e.to_string())
+    fn student_by_invoice(&self, number: &str) -> Result<Option<Student>, RecordsError> {
+        Store::student_by_invoice(self, number)
+            .map_err(|e| RecordsError::new(RecordsQuery::StudentByInvoice, e))
     }
 
-    fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, String> {
+    fn free_slots(&self, after: Timestamp, limit: usize) -> Result<Vec<Slot>, RecordsError> {
         let mut free = Vec::new();
         for s in self
             .slots(after.plus_millis(1))
-            .map_err(|e| e.to_string())?
+            .map_err(|e| RecordsError::new(RecordsQuery::FreeSlots, e))?
         {
             if s.booked_by.is_none() {
                 free.push(s);
@@ -420,16 +423,22 @@ impl Records for Store {
         Ok(free)
     }
 
-    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, String> {
+    fn payment(&self, order_id: &str) -> Result<Option<PaymentState>, RecordsError> {
         Store::payment(self, order_id)
             .map(|p| p.map(|p| p.state))
-            .map_err(|e| e.to_string())
+            .map_err(|e| {
+                let order_id = order_id.into();
+                RecordsError::new(RecordsQuery::Payment { order_id }, e)
+            })
     }
 
-    fn published_articles(&self) -> Result<Vec<Article>, String> {
+    fn published_articles(&self) -> Result<Vec<Article>, RecordsError> {
         let mut best: Vec<Article> = Vec::new();
         // Keys sort by id then version, so a later one is a newer version.
-        for a in self.articles().map_err(|e| e.to_string())? {
+        let articles = self
+            .articles()
+            .map_err(|e| RecordsError::new(RecordsQuery::PublishedArticles, e))?;
+        for a in articles {
             if a.status != ArticleStatus::Published {
                 continue;
             }

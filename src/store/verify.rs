@@ -16,7 +16,7 @@ use super::journal::{AckRecord, Journal};
 use super::{StoreError, WorkflowSource, audit, erase, keys, open, provider};
 use crate::core::case::{CaseRecord, EffectRecord, LogEntry};
 use crate::core::records::{Article, BreakerRecord, PaymentRecord, Slot, Student, ToolReceipt};
-use crate::engine::degraded::DegradedRecord;
+use crate::store::degraded::DegradedRecord;
 
 /// Most problems listed one by one; the rest are counted.
 const LISTED: usize = 20;
@@ -190,8 +190,8 @@ fn scan(db: &sled::Db, v: &mut Verification) -> Result<(), StoreError> {
             keys::REJECTED => check::<provider::RejectedInbound>(v, &k, &value),
             keys::AUDIT => check::<audit::AuditEntry>(v, &k, &value),
             keys::ERASURE => check::<erase::ErasureRecord>(v, &k, &value),
-            keys::QA_SAMPLE => check::<crate::report::audit::QaSample>(v, &k, &value),
-            keys::QA_LABEL => check::<crate::report::audit::QaLabel>(v, &k, &value),
+            keys::QA_SAMPLE => check::<crate::store::qa::QaSample>(v, &k, &value),
+            keys::QA_LABEL => check::<crate::store::qa::QaLabel>(v, &k, &value),
             keys::STATUS_BY_KEY | keys::ERASED_MESSAGE => {
                 *v.counts.entry("index entry").or_default() += 1;
             }

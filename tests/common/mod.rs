@@ -1,5 +1,7 @@
 //! Test harness: runs the real `caseflow` binary on a temporary data dir and
-//! talks to it over HTTP, the way an operator or a webhook would.
+//! talks to it over HTTP, the way an operator or a webhook would; or runs
+//! the same desk in the test's process on a manual clock (`clocked.rs`), so
+//! timers fire when the test moves the clock.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -8,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod clocked;
 pub mod fake;
 
 pub const TOKEN: &str = "test-admin-token-0123456789abcdef0123456789";
@@ -16,7 +19,10 @@ pub const INGEST_TOKEN: &str = "test-ingest-token-0123456789abcdef012345";
 
 pub struct Server {
     said: std::sync::atomic::AtomicU64,
-    child: Child,
+    /// The `caseflow serve` process; `None` for a desk in this process.
+    child: Option<Child>,
+    /// The desk in this process with its manual clock (`start_clocked`).
+    inproc: Option<clocked::InProcess>,
     pub base: String,
     pub dir: PathBuf,
     pub log: PathBuf,
@@ -27,9 +33,11 @@ pub struct Server {
 /// no `caseflow serve` outlives its test.
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if let Some(child) = &mut self.child
+            && let Ok(None) = child.try_wait()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
@@ -137,7 +145,8 @@ impl Server {
         let base = wait_listen_addr(&data, &mut child, &log);
         let server = Server {
             said: Default::default(),
-            child,
+            child: Some(child),
+            inproc: None,
             base,
             dir: dir.to_path_buf(),
             log,
@@ -171,15 +180,23 @@ impl Server {
         }
     }
 
+    /// The server process (a desk in this process has none).
+    fn process(&mut self) -> &mut Child {
+        self.child.as_mut().expect("a `caseflow serve` process")
+    }
+
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.child
+            .as_ref()
+            .expect("a `caseflow serve` process")
+            .id() as i32
     }
 
     /// Waits for the process to exit by itself (e.g. a fault drill abort).
     pub async fn wait_exit(mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.process().try_wait().unwrap() {
                 return status;
             }
             assert!(Instant::now() < deadline, "server did not exit");
@@ -189,8 +206,8 @@ impl Server {
 
     /// SIGKILL: no chance to flush or drain.
     pub fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.process().kill().unwrap();
+        self.process().wait().unwrap();
     }
 
     /// SIGTERM, then waits for the exit (up to 30 s).
@@ -200,7 +217,7 @@ impl Server {
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.process().try_wait().unwrap() {
                 return status;
             }
             assert!(Instant::now() < deadline, "server did not exit on SIGTERM");
@@ -311,7 +328,11 @@ impl Server {
         let n = self.said.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (status, body) = self.message(from, &format!("wamid.say.{n}"), text).await;
         assert_eq!(status, 202, "{body}");
-        self.settle(body["case_id"].as_str().unwrap()).await
+        let id = body["case_id"].as_str().unwrap();
+        if self.inproc.is_some() {
+            self.collected(id).await;
+        }
+        self.settle(id).await
     }
 
     /// Posts a decision on case `id` and waits for the case to settle.
@@ -321,6 +342,31 @@ impl Server {
             .await;
         assert_eq!(status, 202, "{v}");
         self.settle(id).await
+    }
+
+    /// Waits until the desk runs no case actor: every case woken so far
+    /// has done all it would do and waits again. `GET /metrics` asks the
+    /// case supervisor, after every wake-up sent before the request.
+    pub async fn wait_idle(&self) {
+        self.wait_for(
+            "every case actor to be idle",
+            Duration::from_secs(10),
+            || async {
+                let r = self
+                    .client
+                    .get(format!("{}/metrics", self.base))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await
+                    .ok()?;
+                let text = r.text().await.ok()?;
+                let active = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("caseflow_active_actors "))?;
+                (active.trim() == "0").then_some(())
+            },
+        )
+        .await
     }
 
     /// Polls `check` until it returns Some or the deadline passes.

@@ -121,7 +121,14 @@ impl Sim {
             self.sent
                 .push((out.text().to_string(), out.template().map(str::to_string)));
         }
-        let result = if ok { Ok(()) } else { Err("boom".into()) };
+        let result = if ok {
+            Ok(())
+        } else {
+            Err(crate::core::machine::EffectError::SendFailed {
+                reason: "boom".into(),
+                attempts: 1,
+            })
+        };
         self.step(Event::EffectDone {
             step: out.step(),
             result,

@@ -155,13 +155,9 @@ pub fn engine_waits(state: State) -> &'static [WaitKind] {
 /// What the stages share: the verified student's record and the
 /// reschedule policy as of now.
 impl Run<'_> {
-    pub(in crate::core) fn records_err(e: String) -> MachineError {
-        MachineError::Records(e)
-    }
-
     pub(in crate::core) fn student_record(&self) -> Result<Option<Student>, MachineError> {
         match &self.case.desk.student {
-            Some(id) => self.facts.records.student(id).map_err(Self::records_err),
+            Some(id) => self.facts.records.student(id).map_err(MachineError::from),
             None => Ok(None),
         }
     }

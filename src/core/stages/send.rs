@@ -208,7 +208,7 @@ impl Run<'_> {
     pub(in crate::core) fn send_done(
         &mut self,
         step: u32,
-        result: Result<(), String>,
+        result: Result<(), crate::core::machine::EffectError>,
     ) -> Result<(), MachineError> {
         let Some(pending) = self.case.pending_send.clone().filter(|p| p.step == step) else {
             return Ok(());

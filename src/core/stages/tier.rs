@@ -50,11 +50,7 @@ impl Run<'_> {
         }
         self.case.desk.intents = det.intents.clone();
         self.case.desk.offer = None;
-        let articles = self
-            .facts
-            .records
-            .published_articles()
-            .map_err(Self::records_err)?;
+        let articles = self.facts.records.published_articles()?;
         // Only a turn that is a general question and nothing else may be
         // answered from an article (CONTRACT section 2, R0).
         let kb_match = if det.may_answer_from_kb() {

@@ -47,11 +47,7 @@ impl Run<'_> {
         desk.claims.merge(found);
         if desk.claims.complete() {
             let invoice = desk.claims.invoice.clone().unwrap_or_default();
-            let owner = self
-                .facts
-                .records
-                .student_by_invoice(&invoice)
-                .map_err(Self::records_err)?;
+            let owner = self.facts.records.student_by_invoice(&invoice)?;
             match identity::verify(&self.case.desk.claims, owner.as_ref()) {
                 Verdict::Match => {
                     self.case.identity = Identity::InvoiceEmail;
@@ -95,11 +91,7 @@ impl Run<'_> {
         let mut found = identity::extract(text);
         if found.invoice.is_none() {
             for c in identity::candidates(text) {
-                let known = self
-                    .facts
-                    .records
-                    .student_by_invoice(&c)
-                    .map_err(Self::records_err)?;
+                let known = self.facts.records.student_by_invoice(&c)?;
                 if known.is_some() {
                     found.invoice = Some(c);
                     break;
@@ -123,11 +115,7 @@ impl Run<'_> {
         let (Some(invoice), Some(_)) = (&found.invoice, &found.email) else {
             return Ok(false);
         };
-        let owner = self
-            .facts
-            .records
-            .student_by_invoice(invoice)
-            .map_err(Self::records_err)?;
+        let owner = self.facts.records.student_by_invoice(invoice)?;
         if identity::verify(&found, owner.as_ref()) != Verdict::Match {
             return Ok(false);
         }
@@ -147,8 +135,7 @@ impl Run<'_> {
         let by_phone = self
             .facts
             .records
-            .student_by_phone(&self.case.customer.address)
-            .map_err(Self::records_err)?;
+            .student_by_phone(&self.case.customer.address)?;
         let Some(s) = by_phone else {
             return Ok(false);
         };

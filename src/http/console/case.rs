@@ -190,75 +190,89 @@ fn pending(f: &Frame<'_>, v: &Value, lanes: &[Lane]) -> Markup {
         "booking" => L::KindBooking,
         _ => L::KindEscalation,
     };
-    let due = a["due"]
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| Timestamp(t.timestamp_millis()));
     let escalation = s(&a["kind"]) == "escalation";
-    let id = s(&v["id"]);
-    let decides = lanes.contains(&lane);
     html! {
         section.card #pending aria-labelledby="pending-h" {
             h2 #pending-h { (f.t(L::PendingAction)) ": " (f.t(kind)) }
-            dl.facts {
-                dt { (f.t(L::Lane)) }
-                dd { (lane.as_str()) }
-                @if let Some(due) = due {
-                    dt { (f.t(L::Due)) }
-                    dd { (f.countdown(due)) " (" (f.when(due)) ")" }
-                }
-                @if let Some(t) = a["template"].as_str() {
-                    dt { (f.t(L::Template)) }
-                    dd { code { (t) } }
-                }
-                @if !a["session"].is_null() {
-                    dt { (f.t(L::SessionMoved)) }
-                    dd {
-                        (s(&a["session"]["id"]))
-                        @if a["session"]["starts_at"].is_string() {
-                            " · " (when(f, &a["session"]["starts_at"]))
-                        }
-                        @if let Some(c) = a["session"]["coach"].as_str() { " · " (c) }
-                    }
-                }
-                @if !a["slot"].is_null() {
-                    dt { (f.t(L::SlotTaken)) }
-                    dd { (when(f, &a["slot"]["starts_at"])) " · " (s(&a["slot"]["coach"])) }
-                }
-                @if let Some(r) = a["reason"].as_str() {
-                    dt { (f.t(L::Reason)) }
-                    dd { (r) }
-                }
-            }
+            (pending_facts(f, a, lane))
             @if let Some(text) = a["text"].as_str() {
                 h3 { (f.t(if escalation { L::CustomerWrote } else { L::DraftedReply })) }
                 p.quote.untrusted[escalation] { (text) }
             }
-            @if decides {
-                form method="post" action={ "/console/cases/" (id) "/decision" } {
-                    (f.csrf())
-                    div.actions {
-                        button type="submit" name="decision" value="approve" { (f.t(L::Approve)) }
-                        button.secondary type="submit" name="decision" value="deny" { (f.t(L::Deny)) }
-                        @if lane == Lane::Operator {
-                            button.secondary type="submit" name="decision" value="escalate" { (f.t(L::Escalate)) }
-                        }
-                    }
-                }
-                form method="post" action={ "/console/cases/" (id) "/decision" } {
-                    (f.csrf())
-                    input type="hidden" name="decision" value="edit";
-                    label for="edit-text" { (f.t(L::EditText)) }
-                    textarea #edit-text name="text" required maxlength="4096" {
-                        @if !escalation { (a["text"].as_str().unwrap_or("")) }
-                    }
-                    div.actions { button.secondary type="submit" { (f.t(L::Edit)) } }
-                }
+            @if lanes.contains(&lane) {
+                (decision_forms(f, s(&v["id"]), a, lane, escalation))
             } @else if f.may(Role::Operator) {
                 p.notice { (f.t(L::NotYourLane)) }
             } @else {
                 p.notice { (f.t(L::ReadOnly)) }
             }
+        }
+    }
+}
+
+/// What the pending action asks: lane, SLA clock, template, the session it
+/// moves and the slot it takes, the reason.
+fn pending_facts(f: &Frame<'_>, a: &Value, lane: Lane) -> Markup {
+    let due = a["due"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| Timestamp(t.timestamp_millis()));
+    html! {
+        dl.facts {
+            dt { (f.t(L::Lane)) }
+            dd { (lane.as_str()) }
+            @if let Some(due) = due {
+                dt { (f.t(L::Due)) }
+                dd { (f.countdown(due)) " (" (f.when(due)) ")" }
+            }
+            @if let Some(t) = a["template"].as_str() {
+                dt { (f.t(L::Template)) }
+                dd { code { (t) } }
+            }
+            @if !a["session"].is_null() {
+                dt { (f.t(L::SessionMoved)) }
+                dd {
+                    (s(&a["session"]["id"]))
+                    @if a["session"]["starts_at"].is_string() {
+                        " · " (when(f, &a["session"]["starts_at"]))
+                    }
+                    @if let Some(c) = a["session"]["coach"].as_str() { " · " (c) }
+                }
+            }
+            @if !a["slot"].is_null() {
+                dt { (f.t(L::SlotTaken)) }
+                dd { (when(f, &a["slot"]["starts_at"])) " · " (s(&a["slot"]["coach"])) }
+            }
+            @if let Some(r) = a["reason"].as_str() {
+                dt { (f.t(L::Reason)) }
+                dd { (r) }
+            }
+        }
+    }
+}
+
+/// The decision buttons (escalate only on the operator lane) and the edit
+/// form, prefilled with the drafted reply.
+fn decision_forms(f: &Frame<'_>, id: &str, a: &Value, lane: Lane, escalation: bool) -> Markup {
+    html! {
+        form method="post" action={ "/console/cases/" (id) "/decision" } {
+            (f.csrf())
+            div.actions {
+                button type="submit" name="decision" value="approve" { (f.t(L::Approve)) }
+                button.secondary type="submit" name="decision" value="deny" { (f.t(L::Deny)) }
+                @if lane == Lane::Operator {
+                    button.secondary type="submit" name="decision" value="escalate" { (f.t(L::Escalate)) }
+                }
+            }
+        }
+        form method="post" action={ "/console/cases/" (id) "/decision" } {
+            (f.csrf())
+            input type="hidden" name="decision" value="edit";
+            label for="edit-text" { (f.t(L::EditText)) }
+            textarea #edit-text name="text" required maxlength="4096" {
+                @if !escalation { (a["text"].as_str().unwrap_or("")) }
+            }
+            div.actions { button.secondary type="submit" { (f.t(L::Edit)) } }
         }
     }
 }
@@ -270,79 +284,17 @@ struct Entry {
     markup: Markup,
 }
 
+/// Messages, transitions, tool calls, decisions and events in time order.
 fn timeline(f: &Frame<'_>, v: &Value) -> Markup {
     let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
-    let mut entries = Vec::new();
-    for m in list("messages") {
-        let out = s(&m["direction"]) == "out";
-        let markup = html! {
-            p.meta {
-                strong { (f.t(if out { L::MessageOut } else { L::MessageIn })) }
-                " · " (when(f, &m["at"]))
-                @if let Some(t) = m["template"].as_str() { " · " code { (t) } }
-                @if out {
-                    " · " (f.t(L::DeliveryStatus)) ": "
-                    span class={ "badge " (s(&m["status"])) } { (s(&m["status"])) }
-                    @if let Some(e) = m["error"].as_str() { " " (e) }
-                }
-            }
-            p.quote.untrusted[!out] { (s(&m["text"])) }
-        };
-        entries.push(Entry {
-            at: s(&m["at"]).to_string(),
-            class: if out { "out" } else { "in" },
-            markup,
-        });
-    }
-    for t in list("transitions") {
-        entries.push(Entry {
-            at: s(&t["at"]).to_string(),
-            class: "transition",
-            markup: html! {
-                p.meta { strong { (f.t(L::Transition)) } " · " (when(f, &t["at"])) }
-                p { code { (s(&t["from"])) } " → " code { (s(&t["to"])) } ": " (s(&t["reason"])) }
-            },
-        });
-    }
-    for c in list("tool_calls") {
-        entries.push(Entry {
-            at: s(&c["started_at"]).to_string(),
-            class: "tool",
-            markup: html! {
-                p.meta { strong { (f.t(L::ToolCall)) } " · " (when(f, &c["started_at"])) }
-                p {
-                    code { (s(&c["tool"])) } " · "
-                    span class={ "badge " (s(&c["status"])) } { (s(&c["status"])) }
-                    " · " (c["attempts"].as_u64().unwrap_or(0)) " " (f.t(L::Attempts))
-                    @if let Some(e) = c["last_error"].as_str() { " · " (e) }
-                }
-            },
-        });
-    }
-    for a in list("approvals") {
-        entries.push(Entry {
-            at: s(&a["at"]).to_string(),
-            class: "decision",
-            markup: html! {
-                p.meta { strong { (f.t(L::Decision)) } " · " (when(f, &a["at"])) }
-                p {
-                    strong { (s(&a["decision"])) } " · " (f.t(L::By)) " " (s(&a["by"]))
-                    " · " (s(&a["lane"]))
-                }
-                @if let Some(t) = a["text"].as_str() { p.quote { (t) } }
-            },
-        });
-    }
-    for e in list("events") {
-        entries.push(Entry {
-            at: s(&e["at"]).to_string(),
-            class: "event",
-            markup: html! {
-                p.meta { strong { (f.t(L::Event)) } " · " (when(f, &e["at"])) " · " (s(&e["kind"])) }
-                p.quote.untrusted { (s(&e["text"])) }
-            },
-        });
-    }
+    let mut entries: Vec<Entry> = list("messages")
+        .iter()
+        .map(|m| message_entry(f, m))
+        .chain(list("transitions").iter().map(|t| transition_entry(f, t)))
+        .chain(list("tool_calls").iter().map(|c| tool_entry(f, c)))
+        .chain(list("approvals").iter().map(|a| decision_entry(f, a)))
+        .chain(list("events").iter().map(|e| event_entry(f, e)))
+        .collect();
     entries.sort_by(|a, b| a.at.cmp(&b.at));
     html! {
         ol.timeline {
@@ -350,6 +302,81 @@ fn timeline(f: &Frame<'_>, v: &Value) -> Markup {
                 li class=(e.class) { (e.markup) }
             }
         }
+    }
+}
+
+fn message_entry(f: &Frame<'_>, m: &Value) -> Entry {
+    let out = s(&m["direction"]) == "out";
+    let markup = html! {
+        p.meta {
+            strong { (f.t(if out { L::MessageOut } else { L::MessageIn })) }
+            " · " (when(f, &m["at"]))
+            @if let Some(t) = m["template"].as_str() { " · " code { (t) } }
+            @if out {
+                " · " (f.t(L::DeliveryStatus)) ": "
+                span class={ "badge " (s(&m["status"])) } { (s(&m["status"])) }
+                @if let Some(e) = m["error"].as_str() { " " (e) }
+            }
+        }
+        p.quote.untrusted[!out] { (s(&m["text"])) }
+    };
+    Entry {
+        at: s(&m["at"]).to_string(),
+        class: if out { "out" } else { "in" },
+        markup,
+    }
+}
+
+fn transition_entry(f: &Frame<'_>, t: &Value) -> Entry {
+    Entry {
+        at: s(&t["at"]).to_string(),
+        class: "transition",
+        markup: html! {
+            p.meta { strong { (f.t(L::Transition)) } " · " (when(f, &t["at"])) }
+            p { code { (s(&t["from"])) } " → " code { (s(&t["to"])) } ": " (s(&t["reason"])) }
+        },
+    }
+}
+
+fn tool_entry(f: &Frame<'_>, c: &Value) -> Entry {
+    Entry {
+        at: s(&c["started_at"]).to_string(),
+        class: "tool",
+        markup: html! {
+            p.meta { strong { (f.t(L::ToolCall)) } " · " (when(f, &c["started_at"])) }
+            p {
+                code { (s(&c["tool"])) } " · "
+                span class={ "badge " (s(&c["status"])) } { (s(&c["status"])) }
+                " · " (c["attempts"].as_u64().unwrap_or(0)) " " (f.t(L::Attempts))
+                @if let Some(e) = c["last_error"].as_str() { " · " (e) }
+            }
+        },
+    }
+}
+
+fn decision_entry(f: &Frame<'_>, a: &Value) -> Entry {
+    Entry {
+        at: s(&a["at"]).to_string(),
+        class: "decision",
+        markup: html! {
+            p.meta { strong { (f.t(L::Decision)) } " · " (when(f, &a["at"])) }
+            p {
+                strong { (s(&a["decision"])) } " · " (f.t(L::By)) " " (s(&a["by"]))
+                " · " (s(&a["lane"]))
+            }
+            @if let Some(t) = a["text"].as_str() { p.quote { (t) } }
+        },
+    }
+}
+
+fn event_entry(f: &Frame<'_>, e: &Value) -> Entry {
+    Entry {
+        at: s(&e["at"]).to_string(),
+        class: "event",
+        markup: html! {
+            p.meta { strong { (f.t(L::Event)) } " · " (when(f, &e["at"])) " · " (s(&e["kind"])) }
+            p.quote.untrusted { (s(&e["text"])) }
+        },
     }
 }
 

@@ -36,9 +36,19 @@ pub async fn show(
 fn desk_page(state: &ConsoleState, f: &Frame<'_>, notice: Option<Markup>) -> Markup {
     let degraded = state.app.engine.degraded();
     let tools = state.app.engine.tools();
-    let on = degraded.current.is_some();
     let body = html! {
         @if let Some(n) = notice { (n) }
+        (degraded_card(f, &degraded))
+        (breakers_card(f, &tools))
+    };
+    pages::page(f, f.t(L::Desk), body)
+}
+
+/// Degraded mode: the switch in force, the switch form (admin), the last
+/// switches.
+fn degraded_card(f: &Frame<'_>, degraded: &crate::store::degraded::DegradedRecord) -> Markup {
+    let on = degraded.current.is_some();
+    html! {
         section.card aria-labelledby="degraded-h" {
             h2 #degraded-h { (f.t(L::DegradedMode)) ": "
                 span class={ "badge " (if on { "open" } else { "closed" }) } {
@@ -82,6 +92,13 @@ fn desk_page(state: &ConsoleState, f: &Frame<'_>, notice: Option<Markup>) -> Mar
                 }
             }
         }
+    }
+}
+
+/// Each tool's breaker, with a way to the stuck cases when one is not
+/// closed.
+fn breakers_card(f: &Frame<'_>, tools: &[crate::core::records::BreakerRecord]) -> Markup {
+    html! {
         section.card aria-labelledby="breakers-h" {
             h2 #breakers-h { (f.t(L::Breakers)) }
             table.breakers {
@@ -96,7 +113,7 @@ fn desk_page(state: &ConsoleState, f: &Frame<'_>, notice: Option<Markup>) -> Mar
                     }
                 }
                 tbody {
-                    @for t in &tools {
+                    @for t in tools {
                         tr {
                             td data-label=(f.t(L::Tool)) { code { (t.tool) } }
                             td data-label=(f.t(L::Kind)) {
@@ -116,8 +133,7 @@ fn desk_page(state: &ConsoleState, f: &Frame<'_>, notice: Option<Markup>) -> Mar
                 p.meta { a href="/console/stuck" { (f.t(L::Stuck)) } }
             }
         }
-    };
-    pages::page(f, f.t(L::Desk), body)
+    }
 }
 
 /// `POST /console/degraded`: `on` (true/false) and `reason`; admin only.

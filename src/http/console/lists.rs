@@ -14,7 +14,6 @@ use super::pages::{self, Frame, Here};
 use super::{ConsoleState, Visitor, html, to_sign_in};
 use crate::core::case::{CaseRecord, Lane};
 use crate::core::pending::{ActionKind, PendingAction};
-use crate::engine::clock;
 use crate::http::auth::Role;
 use crate::http::listing::{self, Filter};
 use crate::http::{ApiError, views};
@@ -35,7 +34,7 @@ pub fn frame<'a>(state: &ConsoleState, v: &'a Visitor, here: Here, back_to: Stri
         here,
         back_to,
         tz: state.app.engine.policy().timezone,
-        now: clock::now(),
+        now: state.app.engine.now(),
     }
 }
 
@@ -81,34 +80,7 @@ pub async fn lane(
         _ => default_lane(&state, &v),
     };
     let engine = state.app.engine.clone();
-    let read = tokio::task::spawn_blocking(move || -> Result<Vec<LaneRow>, ApiError> {
-        let filter = Filter {
-            waiting_on: Some(lane.as_str().to_string()),
-            ..Filter::default()
-        };
-        let mut rows = Vec::new();
-        let mut failed = None;
-        listing::each_match(&engine, &filter, |l| {
-            let Some(wf) = engine.workflows().get(&l.case.workflow) else {
-                return;
-            };
-            match views::pending_of(&engine, &l.case, &wf) {
-                Ok(Some(action)) => rows.push(LaneRow {
-                    case: l.case,
-                    action,
-                }),
-                Ok(None) => {}
-                Err(e) => failed = Some(e),
-            }
-        })
-        .map_err(ApiError::internal)?;
-        if let Some(e) = failed {
-            return Err(ApiError::internal(e));
-        }
-        rows.sort_by_key(|r| (r.action.due, r.case.id));
-        Ok(rows)
-    })
-    .await;
+    let read = tokio::task::spawn_blocking(move || lane_rows(&engine, lane)).await;
     let rows = match read {
         Ok(Ok(rows)) => rows,
         Ok(Err(e)) => return super::case::failed(&v, e),
@@ -121,7 +93,45 @@ pub async fn lane(
         format!("/console/lane?lane={}", lane.as_str()),
     );
     let decides = state.app.access.lanes(&v.session.principal).contains(&lane);
-    let body = html! {
+    let body = lane_body(&f, lane, decides, &rows);
+    let title = f.t(lane_name(lane));
+    html(pages::page(&f, title, body))
+}
+
+/// The cases waiting on `lane` with what each is asked, soonest SLA due
+/// first. Blocking: one pass over the store.
+fn lane_rows(engine: &crate::engine::Engine, lane: Lane) -> Result<Vec<LaneRow>, ApiError> {
+    let filter = Filter {
+        waiting_on: Some(lane.as_str().to_string()),
+        ..Filter::default()
+    };
+    let mut rows = Vec::new();
+    let mut failed = None;
+    listing::each_match(engine, &filter, |l| {
+        let Some(wf) = engine.workflows().get(&l.case.workflow) else {
+            return;
+        };
+        match views::pending_of(engine, &l.case, &wf) {
+            Ok(Some(action)) => rows.push(LaneRow {
+                case: l.case,
+                action,
+            }),
+            Ok(None) => {}
+            Err(e) => failed = Some(e),
+        }
+    })
+    .map_err(ApiError::internal)?;
+    if let Some(e) = failed {
+        return Err(ApiError::internal(e));
+    }
+    rows.sort_by_key(|r| (r.action.due, r.case.id));
+    Ok(rows)
+}
+
+/// The lane page: the lanes to switch to, whether the visitor decides
+/// here, and the waiting cases.
+fn lane_body(f: &Frame<'_>, lane: Lane, decides: bool, rows: &[LaneRow]) -> Markup {
+    html! {
         nav aria-label=(f.t(L::Lane)) {
             ul.plain.row {
                 @for l in [Lane::Operator, Lane::Coach] {
@@ -141,13 +151,11 @@ pub async fn lane(
         } @else {
             ol.cases #lane {
                 @for r in rows.iter().take(SHOWN) {
-                    li { (lane_row(&f, r)) }
+                    li { (lane_row(f, r)) }
                 }
             }
         }
-    };
-    let title = f.t(lane_name(lane));
-    html(pages::page(&f, title, body))
+    }
 }
 
 fn snippet(text: &str) -> String {

@@ -116,7 +116,7 @@ impl Sim {
         let call = self.tool_in_flight.take().expect("a write in flight");
         self.step(Event::EffectDone {
             step: call.step(),
-            result,
+            result: result.map_err(crate::core::machine::EffectError::ToolRefused),
         });
         self.send_all();
     }
@@ -749,7 +749,7 @@ mod properties {
                     Act::SendOk if sim.in_flight.is_some() => sim.complete_send(true),
                     Act::ToolOk(ok) if sim.tool_in_flight.is_some() => {
                         let call = sim.tool_in_flight.take().unwrap();
-                        let result = if ok { Ok(()) } else { Err("refused".to_string()) };
+                        let result = if ok { Ok(()) } else { Err(crate::core::machine::EffectError::ToolRefused("refused".into())) };
                         sim.step(Event::EffectDone { step: call.step(), result });
                     }
                     Act::Degrade(on) => {

@@ -68,11 +68,7 @@ impl Run<'_> {
             return Ok(self.block("no invoice on record"));
         };
         // The provider's state for the order wins over the record's status.
-        let provider = self
-            .facts
-            .records
-            .payment(&inv.order_id)
-            .map_err(Self::records_err)?;
+        let provider = self.facts.records.payment(&inv.order_id)?;
         let settled = matches!(provider, Some(s) if s != PaymentState::Pending);
         let checked = self.case.desk.tool == ToolProgress::PaymentChecked;
         if self.facts.policy.provider_lookup && !settled && !checked {
@@ -131,11 +127,7 @@ impl Run<'_> {
         };
         let p = self.facts.policy;
         let now = self.now();
-        let candidates = self
-            .facts
-            .records
-            .free_slots(now, 50)
-            .map_err(Self::records_err)?;
+        let candidates = self.facts.records.free_slots(now, 50)?;
         let slots: Vec<OfferedSlot> = candidates
             .into_iter()
             .filter(|s| s.starts_at != session.starts_at)

@@ -193,7 +193,7 @@ impl Run<'_> {
     /// A tool answered.
     pub(in crate::core) fn tool_done(
         &mut self,
-        result: Result<(), String>,
+        result: Result<(), crate::core::machine::EffectError>,
     ) -> Result<(), MachineError> {
         let ToolProgress::InFlight(pending) = std::mem::take(&mut self.case.desk.tool) else {
             return Ok(());
