@@ -540,12 +540,13 @@ async fn the_console_fits_a_phone_works_by_keyboard_and_speaks_bahasa_indonesia(
         ("stuck-phone", "/console/stuck".to_string()),
         ("desk-phone", "/console/desk".to_string()),
         ("retry-phone", "/console/retry?stuck=true".to_string()),
+        ("qa-phone", "/console/qa".to_string()),
+        ("qa-sample-phone", format!("/console/qa/samples/{sample}")),
+        // Last: the search's results are checked below.
         (
             "search-phone",
             "/console/search?customer=0812-3456-7890".to_string(),
         ),
-        ("qa-phone", "/console/qa".to_string()),
-        ("qa-sample-phone", format!("/console/qa/samples/{sample}")),
     ];
     for (name, path) in &pages {
         b.goto(&format!("{}{path}", s.base)).await;
