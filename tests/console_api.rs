@@ -284,6 +284,7 @@ async fn cases_page_by_cursor_in_both_orders_and_are_found_by_number_in_any_form
             (ms(&s.case(&id).await["updated_at"]) > before).then_some(())
         })
         .await;
+        s.settle(&id).await;
     }
     let mut cursor = first["next_cursor"].as_str().map(str::to_string);
     let mut pages = 1;
