@@ -197,8 +197,8 @@ fn number(form: &HashMap<String, String>, key: &str) -> Value {
     }
 }
 
-/// Refuses a state-changing audit action to a role below operator (the
-/// API's route group for drawing and labelling).
+/// Whether the visitor may draw and label: operator and up, as the API's
+/// route group for `POST /admin/qa/sample` and `/admin/qa/labels`.
 fn may_label(v: &Visitor) -> bool {
     v.session.principal.role.allows(Role::Operator)
 }
