@@ -4,7 +4,8 @@
 //! without the session, the CSRF token or this site's origin are refused;
 //! the pages fit a 390 px phone screen, work by keyboard and switch to
 //! Bahasa Indonesia; bulk retry counts first; an admin switches degraded
-//! mode. Screenshots are kept in `target/console-screenshots/`.
+//! mode; an operator draws a QA sample and labels a reply. Screenshots
+//! are kept in `target/console-screenshots/`.
 
 mod browser;
 mod common;
@@ -343,6 +344,66 @@ async fn an_operator_and_a_coach_decide_in_the_browser_and_the_api_names_them() 
         "the approved reply went out: {sent}"
     );
 
+    // The QA audit, from the navigation: draw a sample of the replies sent
+    // this week and label one; the API shows the label under her name.
+    b.find("nav.main a[href='/console/qa']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("main h1", "QA audit").await;
+    b.find("#qa-seed").await.send_keys("7").await.unwrap();
+    b.find("form#draw button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let at = b.wait_url("/console/qa/samples/").await;
+    let sample = at.rsplit('/').next().unwrap().to_string();
+    b.find("label[for='v-0-risky']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    for (d, score) in [
+        ("correctness", "2"),
+        ("completeness", "2"),
+        ("safety", "1"),
+        ("tone", "2"),
+        ("efficiency", "2"),
+        ("tool_integrity", "2"),
+    ] {
+        b.find(&format!("select#s-0-{d}"))
+            .await
+            .select_by_value(score)
+            .await
+            .unwrap();
+    }
+    b.find("textarea#note-0")
+        .await
+        .send_keys("names the coach without checking the session")
+        .await
+        .unwrap();
+    b.find("#item-0 form.qa-label button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.wait_url("done=labelled").await;
+    let (_, shown) = s.admin_get(&format!("/admin/qa/samples/{sample}")).await;
+    let label = &shown["items"][0]["label"];
+    assert_eq!(
+        (
+            label["verdict"].as_str(),
+            label["reviewer"].as_str(),
+            label["scores"]["safety"].as_u64()
+        ),
+        (Some("risky"), Some("rina"), Some(1)),
+        "{shown}"
+    );
+    assert!(b.text("#item-0").await.contains("Labelled by rina"));
+    b.screenshot(&shots, "qa-sample-desktop").await;
+
     // The operator cannot decide the coach's case: no buttons, and a
     // forged POST is refused.
     b.goto(&format!("{}/console/cases/{r3}", s.base)).await;
@@ -458,6 +519,16 @@ async fn the_console_fits_a_phone_works_by_keyboard_and_speaks_bahasa_indonesia(
         (s.cases("stuck=true").await.len() == 2).then_some(())
     })
     .await;
+    // An answered question and a sample of it, for the QA pages.
+    s.say("+6287700000041", "berapa harga les vokal?").await;
+    let (status, sample) = s
+        .admin_post(
+            "/admin/qa/sample",
+            serde_json::json!({"from": "2020-01-01", "to": "2099-12-31", "n": 5}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sample}");
+    let sample = sample["id"].as_str().unwrap().to_string();
 
     let b = Browser::start(PHONE).await;
     sign_in(&b, &s, &team.operator).await;
@@ -469,6 +540,9 @@ async fn the_console_fits_a_phone_works_by_keyboard_and_speaks_bahasa_indonesia(
         ("stuck-phone", "/console/stuck".to_string()),
         ("desk-phone", "/console/desk".to_string()),
         ("retry-phone", "/console/retry?stuck=true".to_string()),
+        ("qa-phone", "/console/qa".to_string()),
+        ("qa-sample-phone", format!("/console/qa/samples/{sample}")),
+        // Last: the search's results are checked below.
         (
             "search-phone",
             "/console/search?customer=0812-3456-7890".to_string(),

@@ -614,3 +614,357 @@ async fn an_r0_answer_is_in_the_customers_language_and_one_body_still_answers() 
     assert_eq!(status, 400, "{v}");
     assert!(v["error"].as_str().unwrap().contains("[0].body"), "{v}");
 }
+
+/// A form's fields, URL-encoded as a browser sends them.
+fn form_body(fields: &[(&str, String)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A console session held outside a browser: its cookie, and the pages
+/// fetched without following redirects, as a browser's form would.
+struct Console {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Console {
+    async fn sign_in(s: &Server, token: &str) -> Console {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = client
+            .post(format!("{}/console/login", s.base))
+            .header("origin", &s.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&[("token", token.to_string())]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "signed in");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("caseflow_console="))
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_string();
+        Console {
+            client,
+            base: s.base.clone(),
+            cookie,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("caseflow_console={}", self.cookie))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Posts a form from this site's page; answers the status, the
+    /// `Location` of a redirect and the page.
+    async fn post(&self, path: &str, fields: Vec<(&str, String)>) -> (u16, String, String) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", format!("caseflow_console={}", self.cookie))
+            .header("origin", &self.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&fields))
+            .send()
+            .await
+            .unwrap();
+        let to = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (r.status().as_u16(), to, r.text().await.unwrap())
+    }
+
+    /// The CSRF token the page at `path` carries in its forms.
+    async fn csrf(&self, path: &str) -> String {
+        let (status, page) = self.get(path).await;
+        assert_eq!(status, 200, "{page}");
+        let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+        page[at..].split('"').next().unwrap().to_string()
+    }
+}
+
+/// The HTML tag holding `attr`.
+fn tag<'a>(page: &'a str, attr: &str) -> &'a str {
+    let at = page
+        .find(attr)
+        .unwrap_or_else(|| panic!("{attr} in {page}"));
+    let start = page[..at].rfind('<').unwrap();
+    let end = at + page[at..].find('>').unwrap();
+    &page[start..=end]
+}
+
+async fn audit_actions(s: &Server, action: &str) -> Vec<Value> {
+    let (_, audit) = s.admin_get("/admin/audit?limit=1000").await;
+    audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == action)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reply_labelled_in_the_console_is_labelled_in_the_api_by_the_signed_in_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(dir.path());
+    let config = write_config(dir.path(), "collect_window = \"50ms\"", "");
+    let s = Server::start_with_env(
+        dir.path(),
+        &config,
+        &["--demo"],
+        &[("CASEFLOW_USERS_FILE", Some(users.to_str().unwrap()))],
+    )
+    .await;
+    s.say("+6287700000031", "berapa harga les vokal?").await;
+    s.say("+6287700000032", "kak les vokal berapa harganya?")
+        .await;
+
+    // A viewer has no QA page in the navigation and may not draw.
+    let vera = Console::sign_in(&s, "vera-api-token-0123456789abcdef").await;
+    let (_, lane) = vera.get("/console/lane").await;
+    assert!(!lane.contains("href=\"/console/qa\""), "{lane}");
+    let csrf = vera.csrf("/console/qa").await;
+    let (_, page) = vera.get("/console/qa").await;
+    assert!(!page.contains("action=\"/console/qa/sample\""), "{page}");
+    let draw = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("from", "2020-01-01".to_string()),
+            ("to", "2099-12-31".to_string()),
+            ("n", "5".to_string()),
+            ("seed", "1".to_string()),
+        ]
+    };
+    let (status, _, page) = vera.post("/console/qa/sample", draw(&csrf)).await;
+    assert_eq!(status, 403, "a viewer does not draw: {page}");
+
+    // The operator finds the page in the navigation; a draw without the
+    // CSRF token is refused and draws nothing.
+    let rina = Console::sign_in(&s, "rina-api-token-0123456789abcdef").await;
+    let (_, lane) = rina.get("/console/lane").await;
+    assert!(lane.contains("href=\"/console/qa\""), "{lane}");
+    let csrf = rina.csrf("/console/qa").await;
+    let (status, _, page) = rina
+        .post("/console/qa/sample", draw("")[1..].to_vec())
+        .await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("Refused"), "{page}");
+    assert!(audit_actions(&s, "qa.sample").await.is_empty());
+
+    // A bad size is named on the form, which keeps what was typed.
+    let mut bad = draw(&csrf);
+    bad[3].1 = "0".into();
+    let (status, _, page) = rina.post("/console/qa/sample", bad).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(
+        page.contains("`n` must be a whole number from 1 to 500"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"2020-01-01\""), "{page}");
+
+    // Drawn in the console: the API's sample, by rina, audited.
+    let (status, to, page) = rina.post("/console/qa/sample", draw(&csrf)).await;
+    assert_eq!(status, 303, "{page}");
+    let id = to
+        .strip_prefix("/console/qa/samples/")
+        .unwrap_or_else(|| panic!("to the sample: {to}"))
+        .to_string();
+    let (status, sample) = s.admin_get(&format!("/admin/qa/samples/{id}")).await;
+    assert_eq!(status, 200, "{sample}");
+    assert_eq!(
+        (sample["by"].as_str(), sample["seed"].as_u64()),
+        (Some("rina"), Some(1))
+    );
+    let items = sample["items"].as_array().unwrap().clone();
+    assert!(items.len() >= 2, "both answers sampled: {sample}");
+    let drawn = audit_actions(&s, "qa.sample").await;
+    assert_eq!(drawn.len(), 1, "{drawn:?}");
+    assert_eq!(drawn[0]["by"], "rina");
+
+    // The sample page: each reply with its case, tier, template and text,
+    // and a labelled form each.
+    let (status, page) = rina.get(&to).await;
+    assert_eq!(status, 200, "{page}");
+    for it in &items {
+        let case = it["case_id"].as_str().unwrap();
+        assert!(
+            page.contains(&format!("href=\"/console/cases/{case}\"")),
+            "{page}"
+        );
+        assert!(page.contains(it["template"].as_str().unwrap()), "{page}");
+        let text = it["text"].as_str().unwrap();
+        let first_words: String = text.chars().take(20).collect();
+        assert!(
+            page.contains(&first_words.replace('&', "&amp;")),
+            "{first_words}: {page}"
+        );
+    }
+    assert_eq!(
+        page.matches("action=\"/console/qa/samples/").count(),
+        items.len(),
+        "a label form per reply"
+    );
+    for d in [
+        "correctness",
+        "completeness",
+        "safety",
+        "tone",
+        "efficiency",
+        "tool_integrity",
+    ] {
+        assert!(
+            page.contains(&format!("<label for=\"s-1-{d}\"")),
+            "{d}: {page}"
+        );
+    }
+
+    let label_path = format!("/console/qa/samples/{id}/label");
+    let label = |csrf: &str, verdict: &str, safety: &str, note: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("item", "1".to_string()),
+            ("verdict", verdict.to_string()),
+            ("correctness", "1".to_string()),
+            ("completeness", "2".to_string()),
+            ("safety", safety.to_string()),
+            ("tone", "2".to_string()),
+            ("efficiency", "2".to_string()),
+            ("tool_integrity", "2".to_string()),
+            ("note", note.to_string()),
+        ]
+    };
+    // Without the CSRF token, or from another session's token: refused,
+    // nothing stored.
+    let (status, _, page) = rina
+        .post(&label_path, label("", "risky", "0", "x")[1..].to_vec())
+        .await;
+    assert_eq!(status, 403, "{page}");
+    let (status, _, _) = rina
+        .post(
+            &label_path,
+            label(&vera.csrf("/console/qa").await, "risky", "0", "x"),
+        )
+        .await;
+    assert_eq!(status, 403, "another session's token");
+    let (_, after) = s.admin_get(&format!("/admin/qa/samples/{id}")).await;
+    assert!(after["items"][1]["label"].is_null(), "{after}");
+
+    // Labelled through the form: the API shows rina's label, audited.
+    let (status, to, page) = rina
+        .post(&label_path, label(&csrf, "risky", "0", "promised a date"))
+        .await;
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(to, format!("/console/qa/samples/{id}?done=labelled#item-1"));
+    let (_, after) = s.admin_get(&format!("/admin/qa/samples/{id}")).await;
+    let l = &after["items"][1]["label"];
+    assert_eq!(
+        (
+            l["verdict"].as_str(),
+            l["reviewer"].as_str(),
+            l["note"].as_str()
+        ),
+        (Some("risky"), Some("rina"), Some("promised a date")),
+        "{after}"
+    );
+    assert_eq!(
+        l["scores"],
+        json!({"correctness": 1, "completeness": 2, "safety": 0, "tone": 2,
+               "efficiency": 2, "tool_integrity": 2})
+    );
+    assert!(
+        after["items"][0]["label"].is_null(),
+        "only the labelled item"
+    );
+    let labelled = audit_actions(&s, "qa.labels").await;
+    assert_eq!(labelled.len(), 1, "{labelled:?}");
+    assert_eq!(labelled[0]["by"], "rina");
+    let (_, page) = rina
+        .get(&format!("/console/qa/samples/{id}?done=labelled"))
+        .await;
+    assert!(page.contains("Label saved."), "{page}");
+    assert!(
+        page.contains("Replace label"),
+        "a labelled item can be relabelled"
+    );
+    assert!(
+        tag(&page, "id=\"v-1-risky\"").contains(" checked"),
+        "{page}"
+    );
+    assert!(
+        !tag(&page, "id=\"v-1-correct\"").contains(" checked"),
+        "{page}"
+    );
+
+    // A score out of range is named and changes nothing; relabelling
+    // replaces the label.
+    let (status, _, page) = rina
+        .post(&label_path, label(&csrf, "correct", "3", ""))
+        .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("`scores.safety` must be 0, 1 or 2"), "{page}");
+    let (status, _, _) = rina
+        .post(&label_path, label(&csrf, "correct", "2", ""))
+        .await;
+    assert_eq!(status, 303);
+    let (_, after) = s.admin_get(&format!("/admin/qa/samples/{id}")).await;
+    let l = &after["items"][1]["label"];
+    assert_eq!(
+        (l["verdict"].as_str(), l["note"].as_str()),
+        (Some("correct"), None),
+        "{after}"
+    );
+
+    // The audit page lists the sample with its labelled count, in Bahasa
+    // Indonesia once switched.
+    let (status, _, _) = rina
+        .post(
+            "/console/lang",
+            vec![
+                ("csrf", csrf.clone()),
+                ("lang", "id".into()),
+                ("back", "/console/qa".into()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = rina.get("/console/qa").await;
+    assert!(page.contains("<h1>Audit QA</h1>"), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/console/qa/samples/{id}\"")),
+        "{page}"
+    );
+    assert!(page.contains(&format!("1 / {}", items.len())), "{page}");
+}

@@ -159,7 +159,14 @@ pub async fn post_sample(
     }
 }
 
-async fn draw_sample(state: &AppState, p: &Principal, body: &[u8]) -> Result<Value, ApiError> {
+/// Draws and stores a sample from a JSON body as `POST /admin/qa/sample`
+/// takes it, audited; the sample's view as [`sample_view`] gives it. The
+/// console's draw form comes here too.
+pub(crate) async fn draw_sample(
+    state: &AppState,
+    p: &Principal,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let v: SampleBody = super::body::object(body)?;
     let tz = state.engine.policy().timezone;
     let from = bound("from", &v.from, tz, false)?;
@@ -218,7 +225,10 @@ async fn draw_sample(state: &AppState, p: &Principal, body: &[u8]) -> Result<Val
     sample_view(state, &sample)
 }
 
-fn sample_view(state: &AppState, sample: &QaSample) -> Result<Value, ApiError> {
+/// A sample as `GET /admin/qa/samples/{id}` shows it: each reply with its
+/// case, tier, template, text and label (reads the store; call it off the
+/// runtime for large samples).
+pub(crate) fn sample_view(state: &AppState, sample: &QaSample) -> Result<Value, ApiError> {
     let store = state.engine.store();
     let labels: HashMap<u32, QaLabel> = store
         .qa_labels_of(sample.id)
@@ -426,7 +436,13 @@ fn label_of(
     })
 }
 
-async fn take_labels(state: &AppState, p: &Principal, body: &[u8]) -> Result<Value, ApiError> {
+/// Checks and stores labels from a JSON body as `POST /admin/qa/labels`
+/// takes it, under `p`, audited. The console's label form comes here too.
+pub(crate) async fn take_labels(
+    state: &AppState,
+    p: &Principal,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let input = parse_labels(body)?;
     let reviewer = actor(state, p, input.by.as_deref())?;
     let store = state.engine.store();

@@ -116,6 +116,17 @@ impl Store {
         }
     }
 
+    /// The `limit` most recently drawn samples, newest first (sample ids
+    /// are UUID v7, so key order is drawing order).
+    pub fn recent_qa_samples(&self, limit: usize) -> Result<Vec<QaSample>, StoreError> {
+        self.db()?
+            .scan_prefix([keys::QA_SAMPLE])
+            .rev()
+            .take(limit)
+            .map(|kv| Ok(decode(&kv?.1)?))
+            .collect()
+    }
+
     /// Stores labels, all or none.
     pub async fn put_qa_labels(&self, labels: Vec<QaLabel>) -> Result<(), StoreError> {
         let encoded = labels
@@ -182,7 +193,18 @@ mod tests {
             items: vec![item(1), item(2)],
         };
         store.put_qa_sample(sample.clone()).await.unwrap();
-        assert_eq!(store.qa_sample(id).unwrap(), Some(sample));
+        assert_eq!(store.qa_sample(id).unwrap(), Some(sample.clone()));
+        let later = QaSample {
+            id: uuid::Uuid::now_v7(),
+            ..sample.clone()
+        };
+        store.put_qa_sample(later.clone()).await.unwrap();
+        assert_eq!(
+            store.recent_qa_samples(5).unwrap(),
+            vec![later.clone(), sample.clone()],
+            "newest first"
+        );
+        assert_eq!(store.recent_qa_samples(1).unwrap(), vec![later]);
         let label = |verdict, reviewer: &str| QaLabel {
             sample: id,
             item: 1,

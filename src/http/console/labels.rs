@@ -136,6 +136,51 @@ labels! {
     Refused => "Refused.", "Ditolak.";
     ReadOnly => "Your role reads only.", "Peran Anda hanya dapat membaca.";
     Back => "Back", "Kembali";
+    QaAudit => "QA audit", "Audit QA";
+    QaIntro => "Draw a random sample of the replies sent in a period (stratified by tier), then label each one.",
+        "Ambil sampel acak balasan yang terkirim dalam suatu periode (dibagi per tingkat), lalu beri label satu per satu.";
+    DrawSample => "Draw a sample", "Ambil sampel";
+    PeriodFrom => "From (date)", "Dari (tanggal)";
+    PeriodTo => "To (date, inclusive)", "Sampai (tanggal, termasuk)";
+    SampleSize => "Replies to draw (1 to 500)", "Jumlah balasan (1 sampai 500)";
+    Seed => "Seed (optional, to draw the same sample again)",
+        "Seed (opsional, untuk mengambil sampel yang sama lagi)";
+    SeedShort => "Seed", "Seed";
+    RecentSamples => "Recent samples", "Sampel terbaru";
+    NoSamples => "No sample drawn yet.", "Belum ada sampel.";
+    Sample => "Sample", "Sampel";
+    Drawn => "Drawn", "Diambil";
+    Period => "Period", "Periode";
+    Replies => "Replies", "Balasan";
+    Labelled => "Labelled", "Berlabel";
+    Eligible => "Replies sent in the period", "Balasan terkirim dalam periode";
+    Reply => "Reply", "Balasan";
+    SentAt => "Sent", "Terkirim";
+    ReplyText => "What was sent", "Yang terkirim";
+    TextErased => "The text was erased (data subject request).",
+        "Teksnya sudah dihapus (permintaan subjek data).";
+    EmptySample => "No reply was sent in this period.", "Tidak ada balasan terkirim dalam periode ini.";
+    Verdict => "Verdict", "Penilaian";
+    VerdictCorrect => "Correct", "Benar";
+    VerdictIncorrect => "Incorrect", "Salah";
+    VerdictRisky => "Risky", "Berisiko";
+    Scores => "Scores (0 poor, 1 partly, 2 good)", "Skor (0 buruk, 1 sebagian, 2 baik)";
+    Score0 => "0 poor", "0 buruk";
+    Score1 => "1 partly", "1 sebagian";
+    Score2 => "2 good", "2 baik";
+    Choose => "choose", "pilih";
+    Correctness => "Correctness", "Ketepatan";
+    Completeness => "Completeness", "Kelengkapan";
+    Safety => "Safety", "Keamanan";
+    Tone => "Tone", "Nada";
+    Efficiency => "Efficiency", "Efisiensi";
+    ToolIntegrity => "Tool integrity", "Integritas alat";
+    Note => "Note (optional)", "Catatan (opsional)";
+    SaveLabel => "Save label", "Simpan label";
+    Relabel => "Replace label", "Ganti label";
+    LabelledBy => "Labelled by", "Dilabeli oleh";
+    LabelSaved => "Label saved.", "Label disimpan.";
+    NotLabelled => "Not labelled yet.", "Belum dilabeli.";
     RefusedCrossSite => "Refused: the request does not come from this console's page.",
         "Ditolak: permintaan ini tidak berasal dari halaman konsol ini.";
     RefusedNoSession => "Refused: not signed in, or the session has ended. Sign in again.",

@@ -8,6 +8,8 @@
 //!   decisions and retry the signed-in role may make;
 //! - `desk.rs`: degraded mode and its switch (admin), the tools' breakers,
 //!   and bulk retry with its dry-run count;
+//! - `qa.rs`: the post-send audit: draw a sample, recent samples, and a
+//!   sample's replies with a label form each;
 //! - `session.rs`: sessions, the cookie and cross-site protection;
 //! - `pages.rs`: the frame every page shares; `labels.rs`: English and
 //!   Bahasa Indonesia.
@@ -23,6 +25,7 @@ mod desk;
 mod labels;
 mod lists;
 mod pages;
+mod qa;
 pub mod session;
 mod sign_in;
 
@@ -72,6 +75,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: AppState) -> Router<S> {
             "/console/retry",
             get(desk::bulk_form).post(desk::bulk_retry),
         )
+        .route("/console/qa", get(qa::show))
+        .route("/console/qa/sample", post(qa::draw))
+        .route("/console/qa/samples/{id}", get(qa::sample))
+        .route("/console/qa/samples/{id}/label", post(qa::label))
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/console.js", get(js))
         .with_state(state)

@@ -22,6 +22,7 @@ pub enum Here {
     Retry,
     Search,
     Case,
+    Qa,
 }
 
 /// What every signed-in page needs.
@@ -109,12 +110,16 @@ fn head(title: &str) -> Markup {
 /// then `body` under the page's `h1`.
 pub fn page(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
     let lang = f.lang();
-    let nav = [
+    let mut nav = vec![
         (Here::Lane, "/console/lane", L::MyLane),
         (Here::Stuck, "/console/stuck", L::Stuck),
         (Here::Desk, "/console/desk", L::Desk),
         (Here::Retry, "/console/retry", L::BulkRetry),
     ];
+    // Labelling needs what `POST /admin/qa/labels` needs: operator and up.
+    if f.may(Role::Operator) {
+        nav.push((Here::Qa, "/console/qa", L::QaAudit));
+    }
     let p = &f.session.principal;
     html! {
         (DOCTYPE)
