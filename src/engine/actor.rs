@@ -468,7 +468,7 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
         )
         .await;
         match out {
-            retry::Outcome::Done { .. } => {
+            retry::Attempts::Done { .. } => {
                 let event = CaseEvent::LanePosted {
                     wait_since: case.wait_since,
                 };
@@ -477,10 +477,10 @@ pub(crate) fn notify_lane(shared: &Shared, case: &CaseRecord) {
                     tracing::warn!(case = %case.id, error = %e, "approval posted but not marked; it may be posted again at start");
                 }
             }
-            retry::Outcome::Failed { error, attempts } => {
+            retry::Attempts::Failed { error, attempts } => {
                 tracing::error!(case = %case.id, %error, attempts, "approval post failed; the case is still listed at /admin/cases");
             }
-            retry::Outcome::Paused { error, .. } => {
+            retry::Attempts::Paused { error, .. } => {
                 tracing::error!(case = %case.id, %error, "approval post paused; the case is still listed at /admin/cases");
             }
         }

@@ -66,17 +66,17 @@ impl Ran {
 async fn run_send(shared: &Shared, id: CaseId, out: &Outbound) -> Result<Ran, StoreError> {
     let step = out.step();
     Ok(match send_with_retry(shared, id, out).await? {
-        retry::Outcome::Done { value, attempts } => {
+        retry::Attempts::Done { value, attempts } => {
             Ran::finished(step, attempts, Some(value), Ok(()))
         }
-        retry::Outcome::Failed { error, attempts } => {
+        retry::Attempts::Failed { error, attempts } => {
             let failed = EffectError::SendFailed {
                 reason: error,
                 attempts,
             };
             Ran::finished(step, attempts, None, Err(failed))
         }
-        retry::Outcome::Paused { error, until } => {
+        retry::Attempts::Paused { error, until } => {
             tracing::info!(case = %id, %error, wait_ms = until.as_millis() as u64, "send paused");
             Ran::Paused(shared.clock.now().plus_millis(until.as_millis() as i64))
         }
@@ -101,13 +101,13 @@ async fn run_tool(shared: &Shared, id: CaseId, call: &ToolCall) -> Result<Ran, S
         ToolRequest::PaymentStatus { order_id } => {
             let failed = |reason, attempts| EffectError::ToolFailed { reason, attempts };
             match payment_status_with_retry(shared, id, step, order_id).await? {
-                retry::Outcome::Done { attempts, .. } => (attempts, Ok(())),
-                retry::Outcome::Failed { error, attempts } => {
+                retry::Attempts::Done { attempts, .. } => (attempts, Ok(())),
+                retry::Attempts::Failed { error, attempts } => {
                     (attempts, Err(failed(error, attempts)))
                 }
                 // Breaker open: answer from what is stored (pending
                 // verification) rather than hold the customer.
-                retry::Outcome::Paused { error, .. } => (0, Err(failed(error, 0))),
+                retry::Attempts::Paused { error, .. } => (0, Err(failed(error, 0))),
             }
         }
     };
@@ -121,10 +121,10 @@ async fn payment_status_with_retry(
     id: CaseId,
     step: u32,
     order_id: &str,
-) -> Result<retry::Outcome<(), String>, StoreError> {
+) -> Result<retry::Attempts<(), String>, StoreError> {
     let tool = PAYMENT_STATUS_TOOL;
     let Some(client) = &shared.payments else {
-        return Ok(retry::Outcome::Failed {
+        return Ok(retry::Attempts::Failed {
             error: "no payment provider configured".into(),
             attempts: 0,
         });
@@ -139,7 +139,7 @@ async fn payment_status_with_retry(
     )
     .await;
     Ok(match outcome {
-        retry::Outcome::Done {
+        retry::Attempts::Done {
             value: Some((state, event, gross)),
             attempts,
         } => {
@@ -147,20 +147,20 @@ async fn payment_status_with_retry(
                 .store
                 .apply_payment(order_id.to_string(), gross, state, event)
                 .await?;
-            retry::Outcome::Done {
+            retry::Attempts::Done {
                 value: (),
                 attempts,
             }
         }
-        retry::Outcome::Done {
+        retry::Attempts::Done {
             value: None,
             attempts,
-        } => retry::Outcome::Done {
+        } => retry::Attempts::Done {
             value: (),
             attempts,
         },
-        retry::Outcome::Failed { error, attempts } => retry::Outcome::Failed { error, attempts },
-        retry::Outcome::Paused { error, until } => retry::Outcome::Paused { error, until },
+        retry::Attempts::Failed { error, attempts } => retry::Attempts::Failed { error, attempts },
+        retry::Attempts::Paused { error, until } => retry::Attempts::Paused { error, until },
     })
 }
 
@@ -170,7 +170,7 @@ async fn send_with_retry(
     shared: &Shared,
     id: CaseId,
     out: &Outbound,
-) -> Result<retry::Outcome<String, String>, StoreError> {
+) -> Result<retry::Attempts<String, String>, StoreError> {
     let tool = SEND_TOOL;
     let cfg = shared.tool_config(tool);
     let step = out.step();
@@ -180,7 +180,7 @@ async fn send_with_retry(
     };
     let confirms = shared.sender.confirms_by_status();
     if confirms && let Some(wamid) = earlier_send_settled(shared, id, out).await? {
-        return Ok(retry::Outcome::Done {
+        return Ok(retry::Attempts::Done {
             value: wamid,
             attempts: before.max(1),
         });

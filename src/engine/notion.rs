@@ -220,8 +220,8 @@ pub async fn sync_once(shared: &Shared, source: &NotionSource) -> Result<Synced,
         )
         .await;
         let page = match answer {
-            retry::Outcome::Done { value, .. } => value,
-            retry::Outcome::Failed { error, .. } | retry::Outcome::Paused { error, .. } => {
+            retry::Attempts::Done { value, .. } => value,
+            retry::Attempts::Failed { error, .. } | retry::Attempts::Paused { error, .. } => {
                 return Err(error);
             }
         };

@@ -13,9 +13,10 @@ use ractor::ActorRef;
 
 use super::Shared;
 use super::supervisor::SupervisorMsg;
-use crate::core::case::{CaseRecord, TransitionRecord};
+use crate::core::case::CaseRecord;
+use crate::core::machine::admit::CaseEvent;
 use crate::core::types::WaitingOn;
-use crate::store::{Commit, StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Report {
@@ -101,8 +102,9 @@ fn needs_migration(shared: &Shared, case: &CaseRecord) -> bool {
 }
 
 /// Moves a case onto the current workflow if a migration from its version is
-/// declared; `None` when there is none.
-async fn migrate(shared: &Shared, mut case: CaseRecord) -> Result<Option<CaseRecord>, StoreError> {
+/// declared, as a case event the machine admits (it leaves the transition);
+/// `None` when there is none.
+async fn migrate(shared: &Shared, case: CaseRecord) -> Result<Option<CaseRecord>, StoreError> {
     let current = shared.workflows.current();
     if case.workflow.name != current.name {
         return Ok(None);
@@ -110,30 +112,24 @@ async fn migrate(shared: &Shared, mut case: CaseRecord) -> Result<Option<CaseRec
     let Some(migration) = current.migration_from(case.workflow.version) else {
         return Ok(None);
     };
-    let from = case.state;
-    let to = migration.states.get(&from).copied().unwrap_or(from);
-    let now = shared.clock.now();
-    let reason = format!("migrated from {} to {}", case.workflow, current.reference());
-    case.workflow = current.reference();
-    case.state = to;
-    case.updated_at = now;
-    let commit = Commit {
-        case: case.clone(),
-        transitions: vec![TransitionRecord {
-            from,
-            to,
-            at: now,
-            reason,
-        }],
-        sends: Vec::new(),
-        tools: Vec::new(),
-        done: None,
+    let state = migration
+        .states
+        .get(&case.state)
+        .copied()
+        .unwrap_or(case.state);
+    let event = CaseEvent::Migrate {
+        to: current.reference(),
+        state,
     };
-    match shared.store.commit(commit).await? {
-        crate::store::Committed::Written { rev } => {
-            case.rev = rev;
-            Ok(Some(case))
+    match shared
+        .store
+        .admit(case.id, event, None, shared.clock.now())
+        .await?
+    {
+        Ok(migrated) => Ok(migrated),
+        Err(refusal) => {
+            tracing::warn!(case = %case.id, %refusal, "workflow migration refused");
+            Ok(None)
         }
-        crate::store::Committed::Conflict => Ok(None),
     }
 }

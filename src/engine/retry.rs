@@ -82,7 +82,7 @@ impl From<crate::channels::SendError> for Failure<String> {
 
 /// How the whole retry ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome<T, E> {
+pub enum Attempts<T, E> {
     /// Succeeded on attempt number `attempts` (counting earlier runs).
     Done { value: T, attempts: u32 },
     /// A permanent failure, or the budget ran out on a transient one.
@@ -101,7 +101,7 @@ pub async fn run<T, E, A, AF, N, NF>(
     attempts_before: u32,
     mut attempt: A,
     mut failed: N,
-) -> Outcome<T, E>
+) -> Attempts<T, E>
 where
     E: Clone,
     A: FnMut() -> AF,
@@ -122,7 +122,7 @@ where
     loop {
         let failure = match attempt().await {
             Ok(value) => {
-                return Outcome::Done {
+                return Attempts::Done {
                     value,
                     attempts: attempts + 1,
                 };
@@ -130,21 +130,21 @@ where
             Err(f) => f,
         };
         match failure {
-            Failure::Unavailable { error, until } => return Outcome::Paused { error, until },
+            Failure::Unavailable { error, until } => return Attempts::Paused { error, until },
             Failure::Permanent(error) => {
                 attempts += 1;
                 failed(attempts, error.clone()).await;
-                return Outcome::Failed { error, attempts };
+                return Attempts::Failed { error, attempts };
             }
             Failure::Transient { error, retry_after } => {
                 attempts += 1;
                 failed(attempts, error.clone()).await;
                 let Some(wait) = schedule.next_backoff() else {
-                    return Outcome::Failed { error, attempts };
+                    return Attempts::Failed { error, attempts };
                 };
                 let wait = retry_after.map_or(wait, |r| r.max(wait));
                 if started.elapsed() + wait > budget {
-                    return Outcome::Failed { error, attempts };
+                    return Attempts::Failed { error, attempts };
                 }
                 tokio::time::sleep(wait).await;
             }
@@ -171,7 +171,7 @@ mod tests {
     async fn transient_failures_are_retried_until_success_and_each_is_reported() {
         let calls = AtomicU32::new(0);
         let reported = std::sync::Mutex::new(Vec::new());
-        let out: Outcome<u32, String> = run(
+        let out: Attempts<u32, String> = run(
             quick(10_000),
             Duration::ZERO,
             0,
@@ -194,7 +194,7 @@ mod tests {
         .await;
         assert_eq!(
             out,
-            Outcome::Done {
+            Attempts::Done {
                 value: 4,
                 attempts: 4
             }
@@ -206,7 +206,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_permanent_failure_stops_at_once() {
         let calls = AtomicU32::new(0);
-        let out: Outcome<(), &str> = run(
+        let out: Attempts<(), &str> = run(
             quick(10_000),
             Duration::ZERO,
             2,
@@ -219,7 +219,7 @@ mod tests {
         .await;
         assert_eq!(
             out,
-            Outcome::Failed {
+            Attempts::Failed {
                 error: "400 bad recipient",
                 attempts: 3
             }
@@ -230,7 +230,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retry_after_is_honoured_and_the_budget_ends_the_retries() {
         let start = tokio::time::Instant::now();
-        let out: Outcome<(), &str> = run(
+        let out: Attempts<(), &str> = run(
             quick(5_000),
             Duration::ZERO,
             0,
@@ -246,14 +246,14 @@ mod tests {
         // Attempts at 0 s, 2 s, 4 s; a fourth would land past 5 s.
         assert_eq!(
             out,
-            Outcome::Failed {
+            Attempts::Failed {
                 error: "429",
                 attempts: 3
             }
         );
         assert_eq!(start.elapsed().as_secs(), 4);
         // Budget already spent before a restart: one attempt only.
-        let out: Outcome<(), &str> = run(
+        let out: Attempts<(), &str> = run(
             quick(5_000),
             Duration::from_secs(5),
             7,
@@ -268,7 +268,7 @@ mod tests {
         .await;
         assert_eq!(
             out,
-            Outcome::Failed {
+            Attempts::Failed {
                 error: "timeout",
                 attempts: 8
             }
@@ -277,7 +277,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_unavailable_tool_pauses_without_using_an_attempt() {
-        let out: Outcome<(), &str> = run(
+        let out: Attempts<(), &str> = run(
             quick(5_000),
             Duration::ZERO,
             1,
@@ -292,7 +292,7 @@ mod tests {
         .await;
         assert_eq!(
             out,
-            Outcome::Paused {
+            Attempts::Paused {
                 error: "breaker open",
                 until: Duration::from_secs(30)
             }

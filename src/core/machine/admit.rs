@@ -59,6 +59,14 @@ pub enum CaseEvent {
         pseudonym: String,
         ground: ErasureGround,
     },
+    /// At start, an open case moves onto a newer version of its workflow by
+    /// the migration that version declares: `to` is the new workflow,
+    /// `state` the state the migration maps the case's state to. A case
+    /// already on `to` changes nothing.
+    Migrate {
+        to: crate::workflow::WorkflowRef,
+        state: State,
+    },
 }
 
 /// Why a case's data is erased.
@@ -191,6 +199,15 @@ pub fn admit(
                 format!("closed by erasure of the customer's data ({ground})")
             }
         }
+        CaseEvent::Migrate { to, state } => {
+            if next.workflow == to {
+                return Ok(None);
+            }
+            let reason = format!("migrated from {} to {}", next.workflow, to);
+            next.workflow = to;
+            next.state = state;
+            reason
+        }
     };
     next.updated_at = now;
     let transition = TransitionRecord {
@@ -315,6 +332,43 @@ mod tests {
             text: None,
             asked_at: None,
         }
+    }
+
+    #[test]
+    fn a_migration_moves_the_case_onto_the_new_workflow_once_and_leaves_a_transition() {
+        let case = waiting(WaitingOn::Operator, Some(Tier::R1));
+        let to = crate::workflow::WorkflowRef {
+            name: case.workflow.name.clone(),
+            version: case.workflow.version + 1,
+        };
+        let now = Timestamp(9_000);
+        let moved = admit(
+            &case,
+            CaseEvent::Migrate {
+                to: to.clone(),
+                state: State::Tier,
+            },
+            now,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(moved.case.workflow, to);
+        assert_eq!(moved.case.state, State::Tier);
+        assert_eq!(moved.case.updated_at, now);
+        assert_eq!(
+            (moved.transition.from, moved.transition.to),
+            (State::Qa, State::Tier)
+        );
+        assert!(
+            moved.transition.reason.starts_with("migrated from"),
+            "{}",
+            moved.transition.reason
+        );
+        let again = CaseEvent::Migrate {
+            to,
+            state: State::Tier,
+        };
+        assert_eq!(admit(&moved.case, again, now), Ok(None));
     }
 
     #[test]
