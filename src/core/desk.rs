@@ -11,8 +11,11 @@ use crate::core::types::Timestamp;
 use crate::policy::identity::Claims;
 use crate::policy::intent::Intent;
 
-/// Longest turn text kept on the case; what is beyond is still in the log.
-pub const TURN_TEXT_CAP: usize = 4096;
+/// Longest turn text kept on the case and tiered, in bytes: room for
+/// several messages of the longest a customer may send
+/// (`inbound::MAX_TEXT_CHARS`, up to 4 bytes a character), so a request at
+/// the end of a long message is read. What is beyond is still in the log.
+pub const TURN_TEXT_CAP: usize = 1 << 20;
 
 /// The policy progress of a case. What could contradict itself as loose
 /// flags is one value each: the turn's standing with the humans

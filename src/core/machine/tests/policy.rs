@@ -217,6 +217,23 @@ fn identity_by_invoice_and_email_given_over_several_messages() {
 }
 
 #[test]
+fn a_request_at_the_end_of_a_long_message_is_tiered() {
+    // Longer than a business may send (4,096 characters): the whole text
+    // is the turn.
+    for mode in [Mode::Pilot, Mode::Production] {
+        let mut sim = desk(mode, PHONE);
+        let text = format!(
+            "{}saya mau refund uang kembali, batalkan semua les saya",
+            "jam buka studio? ".repeat(260)
+        );
+        sim.say(&text);
+        assert_eq!(sim.case.tier, Some(Tier::R3), "{mode:?}");
+        assert_eq!(sim.case.waiting_on, WaitingOn::Coach, "{mode:?}");
+        assert!(!sim.templates_sent().iter().any(|t| t == "wa.r0.faq"));
+    }
+}
+
+#[test]
 fn details_given_unasked_verify_a_turn_that_waits_on_a_human() {
     // A turn the operator handles (no identity question asked); details
     // the customer adds of their own accord are read.
