@@ -39,6 +39,10 @@ pub struct Thresholds {
     /// A general question may be answered from an article only when the
     /// classifier gives it at least this probability.
     pub faq: f64,
+    /// A cancellation beside a reschedule is taken for the moving of one
+    /// session (which facts may lower to R2) only while the risky intents
+    /// together stay below this; at or above it the coach decides.
+    pub moving: f64,
 }
 
 impl Default for Thresholds {
@@ -51,6 +55,7 @@ impl Default for Thresholds {
             add: 0.9,
             suspect: 0.5,
             faq: 0.2,
+            moving: 0.1,
         }
     }
 }
@@ -134,13 +139,14 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
         o.raised = true;
     }
     // A cancellation beside a reschedule may be the moving of one session
-    // ("batal les kamis, ganti jumat"), which facts may lower to R2; when
-    // the classifier reads the turn as risky it is the lessons themselves
-    // that are cancelled ("pindah jadwal, kalau ga bisa batalin aja
-    // paketnya"), and the coach decides.
+    // ("batal les kamis, ganti jumat"), which facts may lower to R2; unless
+    // the classifier is sure of that, it may be the lessons themselves that
+    // are cancelled ("pindah jadwal, kalau ga bisa batalin aja paketnya"),
+    // and the coach decides (CONTRACT section 2: any cancellation is R3;
+    // when not sure, a human).
     if d.has(Intent::Cancel)
         && d.has(Intent::Reschedule)
-        && risk >= t.suspect
+        && risk >= t.moving
         && !d.suspected.contains(&Intent::Cancel)
     {
         d.suspected.push(Intent::Cancel);
@@ -189,6 +195,7 @@ mod tests {
         add: 0.9,
         suspect: 0.3,
         faq: 0.2,
+        moving: 0.1,
     };
 
     #[test]
@@ -230,6 +237,13 @@ mod tests {
         // Moving one session: the classifier sees a reschedule.
         let d = combine(both(), &probs(&[(Intent::Reschedule, 0.9)]), &T);
         assert!(!d.risk_suspected());
+        // Read mostly as a reschedule, yet with some risk: the coach decides.
+        let d = combine(
+            both(),
+            &probs(&[(Intent::Reschedule, 0.6), (Intent::Cancel, 0.2)]),
+            &T,
+        );
+        assert_eq!(d.suspected, [Intent::Cancel]);
         // Cancelling the lessons: the cancellation is kept from being lowered.
         let d = combine(both(), &probs(&[(Intent::Cancel, 0.6)]), &T);
         assert_eq!(d.suspected, [Intent::Cancel]);

@@ -137,6 +137,7 @@ pub fn grid(faq: f64) -> Vec<Thresholds> {
                         add,
                         suspect,
                         faq,
+                        moving: Thresholds::default().moving,
                     });
                 }
             }

@@ -65,6 +65,7 @@ struct ClassifierFile {
     add: f64,
     suspect: f64,
     faq: f64,
+    moving: f64,
 }
 
 impl Default for ClassifierFile {
@@ -77,6 +78,7 @@ impl Default for ClassifierFile {
             add: t.add,
             suspect: t.suspect,
             faq: t.faq,
+            moving: t.moving,
         }
     }
 }
@@ -496,6 +498,7 @@ impl Builder<'_> {
             ("add", c.add),
             ("suspect", c.suspect),
             ("faq", c.faq),
+            ("moving", c.moving),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(self.err(
@@ -512,6 +515,7 @@ impl Builder<'_> {
                 add: c.add,
                 suspect: c.suspect,
                 faq: c.faq,
+                moving: c.moving,
             },
         };
         Ok(())
