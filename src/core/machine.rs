@@ -359,7 +359,7 @@ impl Run<'_> {
             return;
         };
         if def.is_sla() {
-            self.case.add_tag(&format!("sla_breach:{}", def.name));
+            self.case.add_tag(&format!("{SLA_BREACH}{}", def.name));
         }
         let target = def.target;
         self.enter(target, format!("timer {} fired", armed.name));
@@ -472,7 +472,7 @@ impl Run<'_> {
                 && !(def.until_outbound && self.case.first_response_at.is_some())
                 // An SLA is breached once: the transition its timer makes
                 // (often into a state it is armed in) does not arm it again.
-                && !(def.is_sla() && self.case.tags.contains(&format!("sla_breach:{}", def.name)))
+                && !(def.is_sla() && breached(&self.case.tags, &def.name))
                 && def
                     .intent
                     .is_none_or(|i| self.case.desk.intents.contains(&i));
@@ -493,6 +493,15 @@ impl Run<'_> {
             .timers
             .retain(|t| !wf.timer(&t.name).is_some_and(|d| d.until_outbound));
     }
+}
+
+/// The tag an SLA timer leaves when it fires: `sla_breach:<timer>`.
+const SLA_BREACH: &str = "sla_breach:";
+
+/// Whether `tags` record a breach of the SLA timer `name`.
+fn breached(tags: &[String], name: &str) -> bool {
+    tags.iter()
+        .any(|t| t.strip_prefix(SLA_BREACH) == Some(name))
 }
 
 #[cfg(test)]
