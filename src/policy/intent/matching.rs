@@ -264,6 +264,7 @@ fn skeleton_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
     if !form.bytes().all(|b| b.is_ascii_lowercase())
         || v.knows(form)
         || morphology::is_root_word(form)
+        || morphology::is_english_word(form)
     {
         return;
     }
@@ -284,8 +285,11 @@ fn skeleton_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
 fn joined_hits(v: &Vocabulary, tokens: &[Token], hits: &mut Vec<Hit>) {
     for i in 1..tokens.len() {
         let (a, b) = (&tokens[i - 1], &tokens[i]);
-        let unexplained =
-            |k: usize, t: &Token| !hits.iter().any(|h| h.token == k) && !v.knows(&t.word);
+        let unexplained = |k: usize, t: &Token| {
+            !hits.iter().any(|h| h.token == k)
+                && !v.knows(&t.word)
+                && !morphology::is_english_word(&t.word)
+        };
         if a.clause != b.clause || !unexplained(i - 1, a) || !unexplained(i, b) {
             continue;
         }
@@ -312,7 +316,8 @@ fn masked_hits(v: &Vocabulary, i: usize, word: &str, hits: &mut Vec<Hit>) {
 }
 
 /// Typos: a word nothing else explains, five letters or more, not a word
-/// of its own (the stemmer's dictionary or the vocabulary's known words),
+/// of its own (the stemmer's Indonesian dictionary, the built-in English
+/// word list or the vocabulary's known words),
 /// within one edit (two for eight letters or more) of a vocabulary word.
 fn fuzzy_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
     for form in std::iter::once(&t.word).chain(t.alt.as_ref()) {
@@ -321,6 +326,7 @@ fn fuzzy_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
             || !form.bytes().all(|b| b.is_ascii_lowercase())
             || v.knows(form)
             || morphology::is_root_word(form)
+            || morphology::is_english_word(form)
             || stems_to_a_root(form)
         {
             continue;

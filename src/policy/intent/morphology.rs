@@ -25,6 +25,7 @@
 //! Work per word is bounded (a few dozen short strings); nothing here
 //! depends on the size of the vocabulary.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use sastrawi::{Dictionary, Stemmer};
@@ -35,6 +36,22 @@ static STEMMER: LazyLock<Stemmer<'static>> = LazyLock::new(|| Stemmer::new(&DICT
 /// Whether `word` is an Indonesian root word of the stemmer's dictionary.
 pub fn is_root_word(word: &str) -> bool {
     DICTIONARY.find(word)
+}
+
+/// English words of three letters or more (SCOWL size 50, see the file's
+/// header), built into the binary.
+static ENGLISH: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../../../config/dictionary-en.txt")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+});
+
+/// Whether `word` (lower case) is an English word of the built-in list
+/// (`config/dictionary-en.txt`, words of three letters or more): such a word
+/// is written on purpose, never a typo of a vocabulary word.
+pub fn is_english_word(word: &str) -> bool {
+    ENGLISH.contains(word)
 }
 
 /// The Nazief–Adriani / ECS stem of an Indonesian word (itself when the

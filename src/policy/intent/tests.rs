@@ -513,3 +513,31 @@ fn a_real_word_is_not_read_as_an_insult() {
     assert!(rules("sintingg kamu").has(Intent::Harassment));
     assert!(rules("dasar taik").has(Intent::Harassment));
 }
+
+#[test]
+fn an_english_word_is_not_a_typo_of_a_trigger() {
+    // Each is one edit from a vocabulary word ("undur", "batal", "sucks",
+    // "leaving", "delete", "received") but is a word of its own.
+    for t in [
+        "do you teach kids under 7?",
+        "is the studio under the mall?",
+        "fatal error in the app when I open the schedule",
+        "we are weaving a story in class",
+        "leaning towards the adult class, what's the price?",
+        "the song selection for the recital?",
+        "my daughter got 10 bucks from grandma lol",
+    ] {
+        let d = rules(t);
+        assert!(
+            !d.intents
+                .iter()
+                .any(|i| i.is_risky() || *i == Intent::Reschedule),
+            "{t}: {d:?}"
+        );
+        assert!(d.suspected.is_empty(), "{t}: {d:?}");
+    }
+    // Typos that are not words are still read.
+    assert!(rules("mau di undurr kak").has(Intent::Reschedule));
+    assert!(rules("refnud please").risk_suspected());
+    assert!(rules("tolong btal paketnya").risk_suspected());
+}
