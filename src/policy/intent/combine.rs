@@ -136,10 +136,14 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
             o.named = true;
         }
     }
+    // A cancellation the rules found beside a reschedule is judged below
+    // ("batal les kamis, ganti jumat": the moving of one session).
+    let moving_pair = top == Intent::Reschedule && d.has(Intent::Cancel) && d.has(top);
     if top_p >= t.overrule
         && !matches!(top, Intent::Other | Intent::Faq)
         && !d.intents.is_empty()
         && d.primary() != top
+        && !moving_pair
     {
         overrule(&mut d, top);
         o.named = true;
@@ -288,6 +292,14 @@ mod tests {
             &t,
         );
         assert_eq!(d.intents, [Intent::PaymentStatus]);
+        assert!(d.suspected.is_empty());
+        // A cancellation beside a reschedule is left to the moving rule.
+        let d = combine(
+            rules(&[Intent::Cancel, Intent::Reschedule]),
+            &probs(&[(Intent::Reschedule, 0.95)]),
+            &t,
+        );
+        assert_eq!(d.intents, [Intent::Cancel, Intent::Reschedule]);
         assert!(d.suspected.is_empty());
         // Weaker intents the rules found stay beside it.
         let d = combine(
