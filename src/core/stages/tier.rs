@@ -20,6 +20,10 @@ use crate::templates::TemplateId;
 /// coach.
 pub const RISK_SUSPECTED_RULE: &str = "risk-suspected";
 
+/// The tag prefix of a risky intent read only as a mention by the rules
+/// (see `tag_mentions`).
+pub const MENTIONED_TAG: &str = "mentioned:";
+
 impl Run<'_> {
     pub(in crate::core) fn tier(&mut self) -> Result<Next, MachineError> {
         let text = self.case.desk.turn_text.clone();
@@ -48,6 +52,7 @@ impl Run<'_> {
         for t in &det.triggers {
             self.case.add_tag(&format!("trigger:{t}"));
         }
+        self.tag_mentions(&det);
         self.case.desk.intents = det.intents.clone();
         self.case.desk.offer = None;
         let articles = self.facts.records.published_articles()?;
@@ -114,6 +119,16 @@ impl Run<'_> {
             _ => None,
         });
         Ok(Next::Go(Outcome::Account, reason))
+    }
+
+    /// Tags `mentioned:<intent>` each risky intent the rules read only as a
+    /// mention (negated, quoted, asked about) though the classifier took it
+    /// for a request: the coach gets the turn, and the customer the neutral
+    /// acknowledgement rather than one announcing that request.
+    fn tag_mentions(&mut self, det: &Detection) {
+        for i in det.intents.iter().filter(|i| det.suspected.contains(i)) {
+            self.case.add_tag(&format!("{MENTIONED_TAG}{}", i.as_str()));
+        }
     }
 
     /// Evaluates the tier table on what is known now. A turn that may carry
@@ -199,6 +214,7 @@ impl Run<'_> {
             }
         }
         det.intents.sort();
+        self.tag_mentions(&det);
         self.case.desk.intents = det.intents.clone();
         let d = self.decide(&det, false)?;
         self.set_tier(&d, false);

@@ -53,6 +53,11 @@ pub struct Thresholds {
     /// Its intent (a request: not a general question, not `other`)
     /// replaces the rules' stronger ones; their risky ones stay suspected.
     pub overrule: f64,
+    /// Its reading of a general question or of no request replaces the
+    /// rules' requests: their risky ones stay suspected, and the turn goes
+    /// to a person (a general question read this way is never answered
+    /// from an article).
+    pub dismiss: f64,
 }
 
 impl Default for Thresholds {
@@ -67,6 +72,7 @@ impl Default for Thresholds {
             faq: 0.2,
             moving: 0.1,
             overrule: 1.0,
+            dismiss: 1.0,
         }
     }
 }
@@ -147,6 +153,17 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
     {
         overrule(&mut d, top);
         o.named = true;
+    }
+    if top_p >= t.dismiss
+        && matches!(top, Intent::Other | Intent::Faq)
+        && d.intents.iter().any(|i| *i != Intent::Faq)
+        && !moving_pair
+    {
+        overrule(&mut d, top);
+        d.intents.retain(|i| *i == Intent::Faq);
+        d.beyond_faq = true;
+        o.named = true;
+        o.withheld = top == Intent::Faq;
     }
     let risky_found = d.intents.iter().any(|i| i.is_risky()) || d.risk_suspected();
     if !risky_found && risk >= t.suspect {
@@ -237,6 +254,7 @@ mod tests {
         faq: 0.2,
         moving: 0.1,
         overrule: 1.0,
+        dismiss: 1.0,
     };
 
     #[test]
@@ -326,6 +344,41 @@ mod tests {
             &T,
         );
         assert_eq!(d.primary(), Intent::InvoiceResend);
+    }
+
+    #[test]
+    fn a_sure_reading_of_a_general_question_sends_a_request_to_a_person() {
+        let t = Thresholds { dismiss: 0.7, ..T };
+        // "How many times can I reschedule per month?": asked about, not
+        // made; a person answers, never an article.
+        let d = combine(
+            rules(&[Intent::Reschedule]),
+            &probs(&[(Intent::Faq, 0.95)]),
+            &t,
+        );
+        assert_eq!(d.intents, [Intent::Faq]);
+        assert!(!d.may_answer_from_kb());
+        assert!(d.learned.unwrap().withheld);
+        // Read as no request at all: nothing is left (the operator).
+        let d = combine(
+            rules(&[Intent::NextSession]),
+            &probs(&[(Intent::Other, 0.9)]),
+            &t,
+        );
+        assert!(d.intents.is_empty());
+        // A risky request the rules found stays suspected: the coach.
+        let d = combine(rules(&[Intent::Refund]), &probs(&[(Intent::Faq, 0.9)]), &t);
+        assert_eq!(d.suspected, [Intent::Refund]);
+        assert!(d.risk_suspected() && !d.may_answer_from_kb());
+        // Below the threshold, or off at 1, the rules' reading stands.
+        for t in [t, T] {
+            let d = combine(
+                rules(&[Intent::Reschedule]),
+                &probs(&[(Intent::Faq, 0.65)]),
+                &t,
+            );
+            assert_eq!(d.intents, [Intent::Reschedule]);
+        }
     }
 
     #[test]

@@ -463,10 +463,16 @@ fn a_double_charge_returned_is_a_refund() {
 fn spelled_out_masked_and_vowel_dropped_trigger_words_reach_a_human() {
     all_primary(&["C A N C E L", "b.a.t.a.l.i.n aja"], Intent::Cancel);
     primary("k e m b a l i k a n uang", Intent::Refund);
-    all_primary(
-        &["f*** this place", "kont#l", "b#ngsat"],
-        Intent::Harassment,
-    );
+    for t in ["f*** this place", "kont#l", "b#ngsat"] {
+        // The rules read the mask; whatever the classifier makes of the
+        // rest, the coach gets the turn.
+        assert_eq!(rules(t).primary(), Intent::Harassment, "{t}");
+        let d = detect(t);
+        assert!(
+            d.has(Intent::Harassment) || d.suspected.contains(&Intent::Harassment),
+            "{t}: {d:?}"
+        );
+    }
     // Vowels dropped: suspected only (a human gets the turn).
     for (t, i) in [
         ("tolong btlin kelas sy", Intent::Cancel),

@@ -67,6 +67,7 @@ struct ClassifierFile {
     faq: f64,
     moving: f64,
     overrule: f64,
+    dismiss: f64,
 }
 
 impl Default for ClassifierFile {
@@ -81,6 +82,7 @@ impl Default for ClassifierFile {
             faq: t.faq,
             moving: t.moving,
             overrule: t.overrule,
+            dismiss: t.dismiss,
         }
     }
 }
@@ -502,6 +504,7 @@ impl Builder<'_> {
             ("faq", c.faq),
             ("moving", c.moving),
             ("overrule", c.overrule),
+            ("dismiss", c.dismiss),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(self.err(
@@ -520,6 +523,7 @@ impl Builder<'_> {
                 faq: c.faq,
                 moving: c.moving,
                 overrule: c.overrule,
+                dismiss: c.dismiss,
             },
         };
         Ok(())

@@ -105,12 +105,12 @@ impl Run<'_> {
             }
             let template = match lane {
                 Lane::Coach
-                    if self
-                        .case
-                        .desk
-                        .intents
-                        .iter()
-                        .any(|i| matches!(i, Intent::Refund | Intent::Cancel)) =>
+                    if self.case.desk.intents.iter().any(|i| {
+                        matches!(i, Intent::Refund | Intent::Cancel)
+                            && !self.case.tags.iter().any(|t| {
+                                t.strip_prefix(super::tier::MENTIONED_TAG) == Some(i.as_str())
+                            })
+                    }) =>
                 {
                     TemplateId::R3Refund
                 }
