@@ -461,6 +461,9 @@ impl Detector {
             .flatten()
             .collect();
         let mut alone: Vec<Intent> = Vec::new();
+        if a.marked {
+            injection = true;
+        }
         for f in &a.found {
             let e = &v.entries[f.entry as usize];
             if e.when == When::Asked && !a.asks {
@@ -486,9 +489,31 @@ impl Detector {
                     // app says 'payment failed'" is still a payment
                     // question); talking about a policy ("aturan
                     // reschedule") also takes back a reschedule.
+                    // A report of abuse is told in reported speech ("my
+                    // son said the coach hugged him"): saying does not
+                    // take it back. A supposed request in a question
+                    // ("kalau sakit, uangnya bisa kembali?") is asked
+                    // about: a risky one stays suspected, so a human
+                    // still reads it. Threats are conditional by nature
+                    // ("kalau tidak dibalas, saya spill di IG"): never
+                    // taken back by a supposition.
+                    // A reschedule only when the supposition is in its
+                    // own clause: "kalau tidak bisa datang besok, bisa
+                    // ganti ke jumat?" asks for one.
+                    let supposed = a.asks
+                        && match i {
+                            Intent::Reschedule => f.conditional,
+                            Intent::Refund | Intent::Cancel | Intent::Privacy => {
+                                f.conditional || f.supposed
+                            }
+                            _ => false,
+                        };
                     let about = (f.quoted && i.is_risky())
-                        || (f.mentioned && (i.is_risky() || i == Intent::Reschedule))
-                        || (f.conditional && a.asks && i == Intent::Reschedule);
+                        || (f.mentioned
+                            && ((i.is_risky() && i != Intent::Harassment)
+                                || i == Intent::Reschedule))
+                        || supposed
+                        || (f.others && matches!(i, Intent::Refund | Intent::Cancel));
                     let mention = negated || about || claimed_by_other;
                     if !mention {
                         intents.push(i);

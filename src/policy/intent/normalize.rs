@@ -196,6 +196,16 @@ fn closes(open: char, c: char) -> bool {
 
 /// Turns one raw word into zero or more `Word`s.
 fn push_word(out: &mut Vec<Word>, raw: &[char], quoted: bool, clause: u16) {
+    // "we'll" is "we will", not "well" (other contractions are joined:
+    // "youre", "ive", and slang spells them out).
+    if let Some(ap) = raw.iter().rposition(|c| matches!(c, '\'' | '\u{2019}'))
+        && ap > 0
+        && raw[ap + 1..] == ['l', 'l']
+    {
+        push_word(out, &raw[..ap], quoted, clause);
+        out.push(make_word(&['w', 'i', 'l', 'l'], quoted, clause, false));
+        return;
+    }
     let mut letters: Vec<char> = Vec::with_capacity(raw.len());
     let mut masked = false;
     for (i, &c) in raw.iter().enumerate() {
@@ -206,9 +216,16 @@ fn push_word(out: &mut Vec<Word>, raw: &[char], quoted: bool, clause: u16) {
                 letters.push('*');
             }
             '-' => {
-                // "di-reschedule" is one word; "anak-anak" is one "anak".
+                // "di-reschedule" is one word; "anak-anak" is one "anak",
+                // and so is an affixed reduplication: "membentak-bentak"
+                // is "membentak", "ngata-ngatain" is "ngatain".
                 let (left, right) = (&raw[..i], &raw[i + 1..]);
-                if left == right {
+                if left == right || (right.len() >= 3 && left.ends_with(right)) {
+                    break;
+                }
+                if left.len() >= 3 && right.starts_with(left) && !right.contains(&'-') {
+                    letters.clear();
+                    letters.extend(right.iter().filter(|c| !matches!(c, '\'' | '\u{2019}')));
                     break;
                 }
             }
