@@ -483,7 +483,7 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
                 .get(&entry.words[0])
                 .map(|occ| occ.iter().map(|&(t, how)| (vec![t], how)).collect())
                 .unwrap_or_default(),
-            Shape::Phrase => phrase_spans(&entry.words, &by_word),
+            Shape::Phrase => phrase_spans(&entry.words, &by_word, tokens),
             Shape::Near => near_spans(&entry.words, &by_word),
         };
         for (at, how) in spans {
@@ -521,10 +521,12 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
 }
 
 /// Ordered occurrences: each next word after the previous one, with at
-/// most `PHRASE_GAP` words between.
+/// most `PHRASE_GAP` words between, all in one clause ("lessons on
+/// weekends? aku kerja" is no "lesson ... saya").
 fn phrase_spans(
     words: &[u32],
     by_word: &HashMap<u32, Vec<(usize, How)>>,
+    tokens: &[Token],
 ) -> Vec<(Vec<usize>, How)> {
     let Some(first) = by_word.get(&words[0]) else {
         return Vec::new();
@@ -539,6 +541,7 @@ fn phrase_spans(
             let next = by_word.get(w).and_then(|occ| {
                 occ.iter()
                     .filter(|(t, _)| *t > pos && *t <= pos + 1 + budget)
+                    .filter(|(t, _)| tokens[*t].clause == tokens[t0].clause)
                     .min_by_key(|(t, _)| *t)
                     .copied()
             });

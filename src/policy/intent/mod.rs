@@ -530,6 +530,13 @@ impl Detector {
             }
         }
         if intents.is_empty() {
+            // A word that counts alone for an account request and one for
+            // a risky request: the account object decides ("tagihan
+            // kehapus, kirim ulang?" lost an invoice); the risky word
+            // stays suspected through its hint, so a human reads it.
+            if alone.iter().any(|i| i.is_account()) {
+                alone.retain(|i| !i.is_risky() || !weak.contains(i));
+            }
             intents = alone;
         }
         let wants_human = a.tokens.iter().any(|t| v.human.contains(&t.word));

@@ -832,3 +832,64 @@ fn real_words_with_affixes_are_not_typos_and_misspelt_prefixes_are() {
     // A negated verb of a `near` group takes it back.
     assert!(!rules("les berikutnya jam 7 kan? jamnya tidak berubah?").has(Intent::Reschedule));
 }
+
+#[test]
+fn a_phrase_stays_within_one_clause() {
+    for t in [
+        "do you teach lessons on weekdays? saya kerja malam",
+        "kalau saya sakit, sesinya hangus?",
+        "are classes held online? aku di luar kota",
+    ] {
+        assert!(!rules(t).has(Intent::NextSession), "{t}");
+    }
+    primary("kak, les saya jam berapa?", Intent::NextSession);
+}
+
+#[test]
+fn looking_for_an_item_left_at_the_studio_goes_to_a_person() {
+    for t in [
+        "jaket anak saya ketinggalan di studio, ada yang nemu?",
+        "kunci motor saya tertinggal di lobi kayaknya?",
+        "dompet saya jatuh di parkiran studio gak ya?",
+    ] {
+        let d = rules(t);
+        assert!(d.beyond_faq && !d.may_answer_from_kb(), "{t}: {d:?}");
+    }
+}
+
+#[test]
+fn reporting_a_coachs_conduct_to_the_studio_is_harassment() {
+    primary(
+        "saya mau melaporkan perilaku pelatih yang kurang ajar ke murid",
+        Intent::Harassment,
+    );
+    primary(
+        "I want to report the instructor's behaviour towards my daughter",
+        Intent::Harassment,
+    );
+    // Reporting to the police stays a legal threat.
+    primary("saya laporkan coach kalian ke polisi", Intent::LegalThreat);
+}
+
+#[test]
+fn an_invoice_deleted_by_mistake_is_resent_and_the_deletion_still_read() {
+    for t in [
+        "invoice bulan lalu kehapus, kirim lagi ya",
+        "tagihannya kehapus dari hp saya",
+    ] {
+        let d = rules(t);
+        assert_eq!(d.primary(), Intent::InvoiceResend, "{t}: {d:?}");
+        assert!(d.suspected.contains(&Intent::Privacy), "{t}: {d:?}");
+    }
+}
+
+#[test]
+fn asking_the_schedule_is_a_next_session_question() {
+    for t in [
+        "cuma mau tanya jadwal anak saya",
+        "just asking the schedule for next week",
+        "what's the schedule for next week for my son?",
+    ] {
+        assert_eq!(rules(t).primary(), Intent::NextSession, "{t}");
+    }
+}
