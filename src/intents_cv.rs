@@ -115,8 +115,8 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
     print!(
         "{}",
         joined.table(&format!(
-            "rules and classifier (name {}, establish {}, add {}, suspect {}, faq {})",
-            t.name, t.establish, t.add, t.suspect, t.faq
+            "rules and classifier (name {}, establish {}, add {}, suspect {}, faq {}, overrule {})",
+            t.name, t.establish, t.add, t.suspect, t.faq, t.overrule
         ))
     );
     if args.misses {
@@ -145,12 +145,13 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
         for g in crossval::grid(t.faq) {
             let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
             println!(
-                "name {:.2} establish {:.2} add {:.2} suspect {:.2} faq {:.2}: {}",
+                "name {:.2} establish {:.2} add {:.2} suspect {:.2} faq {:.2} overrule {:.2}: {}",
                 g.name,
                 g.establish,
                 g.add,
                 g.suspect,
                 g.faq,
+                g.overrule,
                 line(&r)
             );
         }

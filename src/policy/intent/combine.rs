@@ -12,8 +12,15 @@
 //! - it may **raise** risk: when the probabilities of the risky intents
 //!   together reach `suspect`, the likeliest of them is suspected and the
 //!   turn goes to the coach;
-//! - it never removes or lowers an intent the rules found, and it never
-//!   makes a turn answerable from an article: a general question is
+//! - it may **overrule** the rules' reading when it is sure of another
+//!   request (`overrule`): its intent becomes the primary one, and the
+//!   stronger intents the rules found are dropped, a risky one kept as
+//!   *suspected* so a human still gets the turn ("receipt please, I need it
+//!   for my report to the office" is an invoice request, and "report" only
+//!   a suspicion of a complaint to the authorities);
+//! - it never lowers a turn below a human's attention and never makes a
+//!   turn answerable from an article: it does not overrule in favour of a
+//!   general question or of no request, and a general question is
 //!   answered only when the rules say so and the classifier gives it at
 //!   least `faq` (both agree).
 //!
@@ -43,6 +50,9 @@ pub struct Thresholds {
     /// session (which facts may lower to R2) only while the risky intents
     /// together stay below this; at or above it the coach decides.
     pub moving: f64,
+    /// Its intent (a request: not a general question, not `other`)
+    /// replaces the rules' stronger ones; their risky ones stay suspected.
+    pub overrule: f64,
 }
 
 impl Default for Thresholds {
@@ -56,6 +66,7 @@ impl Default for Thresholds {
             suspect: 0.5,
             faq: 0.2,
             moving: 0.1,
+            overrule: 1.0,
         }
     }
 }
@@ -125,6 +136,18 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
             o.named = true;
         }
     }
+    // A cancellation the rules found beside a reschedule is judged below
+    // ("batal les kamis, ganti jumat": the moving of one session).
+    let moving_pair = top == Intent::Reschedule && d.has(Intent::Cancel) && d.has(top);
+    if top_p >= t.overrule
+        && !matches!(top, Intent::Other | Intent::Faq)
+        && !d.intents.is_empty()
+        && d.primary() != top
+        && !moving_pair
+    {
+        overrule(&mut d, top);
+        o.named = true;
+    }
     let risky_found = d.intents.iter().any(|i| i.is_risky()) || d.risk_suspected();
     if !risky_found && risk >= t.suspect {
         let likeliest = Intent::ALL
@@ -164,6 +187,23 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
     d
 }
 
+/// `top` becomes the primary intent of `d`: the stronger intents go, a
+/// risky one kept as suspected.
+fn overrule(d: &mut Detection, top: Intent) {
+    let (stronger, rest): (Vec<Intent>, Vec<Intent>) = d.intents.iter().partition(|i| **i < top);
+    for i in stronger {
+        if i.is_risky() && !d.suspected.contains(&i) {
+            d.suspected.push(i);
+        }
+    }
+    d.intents = rest;
+    if !d.has(top) {
+        d.intents.push(top);
+        d.intents.sort_unstable();
+    }
+    d.faq_by_default = false;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +236,7 @@ mod tests {
         suspect: 0.3,
         faq: 0.2,
         moving: 0.1,
+        overrule: 1.0,
     };
 
     #[test]
@@ -229,6 +270,62 @@ mod tests {
         );
         assert_eq!(d.intents, [Intent::Cancel, Intent::NextSession]);
         assert_eq!(d.primary(), Intent::Cancel);
+    }
+
+    #[test]
+    fn a_sure_classifier_overrules_the_rules_but_a_risky_reading_stays_suspected() {
+        let t = Thresholds { overrule: 0.7, ..T };
+        // "Receipt please, I need it for my report to the office": the
+        // rules read "report" as a complaint to the authorities.
+        let d = combine(
+            rules(&[Intent::LegalThreat]),
+            &probs(&[(Intent::InvoiceResend, 0.85)]),
+            &t,
+        );
+        assert_eq!(d.primary(), Intent::InvoiceResend);
+        assert_eq!(d.suspected, [Intent::LegalThreat]);
+        assert!(d.risk_suspected() && !d.may_answer_from_kb());
+        // Between account intents the stronger reading simply goes.
+        let d = combine(
+            rules(&[Intent::InvoiceResend]),
+            &probs(&[(Intent::PaymentStatus, 0.9)]),
+            &t,
+        );
+        assert_eq!(d.intents, [Intent::PaymentStatus]);
+        assert!(d.suspected.is_empty());
+        // A cancellation beside a reschedule is left to the moving rule.
+        let d = combine(
+            rules(&[Intent::Cancel, Intent::Reschedule]),
+            &probs(&[(Intent::Reschedule, 0.95)]),
+            &t,
+        );
+        assert_eq!(d.intents, [Intent::Cancel, Intent::Reschedule]);
+        assert!(d.suspected.is_empty());
+        // Weaker intents the rules found stay beside it.
+        let d = combine(
+            rules(&[Intent::Refund, Intent::NextSession]),
+            &probs(&[(Intent::Cancel, 0.8)]),
+            &t,
+        );
+        assert_eq!(d.intents, [Intent::Cancel, Intent::NextSession]);
+        assert_eq!(d.suspected, [Intent::Refund]);
+        // Never in favour of a general question or of no request, and not
+        // below the threshold.
+        for (view, p) in [
+            (Intent::Faq, 0.99),
+            (Intent::Other, 0.99),
+            (Intent::PaymentStatus, 0.65),
+        ] {
+            let d = combine(rules(&[Intent::Refund]), &probs(&[(view, p)]), &t);
+            assert_eq!(d.intents, [Intent::Refund], "{view:?} {p}");
+        }
+        // Off at 1 (the default of `T`).
+        let d = combine(
+            rules(&[Intent::InvoiceResend]),
+            &probs(&[(Intent::PaymentStatus, 0.99)]),
+            &T,
+        );
+        assert_eq!(d.primary(), Intent::InvoiceResend);
     }
 
     #[test]

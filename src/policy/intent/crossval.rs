@@ -124,21 +124,24 @@ pub fn joined(
 }
 
 /// The thresholds a sweep tries: each of `name`, `establish`, `add`,
-/// `suspect` over its grid, `faq` fixed.
+/// `suspect`, `overrule` over its grid, `faq` fixed.
 pub fn grid(faq: f64) -> Vec<Thresholds> {
     let mut out = Vec::new();
-    for name in [0.3, 0.4, 0.5, 0.6, 0.8] {
-        for establish in [0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
-            for add in [0.6, 0.7, 0.8, 0.9, 1.0] {
+    for name in [0.2, 0.3, 0.4, 0.5, 0.6, 0.8] {
+        for establish in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
+            for add in [0.5, 0.6, 0.8, 1.0] {
                 for suspect in [0.15, 0.2, 0.25, 0.3, 0.4, 0.5] {
-                    out.push(Thresholds {
-                        name,
-                        establish,
-                        add,
-                        suspect,
-                        faq,
-                        moving: Thresholds::default().moving,
-                    });
+                    for overrule in [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
+                        out.push(Thresholds {
+                            name,
+                            establish,
+                            add,
+                            suspect,
+                            faq,
+                            moving: Thresholds::default().moving,
+                            overrule,
+                        });
+                    }
                 }
             }
         }

@@ -66,6 +66,7 @@ struct ClassifierFile {
     suspect: f64,
     faq: f64,
     moving: f64,
+    overrule: f64,
 }
 
 impl Default for ClassifierFile {
@@ -79,6 +80,7 @@ impl Default for ClassifierFile {
             suspect: t.suspect,
             faq: t.faq,
             moving: t.moving,
+            overrule: t.overrule,
         }
     }
 }
@@ -535,6 +537,7 @@ impl Builder<'_> {
             ("suspect", c.suspect),
             ("faq", c.faq),
             ("moving", c.moving),
+            ("overrule", c.overrule),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(self.err(
@@ -552,6 +555,7 @@ impl Builder<'_> {
                 suspect: c.suspect,
                 faq: c.faq,
                 moving: c.moving,
+                overrule: c.overrule,
             },
         };
         Ok(())
