@@ -508,12 +508,16 @@ impl Detector {
                             }
                             _ => false,
                         };
-                    let about = (f.quoted && i.is_risky())
+                    // Abuse is reported in quotes ("coach bilang \"suaramu
+                    // kayak kambing\""): a quoted insult spelt out stays.
+                    let quoted_abuse = i == Intent::Harassment && f.how != How::Fuzzy;
+                    let about = (f.quoted && i.is_risky() && !quoted_abuse)
                         || (f.mentioned
                             && ((i.is_risky() && i != Intent::Harassment)
                                 || i == Intent::Reschedule))
                         || supposed
-                        || (f.others && matches!(i, Intent::Refund | Intent::Cancel));
+                        || (f.others
+                            && matches!(i, Intent::Refund | Intent::Cancel | Intent::Harassment));
                     let mention = negated || about || claimed_by_other;
                     if !mention {
                         intents.push(i);

@@ -18,7 +18,7 @@
 //!   "ngapus" -> "hapus", "ngecancel" -> "cancel", "nuntut" -> "tuntut");
 //! - confixes `ke-...-an`, `pe-...-an`, `per-...-an` ("pengembalian" ->
 //!   "kembali", which the dictionary holds as a root of its own);
-//! - Javanese suffixes `-e`, `-ne`, `-no`, `-ke` on words that are neither
+//! - Javanese suffixes `-e`, `-ne`, `-no`, `-ke` and Sundanese `-keun`, `-eun` on words that are neither
 //!   English nor Indonesian roots ("duwite", "dibalikne", "diterusno");
 //! - English inflection: `-s`, `-es`, `-ed`, `-ing`, `-ation`, `-ment`,
 //!   with the final `e` restored and doubled consonants undone
@@ -69,7 +69,9 @@ const SUFFIXES: &[&str] = &[
     "nya", "lah", "kah", "dong", "deh", "sih", "pun", "ku", "mu", "kan", "in", "an", "i",
 ];
 
-const JAVANESE_SUFFIXES: &[&str] = &["ne", "no", "ke", "e"];
+/// Javanese `-ne`, `-no`, `-ke`, `-e`; Sundanese `-keun`, `-eun`
+/// ("dieureunkeun", "dibalikeun").
+const REGIONAL_SUFFIXES: &[&str] = &["keun", "eun", "ne", "no", "ke", "e"];
 
 /// Whether `word` begins with a nasal prefix that Indonesian morphology
 /// never writes before the Indonesian root that follows ("pengcara":
@@ -133,13 +135,13 @@ pub fn candidates(word: &str) -> Vec<String> {
         bases.extend(next.iter().cloned());
         frontier = next;
     }
-    // Javanese suffixes, common in East Java WhatsApp Indonesian: `-e`
+    // Javanese and Sundanese suffixes, common in WhatsApp Indonesian: `-e`
     // and `-ne` (possessive, like `-nya`: "duwite", "lese"), `-no` and
     // `-ke` (causative, like `-kan`: "balekno", "diterusno"), also after
     // a prefix ("dibalikne"). Only for a word that is neither English nor
     // an Indonesian root ("sore", "kece", "note" stay whole).
     if !is_english_word(word) && !is_root_word(word) {
-        for s in JAVANESE_SUFFIXES {
+        for s in REGIONAL_SUFFIXES {
             if let Some(b) = word.strip_suffix(s)
                 && b.len() >= 3
                 && !bases.iter().any(|x| x == b)

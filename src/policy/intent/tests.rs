@@ -898,3 +898,108 @@ fn asking_the_schedule_is_a_next_session_question() {
         assert_eq!(rules(t).primary(), Intent::NextSession, "{t}");
     }
 }
+
+#[test]
+fn skipping_a_session_without_a_replacement_is_a_cancellation() {
+    for t in [
+        "sesi kamis tidak usah diganti ya kak",
+        "les besok skip dulu, tidak perlu dijadwalkan ulang",
+        "I can't come on Friday and I don't need a replacement",
+        "no need to move it, just drop the lesson",
+        "tonight won't work, count it as used",
+        "kelas sabtu tidak usah dilaksanakan",
+    ] {
+        assert_eq!(rules(t).primary(), Intent::Cancel, "{t}");
+    }
+}
+
+#[test]
+fn leaving_in_regional_languages_and_dropping_out_is_a_cancellation() {
+    for t in [
+        "anakku ora melu les maneh mulai sasi ngarep",
+        "ambo indak lanjuik lai",
+        "lesnya dieureunkeun wae",
+        "please unenroll my daughter",
+        "drop me from the choir, please",
+        "take him off the roster",
+        "we'll pass on the next term, thank you",
+        "berentiin les anak saya",
+    ] {
+        assert_eq!(rules(t).primary(), Intent::Cancel, "{t}");
+    }
+}
+
+#[test]
+fn turning_what_is_left_into_money_is_a_refund() {
+    for t in [
+        "sisa kuota les dijadikan uang bisa?",
+        "minta duit sisa paket ya",
+        "lebihnya tolong dibalikin",
+        "I'd like a payout of my remaining credits",
+        "I'm owed something for the missed lessons",
+        "can I get the unused sessions back?",
+        "duwite sing siji dibalekke ya mbak",
+        "duit nu hiji dibalikeun nya",
+    ] {
+        assert_eq!(rules(t).primary(), Intent::Refund, "{t}");
+    }
+}
+
+#[test]
+fn insults_reported_in_quotes_and_remarks_on_a_body_are_harassment() {
+    for t in [
+        "coach nya bilang ke anak saya \"kayak monyet kamu\"",
+        "the teacher called my son \"fatso\"",
+        "pelatihnya komentar soal bentuk tubuh anak saya",
+        "the coach made a comment about my daughter's figure",
+        "coachnya suruh anak saya duduk di pangkuannya",
+        "admin, what are you wearing?",
+        "is the girl on this chat single?",
+        "admin kok kayak robot rusak",
+        "lo admin jangan sok pinter",
+    ] {
+        let d = rules(t);
+        assert!(
+            d.primary() == Intent::Harassment || d.suspected.contains(&Intent::Harassment),
+            "{t}: {d:?}"
+        );
+    }
+    // A vowel-dropped look-alike in quotes is not abuse ("BSD" is a place).
+    assert!(!rules("the reminder said \"Studio BSD\"").has(Intent::Harassment));
+    // Someone else's coach elsewhere is news.
+    assert!(
+        !rules("my friend said her coach yelled at her at another school").has(Intent::Harassment)
+    );
+}
+
+#[test]
+fn posting_in_public_and_lawyers_letters_are_legal_threats() {
+    for t in [
+        "I'll post everything on Reddit tonight",
+        "gw bikin rame di threads ya",
+        "I'm going to make a TikTok about you",
+        "I have retained counsel",
+        "expect a formal letter from our lawyer's firm",
+        "if he touches my son again I'll break his face",
+    ] {
+        assert_eq!(rules(t).primary(), Intent::LegalThreat, "{t}");
+    }
+}
+
+#[test]
+fn photos_on_the_studios_pages_and_what_is_kept_about_me_are_privacy() {
+    for t in [
+        "video anak saya di youtube studio tolong dihapus",
+        "foto saya di poster tolong diturunin",
+        "please blur my son's face in the recital clip",
+        "copot tag akun anak saya di postingan kalian",
+        "data apa yang kalian punya tentang saya?",
+        "lupakan saya dari sistem kalian",
+        "what info do you keep on my son?",
+        "rekaman suara saya masih disimpan?",
+    ] {
+        assert_eq!(rules(t).primary(), Intent::Privacy, "{t}");
+    }
+    // Saving a number in one's phone is not a privacy request.
+    assert!(!rules("sy simpen nomornya ya kak").has(Intent::Privacy));
+}
