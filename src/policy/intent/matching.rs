@@ -497,7 +497,18 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
                 negated: false,
                 quoted: tokens[start..=end].iter().any(|t| t.quoted),
                 mentioned: mentioned(v, tokens, start, end),
-                conditional: conditional(v, tokens, start, false),
+                // A `near` group is in any order: the supposition may
+                // stand among its words ("sesinya hangus atau diganti?").
+                conditional: conditional(
+                    v,
+                    tokens,
+                    if entry.shape == Shape::Near {
+                        end
+                    } else {
+                        start
+                    },
+                    false,
+                ),
                 supposed: conditional(v, tokens, start, true),
                 others: told_of_others(v, tokens, start),
             });

@@ -1003,3 +1003,35 @@ fn photos_on_the_studios_pages_and_what_is_kept_about_me_are_privacy() {
     // Saving a number in one's phone is not a privacy request.
     assert!(!rules("sy simpen nomornya ya kak").has(Intent::Privacy));
 }
+
+#[test]
+fn asking_what_becomes_of_a_session_is_not_a_reschedule() {
+    for t in [
+        "kalau coach sakit, sesinya hangus atau bisa diganti?",
+        "sesi yang terlewat hangus atau bisa dipindah?",
+        "what's the deadline for moving a lesson?",
+    ] {
+        assert!(!rules(t).has(Intent::Reschedule), "{t}");
+    }
+    // Asked for, with a day, it is one.
+    primary("bisa pindah jadwal ke jumat?", Intent::Reschedule);
+}
+
+#[test]
+fn passive_loanwords_and_regional_spellings_of_requests_are_read() {
+    assert_eq!(
+        rules("kelas grup hari sabtu tolong didrop aja").primary(),
+        Intent::Cancel
+    );
+    assert_eq!(
+        rules("sisa kuota sesi di convert jd uang bisa?").primary(),
+        Intent::Refund
+    );
+    assert_eq!(
+        rules("poto anak saya di website tolong dicabut").primary(),
+        Intent::Privacy
+    );
+    // "spill" alone is only a hint: a human reads it.
+    let d = rules("aku spill semua chat kalian nanti");
+    assert!(d.suspected.contains(&Intent::LegalThreat), "{d:?}");
+}
