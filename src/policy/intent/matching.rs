@@ -475,6 +475,16 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
+    // A number does not part the words of a `near` group ("voice note
+    // jam 11 malam ke murid 13 tahun"): the window counts words only.
+    let mut ranks = Vec::with_capacity(tokens.len());
+    let mut rank = 0usize;
+    for t in tokens {
+        ranks.push(rank);
+        if !t.word.bytes().all(|b| b.is_ascii_digit()) {
+            rank += 1;
+        }
+    }
     let mut found = Vec::new();
     for e in candidates {
         let entry = &v.entries[e as usize];
@@ -484,7 +494,7 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
                 .map(|occ| occ.iter().map(|&(t, how)| (vec![t], how)).collect())
                 .unwrap_or_default(),
             Shape::Phrase => phrase_spans(&entry.words, &by_word, tokens),
-            Shape::Near => near_spans(&entry.words, &by_word),
+            Shape::Near => near_spans(&entry.words, &by_word, &ranks),
         };
         for (at, how) in spans {
             let (start, end) = (at[0], at[at.len() - 1]);
@@ -571,8 +581,14 @@ fn phrase_spans(
     out
 }
 
-/// All words of the group within `NEAR_WINDOW` consecutive words.
-fn near_spans(words: &[u32], by_word: &HashMap<u32, Vec<(usize, How)>>) -> Vec<(Vec<usize>, How)> {
+/// All words of the group within `NEAR_WINDOW` consecutive words
+/// (`ranks`: each token's position among the tokens that are not
+/// numbers).
+fn near_spans(
+    words: &[u32],
+    by_word: &HashMap<u32, Vec<(usize, How)>>,
+    ranks: &[usize],
+) -> Vec<(Vec<usize>, How)> {
     let mut occ: Vec<(usize, usize, How)> = Vec::new();
     for (k, w) in words.iter().enumerate() {
         match by_word.get(w) {
@@ -591,7 +607,7 @@ fn near_spans(words: &[u32], by_word: &HashMap<u32, Vec<(usize, How)>>) -> Vec<(
         let mut how = How::Exact;
         let mut at: Vec<usize> = Vec::new();
         for &(t, k, h) in &occ[a..] {
-            if t >= start + NEAR_WINDOW {
+            if ranks[t] >= ranks[start] + NEAR_WINDOW {
                 break;
             }
             if !seen[k] && !at.contains(&t) {

@@ -957,6 +957,8 @@ fn insults_reported_in_quotes_and_remarks_on_a_body_are_harassment() {
         "is the girl on this chat single?",
         "admin kok kayak robot rusak",
         "lo admin jangan sok pinter",
+        "adminnyo pandia bana",
+        "bodat kali admin ini",
     ] {
         let d = rules(t);
         assert!(
@@ -1034,4 +1036,16 @@ fn passive_loanwords_and_regional_spellings_of_requests_are_read() {
     // "spill" alone is only a hint: a human reads it.
     let d = rules("aku spill semua chat kalian nanti");
     assert!(d.suspected.contains(&Intent::LegalThreat), "{d:?}");
+}
+
+#[test]
+fn numbers_do_not_part_the_words_of_a_group() {
+    assert_eq!(
+        rules("gurunya kirim voice note jam 11 malam ke anak saya").primary(),
+        Intent::Harassment
+    );
+    assert_eq!(
+        rules("the coach texts my daughter at 11 at night").primary(),
+        Intent::Harassment
+    );
 }
