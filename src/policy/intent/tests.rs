@@ -1049,3 +1049,30 @@ fn numbers_do_not_part_the_words_of_a_group() {
         Intent::Harassment
     );
 }
+
+#[test]
+fn sundanese_and_betawi_payment_questions_are_read() {
+    for t in [
+        "abdi tos mayar, tos asup teu?",
+        "duit udeh aye kirim, udah nyampe?",
+        "uang les sudah sampai belum ya?",
+    ] {
+        assert_eq!(rules(t).primary(), Intent::PaymentStatus, "{t}");
+    }
+    assert_eq!(
+        rules("kuitansi abdi tiasa dikintunkeun deui?").primary(),
+        Intent::InvoiceResend
+    );
+}
+
+#[test]
+fn proof_of_payment_for_a_reimbursement_is_an_invoice() {
+    for t in [
+        "the reimbursement form needs proof of payment, can you send it?",
+        "bukti pembayaran untuk reimburse, bisa minta?",
+        "minta bukti bayar dari studio dong, struk saya hilang",
+        "mohon salinan tanda terima pembayaran bulan lalu",
+    ] {
+        assert_eq!(rules(t).primary(), Intent::InvoiceResend, "{t}");
+    }
+}
