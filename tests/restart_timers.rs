@@ -7,12 +7,20 @@ use std::time::{Duration, Instant};
 
 use common::{Server, config_with_workflow, repo_file, write_config};
 
+/// The reminder's period: long enough that a start on a loaded machine
+/// (a few seconds) cannot be taken for a full period.
+const PERIOD: Duration = Duration::from_secs(6);
+
 fn workflow_with_reminder(dir: &std::path::Path) -> std::path::PathBuf {
-    // A reminder timer in qa: fires 2 s after the case starts waiting there.
+    // A reminder timer in qa: fires PERIOD after the case starts waiting
+    // there.
     let source = std::fs::read_to_string(repo_file("workflows/support.toml"))
         .unwrap()
         .replace("name = \"support\"", "name = \"support-reminders\"")
-        + "\n[timers.operator_reminder]\nafter = \"2s\"\narmed_in = [\"qa\"]\ntarget = \"qa\"\n";
+        + &format!(
+            "\n[timers.operator_reminder]\nafter = \"{}s\"\narmed_in = [\"qa\"]\ntarget = \"qa\"\n",
+            PERIOD.as_secs()
+        );
     config_with_workflow(dir, &source)
 }
 
@@ -60,7 +68,7 @@ async fn a_timer_that_fell_due_while_down_fires_at_once_after_restart() {
     )
     .await;
     assert!(
-        restarted.elapsed() < Duration::from_secs(2),
+        restarted.elapsed() < PERIOD,
         "fired at start, not a full period later: {:?}",
         restarted.elapsed()
     );

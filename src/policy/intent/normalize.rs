@@ -196,16 +196,6 @@ fn closes(open: char, c: char) -> bool {
 
 /// Turns one raw word into zero or more `Word`s.
 fn push_word(out: &mut Vec<Word>, raw: &[char], quoted: bool, clause: u16) {
-    // "we'll" is "we will", not "well" (other contractions are joined:
-    // "youre", "ive", and slang spells them out).
-    if let Some(ap) = raw.iter().rposition(|c| matches!(c, '\'' | '\u{2019}'))
-        && ap > 0
-        && raw[ap + 1..] == ['l', 'l']
-    {
-        push_word(out, &raw[..ap], quoted, clause);
-        out.push(make_word(&['w', 'i', 'l', 'l'], quoted, clause, false));
-        return;
-    }
     let mut letters: Vec<char> = Vec::with_capacity(raw.len());
     let mut masked = false;
     for (i, &c) in raw.iter().enumerate() {
