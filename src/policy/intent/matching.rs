@@ -79,6 +79,12 @@ pub struct Found {
     /// After a word that opens a supposition in the same clause ("kalau
     /// sakit dan tidak bisa datang, ...?", "what if I can't attend?").
     pub conditional: bool,
+    /// After a clause that opens with a supposition ("kalau nanti sakit,
+    /// uangnya bisa kembali?").
+    pub supposed: bool,
+    /// Told of someone else, named before it in the same clause ("my
+    /// friend got a refund", "temen aku batalin paketnya").
+    pub others: bool,
 }
 
 /// Everything matching learnt about a message.
@@ -89,6 +95,9 @@ pub struct Analysis {
     pub found: Vec<Found>,
     /// The message asks something (a question mark or a question word).
     pub asks: bool,
+    /// The raw text carries a role or markup marker of instruction-like
+    /// text (`[injection] markers`: "SYSTEM:", "</user>", "[INST]").
+    pub marked: bool,
 }
 
 impl Analysis {
@@ -180,7 +189,32 @@ pub fn analyse(v: &Vocabulary, text: &str) -> Analysis {
         hits,
         found,
         asks,
+        marked: marked(v, text),
     }
+}
+
+/// Whether `text` carries one of the vocabulary's injection markers. A
+/// marker that ends with `:` is a role header ("system:", "assistant:"):
+/// it counts at the start of a line, after spaces and markup characters
+/// ("### System:", "> system:"); any other marker counts anywhere
+/// ("</user>", "<|im_start|>").
+pub fn marked(v: &Vocabulary, text: &str) -> bool {
+    if v.markers.is_empty() {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    v.markers.iter().any(|m| {
+        if m.ends_with(':') {
+            lower.lines().any(|line| {
+                line.trim_start_matches(|c: char| {
+                    c.is_whitespace() || matches!(c, '#' | '*' | '>' | '[' | '<' | '-' | '_' | '`')
+                })
+                .starts_with(m.as_str())
+            })
+        } else {
+            lower.contains(m.as_str())
+        }
+    })
 }
 
 fn add_hit(hits: &mut Vec<Hit>, token: usize, word: u32, how: How) {
@@ -235,7 +269,13 @@ fn word_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
             }
             continue;
         }
+        // A word with a prefix Indonesian never writes ("pengcara") is
+        // no affixed form of anything: only itself, or a typo.
+        let ill_formed = morphology::ill_formed_prefix(form);
         for (k, c) in morphology::candidates(form).iter().enumerate() {
+            if k > 0 && ill_formed {
+                break;
+            }
             if let Some(id) = v.word_id(c) {
                 add_hit(hits, i, id, if k == 0 { How::Exact } else { How::Stem });
             }
@@ -285,18 +325,27 @@ fn skeleton_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
 fn joined_hits(v: &Vocabulary, tokens: &[Token], hits: &mut Vec<Hit>) {
     for i in 1..tokens.len() {
         let (a, b) = (&tokens[i - 1], &tokens[i]);
+        let joined = format!("{}{}", a.word, b.word);
+        let Some(id) = v.word_id(&joined) else {
+            continue;
+        };
+        // English halves ("ref und") still make a risky word: a human
+        // reads the turn (the match is weak, as a typo's).
+        let risky = v.uses[id as usize]
+            .iter()
+            .any(|e| match v.entries[*e as usize].role {
+                Role::Intent(i) | Role::Hint(i) => i.is_risky(),
+                _ => false,
+            });
         let unexplained = |k: usize, t: &Token| {
             !hits.iter().any(|h| h.token == k)
                 && !v.knows(&t.word)
-                && !morphology::is_english_word(&t.word)
+                && (risky || !morphology::is_english_word(&t.word))
         };
         if a.clause != b.clause || !unexplained(i - 1, a) || !unexplained(i, b) {
             continue;
         }
-        let joined = format!("{}{}", a.word, b.word);
-        if let Some(id) = v.word_id(&joined) {
-            add_hit(hits, i - 1, id, How::Fuzzy);
-        }
+        add_hit(hits, i - 1, id, How::Fuzzy);
     }
 }
 
@@ -328,6 +377,7 @@ fn fuzzy_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
             || morphology::is_root_word(form)
             || morphology::is_english_word(form)
             || stems_to_a_root(form)
+            || affixed_english(form)
         {
             continue;
         }
@@ -397,7 +447,20 @@ fn undoubled(word: &str) -> String {
 /// then it is a real word ("pembatasan" is "batas"), not a typo.
 fn stems_to_a_root(word: &str) -> bool {
     let stem = morphology::formal_stem(word);
-    stem != word && stem.len() >= 4 && morphology::is_root_word(&stem)
+    stem != word
+        && stem.len() >= 4
+        && morphology::is_root_word(&stem)
+        && !morphology::ill_formed_prefix(word)
+}
+
+/// Whether `word` is an English word under an Indonesian affix
+/// ("discan", "diupload", "ngeprint", "scannya"): written on purpose, not
+/// a typo of a vocabulary word.
+fn affixed_english(word: &str) -> bool {
+    morphology::candidates(word)
+        .iter()
+        .skip(1)
+        .any(|c| c.len() >= 4 && morphology::is_english_word(c))
 }
 
 /// The entries the hits complete, with negation and quotation.
@@ -412,6 +475,16 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
+    // A number does not part the words of a `near` group ("voice note
+    // jam 11 malam ke murid 13 tahun"): the window counts words only.
+    let mut ranks = Vec::with_capacity(tokens.len());
+    let mut rank = 0usize;
+    for t in tokens {
+        ranks.push(rank);
+        if !t.word.bytes().all(|b| b.is_ascii_digit()) {
+            rank += 1;
+        }
+    }
     let mut found = Vec::new();
     for e in candidates {
         let entry = &v.entries[e as usize];
@@ -420,8 +493,8 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
                 .get(&entry.words[0])
                 .map(|occ| occ.iter().map(|&(t, how)| (vec![t], how)).collect())
                 .unwrap_or_default(),
-            Shape::Phrase => phrase_spans(&entry.words, &by_word),
-            Shape::Near => near_spans(&entry.words, &by_word),
+            Shape::Phrase => phrase_spans(&entry.words, &by_word, tokens),
+            Shape::Near => near_spans(&entry.words, &by_word, &ranks),
         };
         for (at, how) in spans {
             let (start, end) = (at[0], at[at.len() - 1]);
@@ -434,7 +507,20 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
                 negated: false,
                 quoted: tokens[start..=end].iter().any(|t| t.quoted),
                 mentioned: mentioned(v, tokens, start, end),
-                conditional: conditional(v, tokens, start),
+                // A `near` group is in any order: the supposition may
+                // stand among its words ("sesinya hangus atau diganti?").
+                conditional: conditional(
+                    v,
+                    tokens,
+                    if entry.shape == Shape::Near {
+                        end
+                    } else {
+                        start
+                    },
+                    false,
+                ),
+                supposed: conditional(v, tokens, start, true),
+                others: told_of_others(v, tokens, start),
             });
         }
     }
@@ -444,17 +530,24 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
         .map(|f| (f.start, f.end))
         .collect();
     for f in &mut found {
-        f.negated = negated_before(v, tokens, f.start) || negated_after(v, tokens, f.end, &after);
+        // A `near` group is in any order: a negation before any of its
+        // words takes it back ("jam 7 masih kan? gak berubah?").
+        let near = v.entries[f.entry as usize].shape == Shape::Near;
+        f.negated = negated_before(v, tokens, f.start)
+            || (near && f.at.iter().any(|&t| negated_before(v, tokens, t)))
+            || negated_after(v, tokens, f.end, &after);
     }
     found.sort_by_key(|f| (f.start, f.entry));
     found
 }
 
 /// Ordered occurrences: each next word after the previous one, with at
-/// most `PHRASE_GAP` words between.
+/// most `PHRASE_GAP` words between, all in one clause ("lessons on
+/// weekends? aku kerja" is no "lesson ... saya").
 fn phrase_spans(
     words: &[u32],
     by_word: &HashMap<u32, Vec<(usize, How)>>,
+    tokens: &[Token],
 ) -> Vec<(Vec<usize>, How)> {
     let Some(first) = by_word.get(&words[0]) else {
         return Vec::new();
@@ -469,6 +562,7 @@ fn phrase_spans(
             let next = by_word.get(w).and_then(|occ| {
                 occ.iter()
                     .filter(|(t, _)| *t > pos && *t <= pos + 1 + budget)
+                    .filter(|(t, _)| tokens[*t].clause == tokens[t0].clause)
                     .min_by_key(|(t, _)| *t)
                     .copied()
             });
@@ -487,8 +581,14 @@ fn phrase_spans(
     out
 }
 
-/// All words of the group within `NEAR_WINDOW` consecutive words.
-fn near_spans(words: &[u32], by_word: &HashMap<u32, Vec<(usize, How)>>) -> Vec<(Vec<usize>, How)> {
+/// All words of the group within `NEAR_WINDOW` consecutive words
+/// (`ranks`: each token's position among the tokens that are not
+/// numbers).
+fn near_spans(
+    words: &[u32],
+    by_word: &HashMap<u32, Vec<(usize, How)>>,
+    ranks: &[usize],
+) -> Vec<(Vec<usize>, How)> {
     let mut occ: Vec<(usize, usize, How)> = Vec::new();
     for (k, w) in words.iter().enumerate() {
         match by_word.get(w) {
@@ -507,7 +607,7 @@ fn near_spans(words: &[u32], by_word: &HashMap<u32, Vec<(usize, How)>>) -> Vec<(
         let mut how = How::Exact;
         let mut at: Vec<usize> = Vec::new();
         for &(t, k, h) in &occ[a..] {
-            if t >= start + NEAR_WINDOW {
+            if ranks[t] >= ranks[start] + NEAR_WINDOW {
                 break;
             }
             if !seen[k] && !at.contains(&t) {
@@ -549,21 +649,81 @@ fn mentioned(v: &Vocabulary, tokens: &[Token], start: usize, end: usize) -> bool
     before || after
 }
 
+/// Someone else is the subject of the match: one of `[words] others`
+/// at most three words before it in the same clause, with no word of
+/// wanting or asking between ("my friend got a refund", "temen aku
+/// batalin paketnya"; not "my friend and I want a refund").
+fn told_of_others(v: &Vocabulary, tokens: &[Token], start: usize) -> bool {
+    const ASKING: &[&str] = &[
+        "mau", "ingin", "minta", "tolong", "mohon", "want", "wants", "need", "please", "and",
+        "dan", "sama", "i", "we", "kami", "kita",
+    ];
+    let clause = tokens[start].clause;
+    for t in tokens[start.saturating_sub(3)..start].iter().rev() {
+        if t.clause != clause || ASKING.contains(&t.word.as_str()) {
+            return false;
+        }
+        if v.others.contains(&t.word) {
+            return true;
+        }
+    }
+    false
+}
+
 /// A supposition word ("kalau", "if", "misal") before `start` in the same
 /// clause, not one of politeness ("kalau bisa", "if possible").
-fn conditional(v: &Vocabulary, tokens: &[Token], start: usize) -> bool {
-    const POLITE: &[&str] = &["bisa", "boleh", "possible", "memungkinkan", "you"];
+/// With `before`, the supposition may also open the clause before
+/// ("kalau nanti sakit, uangnya bisa kembali?"). A question of how often
+/// ("berapa kali boleh ganti jadwal?", "how many times can I
+/// reschedule?") asks about the request, not for it.
+fn conditional(v: &Vocabulary, tokens: &[Token], start: usize, before: bool) -> bool {
+    // "kalau bisa", "if possible" are politeness; "if so", "kalo iya"
+    // refer back to a question already asked.
+    const POLITE: &[&str] = &[
+        "bisa",
+        "boleh",
+        "possible",
+        "memungkinkan",
+        "you",
+        "so",
+        "iya",
+        "ya",
+        "yes",
+        "gitu",
+        "begitu",
+        "benar",
+        "bener",
+    ];
+    const HOW_OFTEN: &[(&str, &str)] = &[
+        ("berapa", "kali"),
+        ("many", "times"),
+        ("how", "often"),
+        ("berapa", "sering"),
+    ];
     let clause = tokens[start].clause;
     tokens[..start]
         .iter()
         .enumerate()
         .rev()
-        .take_while(|(_, t)| t.clause == clause)
+        .take_while(|(_, t)| t.clause == clause || (before && t.clause + 1 == clause))
         .any(|(k, t)| {
-            v.conditional.contains(&t.word)
-                && !tokens
-                    .get(k + 1)
-                    .is_some_and(|n| POLITE.contains(&n.word.as_str()))
+            let next = tokens.get(k + 1);
+            let supposes = v.conditional.contains(&t.word)
+                && !next.is_some_and(|n| POLITE.contains(&n.word.as_str()));
+            let how_often = t.clause == clause
+                && next.is_some_and(|n| HOW_OFTEN.contains(&(t.word.as_str(), n.word.as_str())));
+            // The clause before counts only when it opens with the
+            // supposition ("kalau nanti sakit, ..."), not when it merely
+            // contains one.
+            let opens_clause = t.clause == clause
+                || k == 0
+                || tokens[k - 1].clause != t.clause
+                || tokens[..k]
+                    .iter()
+                    .rev()
+                    .take_while(|p| p.clause == t.clause)
+                    .all(|p| !is_content(v, &p.word));
+            (supposes && opens_clause) || how_often
         })
 }
 

@@ -461,6 +461,9 @@ impl Detector {
             .flatten()
             .collect();
         let mut alone: Vec<Intent> = Vec::new();
+        if a.marked {
+            injection = true;
+        }
         for f in &a.found {
             let e = &v.entries[f.entry as usize];
             if e.when == When::Asked && !a.asks {
@@ -486,9 +489,35 @@ impl Detector {
                     // app says 'payment failed'" is still a payment
                     // question); talking about a policy ("aturan
                     // reschedule") also takes back a reschedule.
-                    let about = (f.quoted && i.is_risky())
-                        || (f.mentioned && (i.is_risky() || i == Intent::Reschedule))
-                        || (f.conditional && a.asks && i == Intent::Reschedule);
+                    // A report of abuse is told in reported speech ("my
+                    // son said the coach hugged him"): saying does not
+                    // take it back. A supposed request in a question
+                    // ("kalau sakit, uangnya bisa kembali?") is asked
+                    // about: a risky one stays suspected, so a human
+                    // still reads it. Threats are conditional by nature
+                    // ("kalau tidak dibalas, saya spill di IG"): never
+                    // taken back by a supposition.
+                    // A reschedule only when the supposition is in its
+                    // own clause: "kalau tidak bisa datang besok, bisa
+                    // ganti ke jumat?" asks for one.
+                    let supposed = a.asks
+                        && match i {
+                            Intent::Reschedule => f.conditional,
+                            Intent::Refund | Intent::Cancel | Intent::Privacy => {
+                                f.conditional || f.supposed
+                            }
+                            _ => false,
+                        };
+                    // Abuse is reported in quotes ("coach bilang \"suaramu
+                    // kayak kambing\""): a quoted insult spelt out stays.
+                    let quoted_abuse = i == Intent::Harassment && f.how != How::Fuzzy;
+                    let about = (f.quoted && i.is_risky() && !quoted_abuse)
+                        || (f.mentioned
+                            && ((i.is_risky() && i != Intent::Harassment)
+                                || i == Intent::Reschedule))
+                        || supposed
+                        || (f.others
+                            && matches!(i, Intent::Refund | Intent::Cancel | Intent::Harassment));
                     let mention = negated || about || claimed_by_other;
                     if !mention {
                         intents.push(i);
@@ -505,6 +534,13 @@ impl Detector {
             }
         }
         if intents.is_empty() {
+            // A word that counts alone for an account request and one for
+            // a risky request: the account object decides ("tagihan
+            // kehapus, kirim ulang?" lost an invoice); the risky word
+            // stays suspected through its hint, so a human reads it.
+            if alone.iter().any(|i| i.is_account()) {
+                alone.retain(|i| !i.is_risky() || !weak.contains(i));
+            }
             intents = alone;
         }
         let wants_human = a.tokens.iter().any(|t| v.human.contains(&t.word));

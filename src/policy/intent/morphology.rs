@@ -18,6 +18,8 @@
 //!   "ngapus" -> "hapus", "ngecancel" -> "cancel", "nuntut" -> "tuntut");
 //! - confixes `ke-...-an`, `pe-...-an`, `per-...-an` ("pengembalian" ->
 //!   "kembali", which the dictionary holds as a root of its own);
+//! - Javanese suffixes `-e`, `-ne`, `-no`, `-ke` and Sundanese `-keun`, `-eun` on words that are neither
+//!   English nor Indonesian roots ("duwite", "dibalikne", "diterusno");
 //! - English inflection: `-s`, `-es`, `-ed`, `-ing`, `-ation`, `-ment`,
 //!   with the final `e` restored and doubled consonants undone
 //!   ("cancelled", "cancellation" -> "cancel"; "deleting" -> "delete").
@@ -67,6 +69,45 @@ const SUFFIXES: &[&str] = &[
     "nya", "lah", "kah", "dong", "deh", "sih", "pun", "ku", "mu", "kan", "in", "an", "i",
 ];
 
+/// Javanese `-ne`, `-no`, `-ke`, `-e`; Sundanese `-keun`, `-eun`
+/// ("dieureunkeun", "dibalikeun").
+const REGIONAL_SUFFIXES: &[&str] = &["keun", "eun", "ne", "no", "ke", "e"];
+
+/// Whether `word` begins with a nasal prefix that Indonesian morphology
+/// never writes before the Indonesian root that follows ("pengcara":
+/// `peng-` goes only before a vowel, g, h or k; `pen-` never before b or
+/// p). Such a word is not a real derived form, whatever root the stemmer
+/// strips it to: a typo of another word ("pengacara").
+pub fn ill_formed_prefix(word: &str) -> bool {
+    let b = word.as_bytes();
+    let consonant = |c: u8| c.is_ascii_lowercase() && !vowel(c);
+    // Loanwords take a prefix as they are ("mengcancel", "pengrefund"):
+    // only a remainder that is an Indonesian root shows a misspelling.
+    let root_after = |n: usize| word.get(n..).is_some_and(is_root_word);
+    for p in ["meng", "peng"] {
+        if word.starts_with(p) {
+            return b
+                .get(4)
+                .is_some_and(|&c| consonant(c) && !matches!(c, b'g' | b'h' | b'k'))
+                && root_after(4);
+        }
+    }
+    for p in ["meny", "peny"] {
+        if word.starts_with(p) {
+            return false;
+        }
+    }
+    for p in ["men", "pen"] {
+        if word.starts_with(p) {
+            return b
+                .get(3)
+                .is_some_and(|&c| matches!(c, b'b' | b'p' | b'f' | b'v'))
+                && root_after(3);
+        }
+    }
+    false
+}
+
 /// Candidate stems of `word`, the word itself first, without duplicates.
 /// Every candidate is at least three characters long (or the word itself).
 pub fn candidates(word: &str) -> Vec<String> {
@@ -93,6 +134,21 @@ pub fn candidates(word: &str) -> Vec<String> {
         }
         bases.extend(next.iter().cloned());
         frontier = next;
+    }
+    // Javanese and Sundanese suffixes, common in WhatsApp Indonesian: `-e`
+    // and `-ne` (possessive, like `-nya`: "duwite", "lese"), `-no` and
+    // `-ke` (causative, like `-kan`: "balekno", "diterusno"), also after
+    // a prefix ("dibalikne"). Only for a word that is neither English nor
+    // an Indonesian root ("sore", "kece", "note" stay whole).
+    if !is_english_word(word) && !is_root_word(word) {
+        for s in REGIONAL_SUFFIXES {
+            if let Some(b) = word.strip_suffix(s)
+                && b.len() >= 3
+                && !bases.iter().any(|x| x == b)
+            {
+                bases.push(b.to_string());
+            }
+        }
     }
     // When the stemmer finds a root, another prefix reading counts only if
     // it gives a root too or keeps that root: "menaikkan" is "naik", never

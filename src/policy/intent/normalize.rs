@@ -206,9 +206,16 @@ fn push_word(out: &mut Vec<Word>, raw: &[char], quoted: bool, clause: u16) {
                 letters.push('*');
             }
             '-' => {
-                // "di-reschedule" is one word; "anak-anak" is one "anak".
+                // "di-reschedule" is one word; "anak-anak" is one "anak",
+                // and so is an affixed reduplication: "membentak-bentak"
+                // is "membentak", "ngata-ngatain" is "ngatain".
                 let (left, right) = (&raw[..i], &raw[i + 1..]);
-                if left == right {
+                if left == right || (right.len() >= 3 && left.ends_with(right)) {
+                    break;
+                }
+                if left.len() >= 3 && right.starts_with(left) && !right.contains(&'-') {
+                    letters.clear();
+                    letters.extend(right.iter().filter(|c| !matches!(c, '\'' | '\u{2019}')));
                     break;
                 }
             }

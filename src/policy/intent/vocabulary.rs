@@ -114,6 +114,8 @@ struct WordsFile {
     human: Vec<String>,
     #[serde(default)]
     conditional: Vec<String>,
+    #[serde(default)]
+    others: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +130,10 @@ struct FuzzyFile {
 struct InjectionFile {
     #[serde(default)]
     phrases: Vec<String>,
+    #[serde(default)]
+    near: Vec<Vec<String>>,
+    #[serde(default)]
+    markers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,7 +235,13 @@ pub struct Vocabulary {
     /// Words that open a supposition ("kalau", "what if"): an account
     /// request after one, in a question, is asked about, not made.
     pub(super) conditional: HashSet<String>,
+    /// Other people a customer tells about ("my friend got a refund"): a
+    /// refund or cancellation after one, in the same clause, is news.
+    pub(super) others: HashSet<String>,
     pub(super) known: HashSet<String>,
+    /// Role and markup markers of instruction-like text, in lower case,
+    /// looked for in the raw text (`[injection] markers`).
+    pub(super) markers: Vec<String>,
     pub(super) entries: Vec<Entry>,
     /// Distinct words of all entries.
     words: Vec<String>,
@@ -283,7 +295,9 @@ impl Vocabulary {
                 mention: HashSet::new(),
                 human: HashSet::new(),
                 conditional: HashSet::new(),
+                others: HashSet::new(),
                 known: HashSet::new(),
+                markers: Vec::new(),
                 entries: Vec::new(),
                 words: Vec::new(),
                 word_ids: HashMap::new(),
@@ -320,6 +334,7 @@ impl Vocabulary {
         b.v.mention = b.word_set("words.mention", &w.mention)?;
         b.v.human = b.word_set("words.human", &w.human)?;
         b.v.conditional = b.word_set("words.conditional", &w.conditional)?;
+        b.v.others = b.word_set("words.others", &w.others)?;
         b.v.known = b.word_set("fuzzy.known", &parsed.fuzzy.known)?;
         if b.v.negation.is_empty() {
             return Err(b.err("words.negation", "must list at least one word".into()));
@@ -331,6 +346,27 @@ impl Vocabulary {
                 Shape::Phrase,
                 text,
                 &[text.as_str()],
+            )?;
+        }
+        for m in &parsed.injection.markers {
+            let m = m.trim().to_lowercase();
+            if m.is_empty() {
+                return Err(b.err("injection.markers", "a marker is empty".into()));
+            }
+            if b.v.markers.contains(&m) {
+                return Err(b.err("injection.markers", format!("'{m}' is listed twice")));
+            }
+            b.v.markers.push(m);
+        }
+        for group in &parsed.injection.near {
+            let text = group.join(" + ");
+            let parts: Vec<&str> = group.iter().map(String::as_str).collect();
+            b.entry(
+                "injection.near",
+                Role::Injection,
+                Shape::Near,
+                &text,
+                &parts,
             )?;
         }
         for text in &parsed.injection.phrases {
