@@ -796,3 +796,28 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_cancellation_read_only_as_a_mention_gets_the_neutral_acknowledgement() {
+    // The rules read "gak jadi batal" as a cancellation taken back; the
+    // classifier reads a cancellation. The coach decides, and the customer
+    // is not told that a cancellation request was received.
+    for text in [
+        "gak jadi batal kak, tetap lanjut les",
+        "jangan dibatalin ya kak paketnya",
+    ] {
+        let mut sim = desk(Mode::Production, PHONE);
+        sim.say(text);
+        assert_eq!(sim.case.tier, Some(Tier::R3), "{text}");
+        assert_eq!(sim.case.waiting_on, WaitingOn::Coach, "{text}");
+        assert_eq!(sim.templates_sent(), ["wa.r3.escalation"], "{text}");
+        assert!(
+            sim.case.tags.iter().any(|t| t == "mentioned:cancel"),
+            "{text}"
+        );
+    }
+    // A plain cancellation still gets its own acknowledgement.
+    let mut sim = desk(Mode::Production, PHONE);
+    sim.say("mau batalin paket les saya kak");
+    assert_eq!(sim.templates_sent(), ["wa.r3.refund"]);
+}
