@@ -1088,3 +1088,17 @@ fn proof_of_payment_for_a_reimbursement_is_an_invoice() {
         assert_eq!(rules(t).primary(), Intent::InvoiceResend, "{t}");
     }
 }
+
+#[test]
+fn a_refund_never_asked_for_or_not_wanted_in_javanese_is_only_suspected() {
+    for t in [
+        "I never asked for a refund, why did I get an email about one?",
+        "I never requested a refund",
+        "kulo mboten purun refund, namung takon jadwal",
+        "aku ora gelem refund kok",
+    ] {
+        let d = rules(t);
+        assert!(!d.has(Intent::Refund), "{t}: {d:?}");
+        assert!(d.suspected.contains(&Intent::Refund), "{t}: {d:?}");
+    }
+}

@@ -821,3 +821,13 @@ fn a_cancellation_read_only_as_a_mention_gets_the_neutral_acknowledgement() {
     sim.say("mau batalin paket les saya kak");
     assert_eq!(sim.templates_sent(), ["wa.r3.refund"]);
 }
+
+#[test]
+fn a_privacy_request_beside_a_cancellation_gets_the_neutral_acknowledgement() {
+    // "unsubscribe" reads as privacy and cancel: the strongest request is
+    // privacy, so the customer is not told a cancellation was received.
+    let mut sim = desk(Mode::Production, PHONE);
+    sim.say("unsubscribe");
+    assert_eq!(sim.case.waiting_on, WaitingOn::Coach);
+    assert_eq!(sim.templates_sent(), ["wa.r3.escalation"]);
+}

@@ -104,8 +104,12 @@ impl Run<'_> {
                 self.case.desk.review = self.case.desk.review.with_coach_ack();
             }
             let template = match lane {
+                // The refund acknowledgement only when a refund or a
+                // cancellation is the strongest request (not beside a
+                // privacy request, a threat or abuse) and not read only
+                // as a mention.
                 Lane::Coach
-                    if self.case.desk.intents.iter().any(|i| {
+                    if self.case.desk.intents.first().is_some_and(|i| {
                         matches!(i, Intent::Refund | Intent::Cancel)
                             && !self.case.tags.iter().any(|t| {
                                 t.strip_prefix(super::tier::MENTIONED_TAG) == Some(i.as_str())
