@@ -448,9 +448,10 @@ async fn set_degraded_audited(
         tracing::warn!(on, "degraded mode switched");
     }
     if changed && !on {
-        let now = shared.clock.now();
+        // A wake, not a deadline of now: a paused case still committing
+        // its own next deadline must not take it back.
         for id in degraded::paused_cases(&shared.store)? {
-            shared.timers.set(id, Some(now));
+            shared.timers.wake(id);
         }
     }
     Ok(changed)

@@ -14,13 +14,22 @@ use super::clock::SharedClock;
 use super::supervisor::SupervisorMsg;
 use crate::core::types::{CaseId, Timestamp};
 
+/// What the index is told.
+enum Command {
+    /// A case's next deadline (`None`: it has none).
+    Set(CaseId, Option<Timestamp>),
+    /// Wake a case now, whatever its deadline (a later `Set` from the case
+    /// itself cannot take the wake back).
+    Wake(CaseId),
+}
+
 #[derive(Clone)]
 pub struct TimerHandle {
-    tx: mpsc::UnboundedSender<(CaseId, Option<Timestamp>)>,
+    tx: mpsc::UnboundedSender<Command>,
 }
 
 pub struct TimerTask {
-    rx: mpsc::UnboundedReceiver<(CaseId, Option<Timestamp>)>,
+    rx: mpsc::UnboundedReceiver<Command>,
 }
 
 pub fn channel() -> (TimerHandle, TimerTask) {
@@ -31,7 +40,14 @@ pub fn channel() -> (TimerHandle, TimerTask) {
 impl TimerHandle {
     /// Sets (or with `None` clears) the case's next deadline.
     pub fn set(&self, case: CaseId, due: Option<Timestamp>) {
-        let _ = self.tx.send((case, due));
+        let _ = self.tx.send(Command::Set(case, due));
+    }
+
+    /// Wakes the case now, keeping its deadline: it re-checks what it waits
+    /// for (degraded mode ended, say) even if it is still committing a
+    /// deadline of its own.
+    pub fn wake(&self, case: CaseId) {
+        let _ = self.tx.send(Command::Wake(case));
     }
 }
 
@@ -47,7 +63,7 @@ impl TimerTask {
 }
 
 async fn run(
-    mut rx: mpsc::UnboundedReceiver<(CaseId, Option<Timestamp>)>,
+    mut rx: mpsc::UnboundedReceiver<Command>,
     supervisor: ActorRef<SupervisorMsg>,
     clock: SharedClock,
 ) {
@@ -58,16 +74,21 @@ async fn run(
         // Evaluated even when disabled (no deadline): never polled then.
         let due = next.unwrap_or(Timestamp(i64::MAX));
         tokio::select! {
-            cmd = rx.recv() => {
-                let Some((case, due)) = cmd else { return };
-                if let Some(old) = by_case.remove(&case) {
-                    by_due.remove(&(old, case));
+            cmd = rx.recv() => match cmd {
+                None => return,
+                Some(Command::Wake(case)) => {
+                    let _ = supervisor.cast(SupervisorMsg::Deliver(case));
                 }
-                if let Some(due) = due {
-                    by_case.insert(case, due);
-                    by_due.insert((due, case));
+                Some(Command::Set(case, due)) => {
+                    if let Some(old) = by_case.remove(&case) {
+                        by_due.remove(&(old, case));
+                    }
+                    if let Some(due) = due {
+                        by_case.insert(case, due);
+                        by_due.insert((due, case));
+                    }
                 }
-            }
+            },
             _ = clock.sleep_until(due), if next.is_some() => {
                 let now = clock.now();
                 while let Some(&(due, case)) = by_due.first() {
