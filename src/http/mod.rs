@@ -197,6 +197,11 @@ impl ApiError {
         self.status.as_u16()
     }
 
+    /// The HTTP status the error answers with.
+    pub fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
     pub fn conflict(message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::CONFLICT,

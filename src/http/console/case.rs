@@ -30,7 +30,7 @@ use crate::store::decisions::Refusal;
 pub fn failed(v: &Visitor, e: ApiError) -> Response {
     let lang = v.session.lang;
     html_status(
-        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        e.status_code(),
         pages::message(lang, L::Refused.text(lang), e.message()),
     )
 }

@@ -203,10 +203,6 @@ fn may_label(v: &Visitor) -> bool {
     v.session.principal.role.allows(Role::Operator)
 }
 
-fn status_of(e: &ApiError) -> StatusCode {
-    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
 /// `POST /console/qa/sample`: `from`, `to` (dates), `n` and an optional
 /// `seed`; drawn and audited as `POST /admin/qa/sample` under the signed-in
 /// user, then the sample's page.
@@ -239,7 +235,7 @@ pub async fn draw(
         },
         Err(e) => {
             let n = Some(e.message().to_string());
-            audit_page(&state, &v, status_of(&e), n, &form).await
+            audit_page(&state, &v, e.status_code(), n, &form).await
         }
     }
 }
@@ -492,7 +488,7 @@ pub async fn label(
         }
         Err(e) => {
             let n = Some((false, e.message().to_string()));
-            sample_page(&state, &v, &id, status_of(&e), n, refill).await
+            sample_page(&state, &v, &id, e.status_code(), n, refill).await
         }
     }
 }
