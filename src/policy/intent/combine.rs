@@ -5,7 +5,9 @@
 //!
 //! - it may **name** an intent when the rules found none, or found only a
 //!   question without a subject they know (`name`; a risky one needs
-//!   `establish` too); a question it reads as no request at all (`other`)
+//!   `establish` too), but never an account intent from a lone topic word
+//!   ("Payment", "jadwal?": a menu word asks nothing, a person reads it);
+//!   a question it reads as no request at all (`other`)
 //!   loses its general-question reading and goes to the operator;
 //! - it may **add** a risky intent (`establish`) or an account intent
 //!   (`add`) beside what the rules found, so the turn's tier can only rise;
@@ -132,7 +134,7 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
         }
     } else if !d.has(top) {
         if rules_found_nothing {
-            if top_p >= needed {
+            if top_p >= needed && !(d.topic_only && top.is_account()) {
                 d.intents = vec![top];
                 o.named = true;
             }
@@ -271,6 +273,24 @@ mod tests {
         let d = combine(q, &probs(&[(Intent::PaymentStatus, 0.5)]), &T);
         assert_eq!(d.intents, [Intent::PaymentStatus]);
         assert!(!d.may_answer_from_kb());
+    }
+
+    #[test]
+    fn a_lone_topic_word_is_not_named_an_account_request_but_a_risky_one_is() {
+        // "Payment", "jadwal?": a menu word; a person reads it.
+        let mut word = rules(&[]);
+        word.topic_only = true;
+        for account in [
+            Intent::PaymentStatus,
+            Intent::NextSession,
+            Intent::InvoiceResend,
+        ] {
+            let d = combine(word.clone(), &probs(&[(account, 0.97)]), &T);
+            assert!(d.intents.is_empty(), "{account:?}");
+        }
+        // "cancelll": a risky word alone still reaches the coach.
+        let d = combine(word, &probs(&[(Intent::Cancel, 0.9)]), &T);
+        assert_eq!(d.intents, [Intent::Cancel]);
     }
 
     #[test]

@@ -142,6 +142,10 @@ pub struct Detection {
     /// The rules found no intent and called the turn a general question
     /// only because it asks something.
     pub faq_by_default: bool,
+    /// The turn is a single word of content and nothing else, a menu word
+    /// or a topic ("Payment", "jadwal?"): it names a subject but asks
+    /// nothing the desk could act on, so a person reads it.
+    pub topic_only: bool,
     /// The classifier's view, when one is trained.
     pub learned: Option<Opinion>,
 }
@@ -564,6 +568,7 @@ impl Detector {
             suspected,
             beyond_faq,
             faq_by_default,
+            topic_only: a.content(v).count() == 1,
             learned: None,
         }
     }
