@@ -383,6 +383,15 @@ async fn serve(
             1024
         }
     };
+    // The address first: a desk refused for a busy address leaves no data
+    // directory behind (connections wait in the backlog while cases resume).
+    let addr = listen.unwrap_or(config.server.listen);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot listen on {addr} (is another desk running there? stop it, or give \
+                 this one its own --listen and --data-dir)"
+        )
+    })?;
     let data_dir = data_dir.unwrap_or_else(|| config.store.path.clone());
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
@@ -413,13 +422,6 @@ async fn serve(
             None => tracing::info!("store already holds data: demo records not loaded"),
         }
     }
-    let addr = listen.unwrap_or(config.server.listen);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!(
-            "cannot listen on {addr} (is another desk running there? stop it, or give \
-                 this one its own --listen and --data-dir)"
-        )
-    })?;
     let bound = listener.local_addr()?;
     write_listen_addr(&data_dir, bound)?;
     let mut limits = caseflow::http::server::ConnectionLimits::from_config(&config.server);

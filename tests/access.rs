@@ -261,6 +261,13 @@ async fn only_the_coach_decides_the_coach_lane_and_by_is_the_authenticated_user(
     ] {
         let (status, v) = decide(token.clone(), approve.clone()).await;
         assert_eq!(status, 403, "{who}: {v}");
+        if who == "operator" {
+            let e = v["error"].as_str().unwrap();
+            assert!(
+                e.contains("needs the coach role"),
+                "names the role needed: {v}"
+            );
+        }
     }
     let (status, v) = decide(
         TOKEN.into(),

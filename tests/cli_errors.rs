@@ -105,4 +105,5 @@ fn a_busy_port_says_so_in_one_line() {
         err.contains("--listen") && err.contains("--data-dir"),
         "{err}"
     );
+    assert!(!data.exists(), "a refused desk leaves no data directory");
 }

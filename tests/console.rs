@@ -309,6 +309,19 @@ async fn an_operator_and_a_coach_decide_in_the_browser_and_the_api_names_them() 
         assert_eq!(got, status, "{what}: {body}");
         assert!(body.contains("Refused"), "{what}: {body}");
     }
+    // A POST with no body at all (no form, no content type) is refused
+    // like a form without its token, not with the extractor's 415.
+    for path in [path.as_str(), "/console/logout"] {
+        let r = s
+            .client()
+            .post(format!("{}{path}", s.base))
+            .header("cookie", format!("caseflow_console={cookie}"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{path} with no body");
+    }
     let (got, _) = post_form(&s, "/console/retry", None, Some(origin), &[("reason", "x")]).await;
     assert_eq!(got, 401, "bulk retry without a session");
     assert!(approvals(&s, &r1).await.is_empty(), "nothing was decided");

@@ -246,6 +246,27 @@ async fn the_report_matches_the_cases_and_the_audit_loop_works() {
         )
         .await;
     assert_eq!(status, 404);
+    // A period with no replies draws an empty sample; labelling it says so.
+    let (status, empty) = s
+        .admin_post(
+            "/admin/qa/sample",
+            json!({"from": "2020-01-01", "to": "2020-01-07", "n": 5, "by": "dewi"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{empty}");
+    assert_eq!(empty["items"].as_array().map(Vec::len), Some(0), "{empty}");
+    let (status, v) = s
+        .admin_post(
+            "/admin/qa/labels",
+            json!({"by": "dewi", "sample": empty["id"], "item": 0,
+                   "verdict": "correct", "scores": scores}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("sample is empty"),
+        "{v}"
+    );
     let (status, shown) = s.admin_get(&format!("/admin/qa/samples/{sample}")).await;
     assert_eq!(status, 200);
     assert_eq!(shown["items"][0]["label"]["verdict"], "risky");

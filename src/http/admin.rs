@@ -230,8 +230,8 @@ pub async fn decide_case(
         Ok(Err(Refusal::NoCase(_))) => {
             ApiError::not_found(format!("case {id} not found")).into_response()
         }
-        Ok(Err(r @ Refusal::NotYourLane(_))) => ApiError::forbidden(format!(
-            "case {id}: {r} ({} is {})",
+        Ok(Err(r @ Refusal::NotYourLane(lane))) => ApiError::forbidden(format!(
+            "case {id}: {r}: it needs the {lane} role ({} is {})",
             p.name,
             p.role.as_str()
         ))

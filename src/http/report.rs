@@ -407,11 +407,11 @@ fn label_of(
     let bad = |msg: String| ApiError::bad_request(format!("{at}{msg}"));
     let item = Some(l.item)
         .filter(|n| (*n as usize) < s.items.len())
-        .ok_or_else(|| {
-            bad(format!(
-                "`item` must be 0 to {} in this sample",
-                s.items.len().saturating_sub(1)
-            ))
+        .ok_or_else(|| match s.items.len() {
+            0 => bad(
+                "this sample is empty: no reply was sent in its period, nothing to label".into(),
+            ),
+            n => bad(format!("`item` must be 0 to {} in this sample", n - 1)),
         })?;
     let scores = l.scores.0.in_order();
     if let Some((d, _)) = DIMENSIONS.iter().zip(scores).find(|(_, x)| *x > 2) {

@@ -140,6 +140,11 @@ impl Sim {
         self.step(Event::Wake);
     }
 
+    /// The reasons of the transitions so far, oldest first.
+    fn reasons(&self) -> Vec<&str> {
+        self.transitions.iter().map(|t| t.reason.as_str()).collect()
+    }
+
     fn path(&self) -> Vec<String> {
         self.transitions
             .iter()

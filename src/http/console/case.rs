@@ -8,13 +8,13 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::Value;
 
+use super::FormBody;
 use super::labels::L;
 use super::lists::frame;
 use super::pages::{self, Frame, Here};
@@ -386,7 +386,7 @@ pub async fn decide(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     let v = match state.post_guard(&headers, &form) {
         Ok(v) => v,
@@ -433,7 +433,7 @@ pub async fn retry(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     let v = match state.post_guard(&headers, &form) {
         Ok(v) => v,

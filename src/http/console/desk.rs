@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
 
+use super::FormBody;
 use super::labels::L;
 use super::lists::frame;
 use super::pages::{self, Frame, Here};
@@ -140,7 +140,7 @@ fn breakers_card(f: &Frame<'_>, tools: &[crate::core::records::BreakerRecord]) -
 pub async fn set_degraded(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     let v = match state.post_guard(&headers, &form) {
         Ok(v) => v,
@@ -244,7 +244,7 @@ pub async fn bulk_form(
 pub async fn bulk_retry(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     let v = match state.post_guard(&headers, &form) {
         Ok(v) => v,

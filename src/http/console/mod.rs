@@ -164,6 +164,32 @@ fn page_headers() -> [(HeaderName, HeaderValue); 5] {
 }
 
 /// A rendered page, 200.
+/// A console form (`application/x-www-form-urlencoded`, field name to
+/// value). A POST with no body or another content type reads as an empty
+/// form, so the session and CSRF guard refuses it with the console's 403
+/// page, as it refuses any form without its token; a form body that does
+/// not parse is 400.
+pub struct FormBody(pub HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FormBody {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let is_form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Ok(FormBody(HashMap::new()));
+        }
+        axum::Form::<HashMap<String, String>>::from_request(req, state)
+            .await
+            .map(|axum::Form(f)| FormBody(f))
+            .map_err(IntoResponse::into_response)
+    }
+}
+
 pub fn html(markup: Markup) -> Response {
     html_status(StatusCode::OK, markup)
 }

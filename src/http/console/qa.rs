@@ -10,13 +10,13 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
+use super::FormBody;
 use super::labels::L;
 use super::lists::frame;
 use super::pages::{self, Frame, Here};
@@ -209,7 +209,7 @@ fn may_label(v: &Visitor) -> bool {
 pub async fn draw(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     let v = match state.post_guard(&headers, &form) {
         Ok(v) => v,
@@ -454,7 +454,7 @@ pub async fn label(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     let v = match state.post_guard(&headers, &form) {
         Ok(v) => v,

@@ -10,11 +10,11 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use super::FormBody;
 use super::labels::L;
 use super::{ConsoleState, html, html_status, lang_of, local_path, pages, refused, see_other};
 use super::{session, with_cookie};
@@ -39,7 +39,7 @@ pub async fn home(
 pub async fn login(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     if let Err(why) = session::same_origin(&headers) {
         return refused(&state, &headers, why);
@@ -71,7 +71,7 @@ pub async fn login(
 pub async fn logout(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     let v = match state.post_guard(&headers, &form) {
         Ok(v) => v,
@@ -88,7 +88,7 @@ pub async fn logout(
 pub async fn set_lang(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    FormBody(form): FormBody,
 ) -> Response {
     let v = match state.post_guard(&headers, &form) {
         Ok(v) => v,

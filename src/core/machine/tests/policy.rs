@@ -321,6 +321,12 @@ fn r2_in_production_offers_slots_then_books_the_chosen_one_and_replies_after_suc
         ["wa.r2.reschedule.offer", "wa.r2.reschedule.done"]
     );
     assert!(sim.case.desk.offer.is_none());
+    assert!(
+        sim.reasons()
+            .contains(&"the booking is done; its confirmation goes to qa"),
+        "the timeline says the booking ran: {:?}",
+        sim.reasons()
+    );
 }
 
 #[test]

@@ -98,7 +98,11 @@ impl Run<'_> {
             ));
         }
         let Some(task) = self.case.desk.task else {
-            return Ok(Next::Go(Outcome::Done, "no action to run".into()));
+            let why = match self.case.desk.tool {
+                ToolProgress::Booked => "the booking is done; its confirmation goes to qa",
+                _ => "no action to run",
+            };
+            return Ok(Next::Go(Outcome::Done, why.into()));
         };
         if let Some(tool) = self.facts.degraded {
             return self.degraded_notice(tool);
