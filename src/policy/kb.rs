@@ -10,7 +10,9 @@
 //! 2. every content word of the turn appears in the article (its title,
 //!    questions or body): "What's the wifi password at the studio?" shares
 //!    "studio" with the address article but asks about the wifi, so the
-//!    address article does not answer it.
+//!    address article does not answer it. Words of `[kb] implied` are
+//!    exempt: the business's own subject ("les", "studio", "vokal") and
+//!    verbs that name no subject ("offer", "use", "take").
 //!
 //! Drafts never answer. Whether the turn asks for anything else (an
 //! account matter, a risky request) is intent detection's business
@@ -84,7 +86,8 @@ fn covers(detector: &Detector, article: &Article, asked: &[String]) -> bool {
         .map(|q| detector.kb_terms_memo(q))
         .collect();
     asked.iter().all(|t| {
-        title.binary_search(t).is_ok()
+        detector.kb_implied(t)
+            || title.binary_search(t).is_ok()
             || body.binary_search(t).is_ok()
             || questions.iter().any(|q| q.binary_search(t).is_ok())
     })
@@ -187,6 +190,23 @@ mod tests {
             answer("berapa harga les vokal privat?").as_deref(),
             Some("price")
         );
+        // The business's own subject and verbs that name none need not be
+        // in the article ([kb] implied); a day it does not name must be.
+        assert_eq!(answer("What time do you open?").as_deref(), Some("hours"));
+        assert_eq!(
+            answer("jam operasional studio berapa kak").as_deref(),
+            Some("hours")
+        );
+        assert_eq!(
+            answer("bisa bayar pakai QRIS gak kak buat les").as_deref(),
+            Some("payment-methods")
+        );
+        assert_eq!(
+            answer("studio di kemang sebelah mana?").as_deref(),
+            Some("address")
+        );
+        assert_eq!(answer("is the studio open on sunday?"), None);
+        assert_eq!(answer("do you offer guitar lessons?"), None);
     }
 
     #[test]

@@ -410,6 +410,15 @@ impl Detector {
         self.vocabulary.question.contains(term)
     }
 
+    /// Whether an article may cover a question without containing this
+    /// knowledge-base term (`[kb] implied`: "les", "studio", "offer").
+    pub fn kb_implied(&self, term: &str) -> bool {
+        self.vocabulary
+            .kb_implied
+            .iter()
+            .any(|w| w == term || self.kb_root(w) == term)
+    }
+
     /// [`Detector::kb_terms`] of a text that recurs (an article's
     /// question, title or body), remembered across turns.
     pub fn kb_terms_memo(&self, text: &str) -> Arc<Vec<String>> {

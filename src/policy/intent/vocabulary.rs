@@ -168,6 +168,8 @@ fn yes() -> bool {
 struct KbFile {
     #[serde(default)]
     synonyms: Vec<Vec<String>>,
+    #[serde(default)]
+    implied: Vec<String>,
 }
 
 /// How an entry's words must appear in a message.
@@ -257,6 +259,9 @@ pub struct Vocabulary {
     /// a word written without its vowels ("btlin", "rfnd") may be one.
     pub(super) skeletons: HashMap<String, Vec<u32>>,
     pub(super) synonyms: HashMap<String, String>,
+    /// Words an article need not contain to cover a question (`[kb]
+    /// implied`): the business's own subject and verbs that name none.
+    pub(super) kb_implied: Vec<String>,
     /// Intents a negation does not take back.
     pub(super) unnegatable: Vec<Intent>,
     /// How message words matched before.
@@ -305,6 +310,7 @@ impl Vocabulary {
                 fuzzy: Vec::new(),
                 skeletons: HashMap::new(),
                 synonyms: HashMap::new(),
+                kb_implied: Vec::new(),
                 unnegatable: Vec::new(),
                 memo: Default::default(),
                 classifier: ClassifierSettings {
@@ -446,6 +452,13 @@ impl Vocabulary {
         }
         for (n, group) in parsed.kb.synonyms.iter().enumerate() {
             b.synonyms(n, group)?;
+        }
+        for text in &parsed.kb.implied {
+            let w = b.canonical("kb.implied", text)?;
+            if w.len() != 1 {
+                return Err(b.err("kb.implied", format!("'{text}' must be a single word")));
+            }
+            b.v.kb_implied.extend(w);
         }
         b.classifier(&parsed.classifier)?;
         let mut v = b.v;
