@@ -79,12 +79,12 @@ fn held_out_part_does_not_regress() {
     print!("{}", report.table("held-out part"));
     assert_eq!(report.non_faq_auto_answered, 0, "non-faq answered R0");
     assert!(
-        report.r3_recall() >= 0.997,
+        report.r3_recall() >= 0.999,
         "R3 recall {:.4}",
         report.r3_recall()
     );
     assert!(
-        report.accuracy() >= 0.93,
+        report.accuracy() >= 0.935,
         "accuracy {:.4}",
         report.accuracy()
     );

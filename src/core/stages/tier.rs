@@ -192,7 +192,7 @@ impl Run<'_> {
     /// What a turn asks: intent detection, except for a turn of stand-ins
     /// for messages without words (audio, stickers, locations, ...), which
     /// asks nothing the desk can read and goes to the operator.
-    fn detect_turn(&self, text: &str) -> Detection {
+    pub(in crate::core) fn detect_turn(&self, text: &str) -> Detection {
         if crate::core::inbound::only_stand_ins(text) {
             Detection::default()
         } else {

@@ -8,7 +8,7 @@
 use crate::core::desk::{Proposal, ProposalKind};
 use crate::core::machine::{MachineError, Next, Run};
 use crate::core::stages::Outcome;
-use crate::core::types::{Identity, WaitingOn};
+use crate::core::types::{Identity, Tier, WaitingOn};
 use crate::policy::identity::{self, Verdict};
 use crate::templates::TemplateId;
 
@@ -41,6 +41,27 @@ impl Run<'_> {
             .unwrap_or("")
             .to_string();
         desk.claims_read = desk.turn_text.len();
+        // An answer to the identity question joins the turn, which is
+        // tiered again (CONTRACT section 2, "Turns"): "ah ribet, refund aja"
+        // or a threat goes to the coach instead of being asked again.
+        if self.case.desk.asked_identity
+            && !unread.trim().is_empty()
+            && self.case.tier != Some(Tier::R3)
+        {
+            let det = self.detect_turn(&self.case.desk.turn_text);
+            if det.intents.iter().any(|i| i.is_risky()) || det.risk_suspected() {
+                self.redecide()?;
+                if self.case.tier == Some(Tier::R3) {
+                    self.case.desk.asked_identity = false;
+                    return Ok(Next::Go(
+                        Outcome::Unverified,
+                        "the customer's answer carries a request for the coach: the turn is \
+                         tiered R3"
+                            .into(),
+                    ));
+                }
+            }
+        }
         let found = self.claims_in(&unread)?;
         let desk = &mut self.case.desk;
         let new_claim = found.invoice.is_some() || found.email.is_some();

@@ -30,6 +30,22 @@ pub struct Word {
 }
 
 /// Splits `text` into cleaned words (see the module doc).
+/// The end of an email address starting at `i` (at the start of a
+/// whitespace-separated token: something, `@`, a domain with a dot).
+fn email_at(chars: &[char], i: usize) -> Option<usize> {
+    if i > 0 && !chars[i - 1].is_whitespace() {
+        return None;
+    }
+    let end = chars[i..]
+        .iter()
+        .position(|c| c.is_whitespace())
+        .map_or(chars.len(), |n| i + n);
+    let token = &chars[i..end];
+    let at = token.iter().position(|&c| c == '@')?;
+    let domain = &token[at + 1..];
+    (at > 0 && domain.len() > 2 && domain[..domain.len() - 1].contains(&'.')).then_some(end)
+}
+
 pub fn words(text: &str) -> Vec<Word> {
     let clean = clean(text);
     let mut out: Vec<Word> = Vec::new();
@@ -40,6 +56,12 @@ pub fn words(text: &str) -> Vec<Word> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        if let Some(end) = email_at(&chars, i) {
+            // An email address is identity data, not words: its local part
+            // ("wrong1@...", "refund.team@...") says nothing of the request.
+            i = end;
+            continue;
+        }
         if is_word_char(c) {
             let start = i;
             while i < chars.len() && continues_word(&chars, i) {
@@ -393,6 +415,12 @@ mod tests {
             ["lesnya", "bisa", "direschedule"]
         );
         assert_eq!(texts("e-mail charge-back"), ["email", "chargeback"]);
+        // An email address is no words; an "@" alone or a handle stays.
+        assert_eq!(
+            texts("INV-1 wrong1@example.com ok, refund.team@studio.co.id"),
+            ["inv", "1", "ok"]
+        );
+        assert_eq!(texts("email saya: sari@example.com"), ["email", "saya"]);
         assert_eq!(texts("anak-anak siap2 sesi2"), ["anak", "siap", "sesi"]);
         assert_eq!(texts("tgl20 jam5"), ["tgl", "20", "jam", "5"]);
     }

@@ -217,6 +217,47 @@ fn identity_by_invoice_and_email_given_over_several_messages() {
 }
 
 #[test]
+fn a_risky_answer_to_the_identity_question_goes_to_the_coach() {
+    for (first, answer) in [
+        ("jadwal les saya kapan?", "ah ribet, refund aja deh"),
+        (
+            "tolong kirim ulang invoice saya",
+            "goblok, ribet amat sih lo semua",
+        ),
+        (
+            "when is my next lesson?",
+            "never mind. just delete everything you have about me",
+        ),
+        (
+            "pembayaran saya udah masuk belum?",
+            "ga usah nanya2 invoice, pokoknya saya laporin ke polisi",
+        ),
+    ] {
+        for mode in [Mode::Pilot, Mode::Production] {
+            let mut sim = desk(mode, "+6289999");
+            sim.say(first);
+            assert_eq!(sim.templates_sent(), ["wa.r1.verify"], "{first}");
+            sim.say(answer);
+            assert_eq!(sim.case.tier, Some(Tier::R3), "{answer} ({mode:?})");
+            assert_eq!(sim.case.waiting_on, WaitingOn::Coach, "{answer} ({mode:?})");
+            assert_eq!(sim.case.identity, Identity::Unverified, "{answer}");
+            let sent = sim.templates_sent();
+            assert_eq!(
+                sent.iter().filter(|t| *t == "wa.r1.verify").count(),
+                1,
+                "{answer}"
+            );
+        }
+    }
+    // The details themselves are no request: they verify as before.
+    let mut sim = desk(Mode::Production, "+6289999");
+    sim.say("when is my next lesson?");
+    sim.say("INV-2026-001 sari@example.com");
+    assert_eq!(sim.case.identity, Identity::InvoiceEmail);
+    assert_eq!(sim.templates_sent(), ["wa.r1.verify", "wa.r1.schedule"]);
+}
+
+#[test]
 fn a_request_at_the_end_of_a_long_message_is_tiered() {
     // Longer than a business may send (4,096 characters): the whole text
     // is the turn.
