@@ -121,8 +121,10 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
     );
     if args.misses {
         for &i in &joined.misses {
-            let d = crate::policy::intent::combine(prepared.rules[i].clone(), &post[i], &t);
-            let (top, p) = crate::policy::intent::classifier::best(&post[i]);
+            let mut d =
+                crate::policy::intent::combine(prepared.rules[i].clone(), &post[i].whole, &t);
+            crate::policy::intent::raise_by_parts(&mut d, &post[i].parts, &t);
+            let (top, p) = crate::policy::intent::classifier::best(&post[i].whole);
             println!(
                 "  miss [{} {}] {:?}: label {}, rules {}, classifier {} {:.2}, joined {}{}",
                 rows[i].lang,
@@ -142,6 +144,11 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
         }
     }
     if args.sweep {
+        for part in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0] {
+            let g = crate::policy::intent::Thresholds { part, ..t };
+            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
+            println!("configured thresholds with part {part:.2}: {}", line(&r));
+        }
         for g in crossval::grid(t.faq) {
             let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
             println!(

@@ -78,10 +78,47 @@ fn word(t: &Token) -> &str {
 }
 
 /// The features of a message, from its tokens ([`matching::tokens`]).
+/// Most splits of a turn whose parts are read apart ([`part_features`]).
+const MAX_SPLITS: usize = 12;
+
+/// The features of the parts of a turn of several clauses: for each of
+/// its first [`MAX_SPLITS`] clause boundaries, the words before it and
+/// the words after it ("jadwal aku kapan? | aku ga mau sama coach Dewi
+/// lagi, dia suka nyentuh2"). A risky request beside an account question
+/// is read where the account question's words do not outweigh it. Empty
+/// for a turn of one clause.
+pub fn part_features(v: &Vocabulary, tokens: &[Token]) -> Vec<Features> {
+    let bounds: Vec<usize> = (1..tokens.len())
+        .filter(|&i| tokens[i].clause != tokens[i - 1].clause)
+        .take(MAX_SPLITS)
+        .collect();
+    // A part of fewer than two content words is not read alone ("my
+    // invoice is INV-2026-001": an identity detail, not a request).
+    let readable = |part: &[Token]| {
+        part.iter()
+            .filter(|t| matching::is_content(v, &t.word))
+            .count()
+            >= 2
+    };
+    let mut out = Vec::with_capacity(bounds.len() * 2);
+    for b in bounds {
+        for part in [&tokens[..b], &tokens[b..]] {
+            if readable(part) {
+                out.push(features(part));
+            }
+        }
+    }
+    out
+}
+
 pub fn features(tokens: &[Token]) -> Features {
     let mut out: Vec<u64> = Vec::with_capacity(tokens.len() * 24);
     for (i, t) in tokens.iter().enumerate() {
         let w = word(t);
+        if w.bytes().all(|b| b.is_ascii_digit()) {
+            // Numbers (times, amounts, invoice numbers) name no request.
+            continue;
+        }
         out.push(textcat::feature(WORD, w));
         if let Some(s) = stem(w) {
             out.push(textcat::feature(STEM, &s));

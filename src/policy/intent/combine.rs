@@ -60,6 +60,10 @@ pub struct Thresholds {
     /// to a person (a general question read this way is never answered
     /// from an article).
     pub dismiss: f64,
+    /// A part of a turn of several clauses (the words before or after a
+    /// clause boundary) whose risky intents together are this probable
+    /// makes its likeliest risky intent suspected.
+    pub part: f64,
 }
 
 impl Default for Thresholds {
@@ -75,6 +79,7 @@ impl Default for Thresholds {
             moving: 0.1,
             overrule: 1.0,
             dismiss: 1.0,
+            part: 1.0,
         }
     }
 }
@@ -206,6 +211,44 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
     d
 }
 
+/// The classifier's reading of the parts of a turn (`parts`, the
+/// probabilities of [`classifier::part_features`]) joined to `d`: when
+/// nothing risky is found or suspected yet and a part reads risky at
+/// `part` or more, the likeliest risky intent of that part is suspected
+/// and a human gets the turn ("kak next session kapan? aku mau minta
+/// duitnya diganti aja": the whole reads as a schedule question).
+pub fn raise_by_parts(d: &mut Detection, parts: &[Probabilities], t: &Thresholds) {
+    if t.part >= 1.0 || d.intents.iter().any(|i| i.is_risky()) || d.risk_suspected() {
+        return;
+    }
+    let risk = |p: &Probabilities| -> f64 {
+        Intent::ALL
+            .iter()
+            .filter(|i| i.is_risky())
+            .map(|i| classifier::probability(p, *i))
+            .sum()
+    };
+    let Some(worst) = parts.iter().max_by(|a, b| risk(a).total_cmp(&risk(b))) else {
+        return;
+    };
+    if risk(worst) < t.part {
+        return;
+    }
+    let likeliest = Intent::ALL
+        .iter()
+        .copied()
+        .filter(|i| i.is_risky())
+        .max_by(|a, b| {
+            classifier::probability(worst, *a).total_cmp(&classifier::probability(worst, *b))
+        })
+        .unwrap_or(Intent::Refund);
+    d.suspected.push(likeliest);
+    d.beyond_faq = true;
+    if let Some(o) = &mut d.learned {
+        o.raised = true;
+    }
+}
+
 /// `top` becomes the primary intent of `d`: the stronger intents go, a
 /// risky one kept as suspected.
 fn overrule(d: &mut Detection, top: Intent) {
@@ -257,6 +300,7 @@ mod tests {
         moving: 0.1,
         overrule: 1.0,
         dismiss: 1.0,
+        part: 1.0,
     };
 
     #[test]
@@ -291,6 +335,30 @@ mod tests {
         // "cancelll": a risky word alone still reaches the coach.
         let d = combine(word, &probs(&[(Intent::Cancel, 0.9)]), &T);
         assert_eq!(d.intents, [Intent::Cancel]);
+    }
+
+    #[test]
+    fn a_risky_part_of_a_turn_raises_a_suspicion_once() {
+        let t = Thresholds { part: 0.7, ..T };
+        let parts = [
+            probs(&[(Intent::NextSession, 0.9)]),
+            probs(&[(Intent::Harassment, 0.6), (Intent::Refund, 0.2)]),
+        ];
+        let mut d = rules(&[Intent::NextSession]);
+        raise_by_parts(&mut d, &parts, &t);
+        assert_eq!(d.suspected, [Intent::Harassment]);
+        assert!(!d.may_answer_from_kb());
+        // Below the threshold, or off, or when the turn is already risky:
+        // nothing changes.
+        let mut d = rules(&[Intent::NextSession]);
+        raise_by_parts(&mut d, &parts[..1], &t);
+        assert!(d.suspected.is_empty());
+        let mut d = rules(&[Intent::NextSession]);
+        raise_by_parts(&mut d, &parts, &T);
+        assert!(d.suspected.is_empty(), "part 1.0 is off");
+        let mut d = rules(&[Intent::Cancel, Intent::NextSession]);
+        raise_by_parts(&mut d, &parts, &t);
+        assert!(d.suspected.is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use caseflow_textcat::{Features, TrainError};
 
 use super::classifier::{self, Classifier, Probabilities};
 use super::eval::{self, Judge, Report, Routing, Row};
-use super::{Detection, Thresholds, combine};
+use super::{Detection, Thresholds, combine, raise_by_parts};
 use crate::core::types::Tier;
 use crate::policy::kb;
 use crate::policy::tier::TierFacts;
@@ -24,7 +24,28 @@ use crate::policy::tier::TierFacts;
 pub struct Prepared {
     pub rules: Vec<Detection>,
     pub features: Vec<Features>,
+    /// The features of each row's parts ([`classifier::part_features`]).
+    pub parts: Vec<Vec<Features>>,
     pub kb_match: Vec<bool>,
+}
+
+/// The classifier's probabilities of a row and of its parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    pub whole: Probabilities,
+    pub parts: Vec<Probabilities>,
+}
+
+impl Read {
+    fn by(c: &Classifier, prepared: &Prepared, i: usize) -> Read {
+        Read {
+            whole: c.probabilities(&prepared.features[i]),
+            parts: prepared.parts[i]
+                .iter()
+                .map(|f| c.probabilities(f))
+                .collect(),
+        }
+    }
 }
 
 /// Works out the rules' side of every row.
@@ -32,12 +53,14 @@ pub fn prepare(judge: &Judge<'_>, rows: &[Row<'_>]) -> Prepared {
     let mut p = Prepared {
         rules: Vec::with_capacity(rows.len()),
         features: Vec::with_capacity(rows.len()),
+        parts: Vec::with_capacity(rows.len()),
         kb_match: Vec::with_capacity(rows.len()),
     };
     for r in rows {
-        let (d, f) = judge.detector.rules_and_features(r.text);
+        let (d, f, parts) = judge.detector.rules_and_features(r.text);
         p.rules.push(d);
         p.features.push(f);
+        p.parts.push(parts);
         p.kb_match.push(
             kb::best_match(judge.detector, r.text, judge.articles, judge.kb_threshold).is_some(),
         );
@@ -51,9 +74,15 @@ pub fn out_of_fold(
     rows: &[Row<'_>],
     prepared: &Prepared,
     folds: usize,
-) -> Result<Vec<Probabilities>, TrainError> {
+) -> Result<Vec<Read>, TrainError> {
     let folds = folds.max(2);
-    let mut post = vec![[0.0; classifier::CLASSES]; rows.len()];
+    let mut post = vec![
+        Read {
+            whole: [0.0; classifier::CLASSES],
+            parts: Vec::new(),
+        };
+        rows.len()
+    ];
     for k in 0..folds {
         let train: Vec<(Features, super::Intent)> = rows
             .iter()
@@ -63,28 +92,26 @@ pub fn out_of_fold(
             .collect();
         let c = Classifier::from_features(&train)?;
         for i in (k..rows.len()).step_by(folds) {
-            post[i] = c.probabilities(&prepared.features[i]);
+            post[i] = Read::by(&c, prepared, i);
         }
     }
     Ok(post)
 }
 
 /// The probabilities of every row from a classifier trained elsewhere.
-pub fn held_apart(c: &Classifier, prepared: &Prepared) -> Vec<Probabilities> {
-    prepared
-        .features
-        .iter()
-        .map(|f| c.probabilities(f))
+pub fn held_apart(c: &Classifier, prepared: &Prepared) -> Vec<Read> {
+    (0..prepared.features.len())
+        .map(|i| Read::by(c, prepared, i))
         .collect()
 }
 
 /// The classifier alone: its most probable intent is the primary; a
 /// risky one routes the turn to a human; it never answers.
-pub fn alone(rows: &[Row<'_>], post: &[Probabilities]) -> Report {
+pub fn alone(rows: &[Row<'_>], post: &[Read]) -> Report {
     let outcomes: Vec<Routing> = post
         .iter()
         .map(|p| {
-            let primary = classifier::best(p).0;
+            let primary = classifier::best(&p.whole).0;
             Routing {
                 primary,
                 risky_routed: primary.is_risky(),
@@ -101,13 +128,17 @@ pub fn joined(
     judge: &Judge<'_>,
     rows: &[Row<'_>],
     prepared: &Prepared,
-    post: Option<&[Probabilities]>,
+    post: Option<&[Read]>,
     t: &Thresholds,
 ) -> Report {
     let outcomes: Vec<Routing> = (0..rows.len())
         .map(|i| {
             let d = match post {
-                Some(post) => combine(prepared.rules[i].clone(), &post[i], t),
+                Some(post) => {
+                    let mut d = combine(prepared.rules[i].clone(), &post[i].whole, t);
+                    raise_by_parts(&mut d, &post[i].parts, t);
+                    d
+                }
                 None => prepared.rules[i].clone(),
             };
             let decision = judge.tiers.decide(&TierFacts {
@@ -144,6 +175,7 @@ pub fn grid(faq: f64) -> Vec<Thresholds> {
                                 moving: Thresholds::default().moving,
                                 overrule,
                                 dismiss,
+                                part: Thresholds::default().part,
                             });
                         }
                     }
@@ -175,7 +207,7 @@ mod tests {
         let post = out_of_fold(&rows, &prepared, 5).unwrap();
         assert_eq!(post.len(), rows.len());
         for p in &post {
-            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+            assert!((p.whole.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         }
         assert_eq!(post, out_of_fold(&rows, &prepared, 5).unwrap());
         // A model that saw the rows knows them; the folds' models did

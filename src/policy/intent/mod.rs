@@ -46,7 +46,7 @@ pub mod normalize;
 pub mod vocabulary;
 
 pub use classifier::{Classifier, ExamplesError};
-pub use combine::{Opinion, Thresholds, combine};
+pub use combine::{Opinion, Thresholds, combine, raise_by_parts};
 pub use normalize::normalize;
 pub use vocabulary::VocabularyError;
 
@@ -291,21 +291,39 @@ impl Detector {
         let analysis = matching::analyse(&self.vocabulary, text);
         let rules = self.decide(&analysis);
         match &self.classifier {
-            Some(c) => {
-                let p = c.probabilities(&classifier::features(&analysis.tokens));
-                combine(rules, &p, self.thresholds())
-            }
+            Some(c) => self.joined(c, &analysis.tokens, rules),
             None => rules,
         }
     }
 
+    /// The rules' detection joined with the classifier's reading of the
+    /// whole turn and of its parts.
+    fn joined(&self, c: &Classifier, tokens: &[matching::Token], rules: Detection) -> Detection {
+        let p = c.probabilities(&classifier::features(tokens));
+        let mut d = combine(rules, &p, self.thresholds());
+        let parts: Vec<_> = classifier::part_features(&self.vocabulary, tokens)
+            .iter()
+            .map(|f| c.probabilities(f))
+            .collect();
+        raise_by_parts(&mut d, &parts, self.thresholds());
+        d
+    }
+
     /// The rules' detection alone and the classifier's features of `text`
     /// (for cross-validation).
-    pub fn rules_and_features(&self, text: &str) -> (Detection, caseflow_textcat::Features) {
+    pub fn rules_and_features(
+        &self,
+        text: &str,
+    ) -> (
+        Detection,
+        caseflow_textcat::Features,
+        Vec<caseflow_textcat::Features>,
+    ) {
         let analysis = matching::analyse(&self.vocabulary, text);
         (
             self.decide(&analysis),
             classifier::features(&analysis.tokens),
+            classifier::part_features(&self.vocabulary, &analysis.tokens),
         )
     }
 
@@ -372,9 +390,8 @@ impl Detector {
         let rules = self.decide(&a);
         let (detection, learned_from) = match &self.classifier {
             Some(c) => {
-                let p = c.probabilities(&classifier::features(&a.tokens));
-                let d = combine(rules, &p, self.thresholds());
-                let top = classifier::best(&p).0;
+                let d = self.joined(c, &a.tokens, rules);
+                let top = d.learned.map_or(Intent::Other, |o| o.intent);
                 (d, c.reasons(&a.tokens, top, 6))
             }
             None => (rules, Vec::new()),

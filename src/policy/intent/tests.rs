@@ -226,6 +226,39 @@ fn general_questions_only_may_be_answered_from_the_kb() {
 }
 
 #[test]
+fn a_risky_request_beside_an_account_question_is_suspected() {
+    // The whole reads as the account question; its part after the
+    // question reads risky (classifier::part_features).
+    for (text, risky) in [
+        (
+            "jadwal aku kapan ya? aku ga mau sama coach Dewi lagi, dia suka nyentuh2",
+            Intent::Harassment,
+        ),
+        (
+            "udah masuk blm bayarnya? aku transfer kelebihan 100rb",
+            Intent::Refund,
+        ),
+        (
+            "invoice nya kirim lagi ya, nanti nominalnya tolong dikreditkan balik ke kartu aku",
+            Intent::Refund,
+        ),
+    ] {
+        let d = detect(text);
+        assert!(d.suspected.contains(&risky), "{text}: {d:?}");
+        assert!(!d.may_answer_from_kb(), "{text}");
+    }
+    // A plain account question with an aside stays one.
+    for text in [
+        "jadwal les saya kapan? soalnya saya lupa",
+        "halo kak, mau tanya jadwal les anak saya minggu depan jam berapa ya? terima kasih",
+    ] {
+        let d = detect(text);
+        assert_eq!(d.primary(), Intent::NextSession, "{text}");
+        assert!(!d.risk_suspected(), "{text}: {d:?}");
+    }
+}
+
+#[test]
 fn a_lone_menu_word_goes_to_a_person_unless_it_is_risky() {
     all_primary(
         &[

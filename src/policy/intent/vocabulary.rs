@@ -68,6 +68,7 @@ struct ClassifierFile {
     moving: f64,
     overrule: f64,
     dismiss: f64,
+    part: f64,
 }
 
 impl Default for ClassifierFile {
@@ -83,6 +84,7 @@ impl Default for ClassifierFile {
             moving: t.moving,
             overrule: t.overrule,
             dismiss: t.dismiss,
+            part: t.part,
         }
     }
 }
@@ -554,6 +556,7 @@ impl Builder<'_> {
             ("moving", c.moving),
             ("overrule", c.overrule),
             ("dismiss", c.dismiss),
+            ("part", c.part),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(self.err(
@@ -573,6 +576,7 @@ impl Builder<'_> {
                 moving: c.moving,
                 overrule: c.overrule,
                 dismiss: c.dismiss,
+                part: c.part,
             },
         };
         Ok(())
