@@ -118,7 +118,16 @@ async fn an_answered_case_closes_after_24_idle_hours() {
         entered(&c, "close") + chrono::Duration::hours(24),
         "{c}"
     );
-    let c = fires_at(&s, &id, "idle_close", due).await;
+    fires_at(&s, &id, "idle_close", due).await;
+    // The case view reads the record, then the log: a view taken while the
+    // timer's commit lands can show the transition with the state before
+    // it. Wait for the record.
+    let c = s
+        .wait_for("the case to close", Duration::from_secs(10), || async {
+            let c = s.case(&id).await;
+            (c["state"] == "closed").then_some(c)
+        })
+        .await;
     assert_eq!(c["state"], "closed", "{c}");
     assert!(c["closed_at"].is_string(), "{c}");
 }
