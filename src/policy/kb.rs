@@ -8,7 +8,7 @@
 //! 1. the turn is close to one of the article's questions: Dice similarity
 //!    `2|A∩B| / (|A|+|B|)` of the word sets at or above the threshold;
 //! 2. every content word of the turn appears in the article (its title,
-//!    questions or body): "What's the wifi password at the studio?" shares
+//!    questions or body, in either language): "What's the wifi password at the studio?" shares
 //!    "studio" with the address article but asks about the wifi, so the
 //!    address article does not answer it. Words of `[kb] implied` are
 //!    exempt: the business's own subject ("les", "studio", "vokal") and
@@ -76,10 +76,12 @@ pub fn best_match(
         })
 }
 
-/// Every asked term appears in the article's title, questions or body.
+/// Every asked term appears in the article's title, questions or body (in
+/// either language).
 fn covers(detector: &Detector, article: &Article, asked: &[String]) -> bool {
     let title = detector.kb_terms_memo(&article.title);
     let body = detector.kb_terms_memo(&article.body);
+    let body_id = detector.kb_terms_memo(article.body_id.as_deref().unwrap_or(""));
     let questions: Vec<_> = article
         .questions
         .iter()
@@ -89,6 +91,7 @@ fn covers(detector: &Detector, article: &Article, asked: &[String]) -> bool {
         detector.kb_implied(t)
             || title.binary_search(t).is_ok()
             || body.binary_search(t).is_ok()
+            || body_id.binary_search(t).is_ok()
             || questions.iter().any(|q| q.binary_search(t).is_ok())
     })
 }
@@ -207,6 +210,21 @@ mod tests {
         );
         assert_eq!(answer("is the studio open on sunday?"), None);
         assert_eq!(answer("do you offer guitar lessons?"), None);
+    }
+
+    #[test]
+    fn the_indonesian_body_covers_too() {
+        let mut a = article(
+            "hours",
+            ArticleStatus::Published,
+            &["buka jam berapa", "what are your opening hours"],
+            "Monday to Saturday, 10:00 to 21:00.",
+        );
+        a.body_id = Some("Senin sampai Sabtu, 10:00 sampai 21:00.".into());
+        let kb = [a];
+        let answer = |text: &str| best_match(&Detector::shipped(), text, &kb, 0.5);
+        assert!(answer("buka jam berapa sampai sabtu?").is_some());
+        assert!(answer("buka jam berapa hari minggu?").is_none());
     }
 
     #[test]
