@@ -77,7 +77,6 @@ fn word(t: &Token) -> &str {
     t.alt.as_deref().unwrap_or(&t.word)
 }
 
-/// The features of a message, from its tokens ([`matching::tokens`]).
 /// Most splits of a turn whose parts are read apart ([`part_features`]).
 const MAX_SPLITS: usize = 12;
 
@@ -111,6 +110,7 @@ pub fn part_features(v: &Vocabulary, tokens: &[Token]) -> Vec<Features> {
     out
 }
 
+/// The features of a message, from its tokens ([`matching::tokens`]).
 pub fn features(tokens: &[Token]) -> Features {
     let mut out: Vec<u64> = Vec::with_capacity(tokens.len() * 24);
     for (i, t) in tokens.iter().enumerate() {

@@ -107,11 +107,7 @@ pub struct Opinion {
 /// under `t` (see the module doc).
 pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection {
     let (top, top_p) = classifier::best(p);
-    let risk: f64 = Intent::ALL
-        .iter()
-        .filter(|i| i.is_risky())
-        .map(|i| classifier::probability(p, *i))
-        .sum();
+    let risk = risk_of(p);
     let faq = classifier::probability(p, Intent::Faq);
     let mut o = Opinion {
         intent: top,
@@ -174,15 +170,7 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
     }
     let risky_found = d.intents.iter().any(|i| i.is_risky()) || d.risk_suspected();
     if !risky_found && risk >= t.suspect {
-        let likeliest = Intent::ALL
-            .iter()
-            .copied()
-            .filter(|i| i.is_risky())
-            .max_by(|a, b| {
-                classifier::probability(p, *a).total_cmp(&classifier::probability(p, *b))
-            })
-            .unwrap_or(Intent::Refund);
-        d.suspected.push(likeliest);
+        d.suspected.push(likeliest_risky(p));
         o.raised = true;
     }
     // A cancellation beside a reschedule may be the moving of one session
@@ -221,32 +209,39 @@ pub fn raise_by_parts(d: &mut Detection, parts: &[Probabilities], t: &Thresholds
     if t.part >= 1.0 || d.intents.iter().any(|i| i.is_risky()) || d.risk_suspected() {
         return;
     }
-    let risk = |p: &Probabilities| -> f64 {
-        Intent::ALL
-            .iter()
-            .filter(|i| i.is_risky())
-            .map(|i| classifier::probability(p, *i))
-            .sum()
-    };
-    let Some(worst) = parts.iter().max_by(|a, b| risk(a).total_cmp(&risk(b))) else {
+    let Some(worst) = parts
+        .iter()
+        .max_by(|a, b| risk_of(a).total_cmp(&risk_of(b)))
+    else {
         return;
     };
-    if risk(worst) < t.part {
+    if risk_of(worst) < t.part {
         return;
     }
-    let likeliest = Intent::ALL
-        .iter()
-        .copied()
-        .filter(|i| i.is_risky())
-        .max_by(|a, b| {
-            classifier::probability(worst, *a).total_cmp(&classifier::probability(worst, *b))
-        })
-        .unwrap_or(Intent::Refund);
-    d.suspected.push(likeliest);
+    d.suspected.push(likeliest_risky(worst));
     d.beyond_faq = true;
     if let Some(o) = &mut d.learned {
         o.raised = true;
     }
+}
+
+/// The probability of the risky intents together.
+fn risk_of(p: &Probabilities) -> f64 {
+    Intent::ALL
+        .iter()
+        .filter(|i| i.is_risky())
+        .map(|i| classifier::probability(p, *i))
+        .sum()
+}
+
+/// The most probable risky intent.
+fn likeliest_risky(p: &Probabilities) -> Intent {
+    Intent::ALL
+        .iter()
+        .copied()
+        .filter(|i| i.is_risky())
+        .max_by(|a, b| classifier::probability(p, *a).total_cmp(&classifier::probability(p, *b)))
+        .unwrap_or(Intent::Refund)
 }
 
 /// `top` becomes the primary intent of `d`: the stronger intents go, a
