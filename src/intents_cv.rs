@@ -123,7 +123,7 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
         for &i in &joined.misses {
             let mut d =
                 crate::policy::intent::combine(prepared.rules[i].clone(), &post[i].whole, &t);
-            crate::policy::intent::raise_by_parts(&mut d, &post[i].parts, &t);
+            crate::policy::intent::raise_by_parts(&mut d, || post[i].parts.clone(), &t);
             let (top, p) = crate::policy::intent::classifier::best(&post[i].whole);
             println!(
                 "  miss [{} {}] {:?}: label {}, rules {}, classifier {} {:.2}, joined {}{}",

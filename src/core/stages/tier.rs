@@ -204,10 +204,18 @@ impl Run<'_> {
     /// it stands: text the customer added while asked for identity can
     /// raise the tier too.
     pub(in crate::core) fn redecide(&mut self) -> Result<(), MachineError> {
+        let det = self.detect_turn(&self.case.desk.turn_text);
+        self.redecide_with(det)
+    }
+
+    /// [`Run::redecide`] with the turn's detection already made.
+    pub(in crate::core) fn redecide_with(
+        &mut self,
+        mut det: Detection,
+    ) -> Result<(), MachineError> {
         if matches!(self.case.desk.task, Some(Task::Book(_))) {
             return Ok(());
         }
-        let mut det = self.detect_turn(&self.case.desk.turn_text);
         for i in &self.case.desk.intents {
             if !det.intents.contains(i) {
                 det.intents.push(*i);

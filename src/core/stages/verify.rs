@@ -50,7 +50,7 @@ impl Run<'_> {
         {
             let det = self.detect_turn(&self.case.desk.turn_text);
             if det.intents.iter().any(|i| i.is_risky()) || det.risk_suspected() {
-                self.redecide()?;
+                self.redecide_with(det)?;
                 if self.case.tier == Some(Tier::R3) {
                     self.case.desk.asked_identity = false;
                     return Ok(Next::Go(

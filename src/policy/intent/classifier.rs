@@ -115,7 +115,7 @@ pub fn features(tokens: &[Token]) -> Features {
     let mut out: Vec<u64> = Vec::with_capacity(tokens.len() * 24);
     for (i, t) in tokens.iter().enumerate() {
         let w = word(t);
-        if w.bytes().all(|b| b.is_ascii_digit()) {
+        if matching::is_number(w) {
             // Numbers (times, amounts, invoice numbers) name no request.
             continue;
         }

@@ -205,10 +205,17 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
 /// `part` or more, the likeliest risky intent of that part is suspected
 /// and a human gets the turn ("kak next session kapan? aku mau minta
 /// duitnya diganti aja": the whole reads as a schedule question).
-pub fn raise_by_parts(d: &mut Detection, parts: &[Probabilities], t: &Thresholds) {
+/// `parts` is only called when they can change `d`: nothing risky is
+/// found or suspected and `part` is on.
+pub fn raise_by_parts(
+    d: &mut Detection,
+    parts: impl FnOnce() -> Vec<Probabilities>,
+    t: &Thresholds,
+) {
     if t.part >= 1.0 || d.intents.iter().any(|i| i.is_risky()) || d.risk_suspected() {
         return;
     }
+    let parts = parts();
     let Some(worst) = parts
         .iter()
         .max_by(|a, b| risk_of(a).total_cmp(&risk_of(b)))
@@ -340,19 +347,19 @@ mod tests {
             probs(&[(Intent::Harassment, 0.6), (Intent::Refund, 0.2)]),
         ];
         let mut d = rules(&[Intent::NextSession]);
-        raise_by_parts(&mut d, &parts, &t);
+        raise_by_parts(&mut d, || parts.to_vec(), &t);
         assert_eq!(d.suspected, [Intent::Harassment]);
         assert!(!d.may_answer_from_kb());
         // Below the threshold, or off, or when the turn is already risky:
         // nothing changes.
         let mut d = rules(&[Intent::NextSession]);
-        raise_by_parts(&mut d, &parts[..1], &t);
+        raise_by_parts(&mut d, || parts[..1].to_vec(), &t);
         assert!(d.suspected.is_empty());
         let mut d = rules(&[Intent::NextSession]);
-        raise_by_parts(&mut d, &parts, &T);
+        raise_by_parts(&mut d, || parts.to_vec(), &T);
         assert!(d.suspected.is_empty(), "part 1.0 is off");
         let mut d = rules(&[Intent::Cancel, Intent::NextSession]);
-        raise_by_parts(&mut d, &parts, &t);
+        raise_by_parts(&mut d, || parts.to_vec(), &t);
         assert!(d.suspected.is_empty());
     }
 

@@ -136,7 +136,7 @@ pub fn joined(
             let d = match post {
                 Some(post) => {
                     let mut d = combine(prepared.rules[i].clone(), &post[i].whole, t);
-                    raise_by_parts(&mut d, &post[i].parts, t);
+                    raise_by_parts(&mut d, || post[i].parts.clone(), t);
                     d
                 }
                 None => prepared.rules[i].clone(),

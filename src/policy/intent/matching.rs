@@ -114,7 +114,12 @@ pub fn is_content(v: &Vocabulary, word: &str) -> bool {
         || v.filler.contains(word)
         || v.negation.contains(word)
         || v.bridge.contains(word)
-        || word.bytes().all(|b| b.is_ascii_digit()))
+        || is_number(word))
+}
+
+/// A word of digits only (a time, an amount, an invoice number).
+pub fn is_number(word: &str) -> bool {
+    word.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The message's words with slang resolved.

@@ -301,11 +301,13 @@ impl Detector {
     fn joined(&self, c: &Classifier, tokens: &[matching::Token], rules: Detection) -> Detection {
         let p = c.probabilities(&classifier::features(tokens));
         let mut d = combine(rules, &p, self.thresholds());
-        let parts: Vec<_> = classifier::part_features(&self.vocabulary, tokens)
-            .iter()
-            .map(|f| c.probabilities(f))
-            .collect();
-        raise_by_parts(&mut d, &parts, self.thresholds());
+        let parts = || {
+            classifier::part_features(&self.vocabulary, tokens)
+                .iter()
+                .map(|f| c.probabilities(f))
+                .collect()
+        };
+        raise_by_parts(&mut d, parts, self.thresholds());
         d
     }
 
@@ -430,10 +432,9 @@ impl Detector {
     /// Whether an article may cover a question without containing this
     /// knowledge-base term (`[kb] implied`: "les", "studio", "offer").
     pub fn kb_implied(&self, term: &str) -> bool {
-        self.vocabulary
-            .kb_implied
-            .iter()
-            .any(|w| w == term || self.kb_root(w) == term)
+        self.kb_terms_memo(&self.vocabulary.kb_implied)
+            .binary_search_by(|t| t.as_str().cmp(term))
+            .is_ok()
     }
 
     /// [`Detector::kb_terms`] of a text that recurs (an article's

@@ -262,8 +262,9 @@ pub struct Vocabulary {
     pub(super) skeletons: HashMap<String, Vec<u32>>,
     pub(super) synonyms: HashMap<String, String>,
     /// Words an article need not contain to cover a question (`[kb]
-    /// implied`): the business's own subject and verbs that name none.
-    pub(super) kb_implied: Vec<String>,
+    /// implied`, space-separated): the business's own subject and verbs
+    /// that name none.
+    pub(super) kb_implied: String,
     /// Intents a negation does not take back.
     pub(super) unnegatable: Vec<Intent>,
     /// How message words matched before.
@@ -312,7 +313,7 @@ impl Vocabulary {
                 fuzzy: Vec::new(),
                 skeletons: HashMap::new(),
                 synonyms: HashMap::new(),
-                kb_implied: Vec::new(),
+                kb_implied: String::new(),
                 unnegatable: Vec::new(),
                 memo: Default::default(),
                 classifier: ClassifierSettings {
@@ -460,7 +461,10 @@ impl Vocabulary {
             if w.len() != 1 {
                 return Err(b.err("kb.implied", format!("'{text}' must be a single word")));
             }
-            b.v.kb_implied.extend(w);
+            for w in w {
+                b.v.kb_implied.push_str(&w);
+                b.v.kb_implied.push(' ');
+            }
         }
         b.classifier(&parsed.classifier)?;
         let mut v = b.v;
