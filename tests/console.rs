@@ -726,7 +726,8 @@ async fn only_an_admin_switches_degraded_mode_from_the_console() {
         .click()
         .await
         .unwrap();
-    b.wait_url("/console/desk").await;
+    b.wait_url("/console/desk?done=degraded").await;
+    assert!(b.text("main").await.contains("Degraded mode switched."));
     let (_, d) = s.admin_get("/admin/degraded").await;
     assert_eq!(d["on"], true, "{d}");
     assert_eq!(d["current"]["by"], "andi", "{d}");

@@ -19,7 +19,7 @@ use crate::http::auth::Role;
 use crate::http::bulk_retry;
 
 /// `GET /console/desk`: degraded mode (with its switch for an admin) and
-/// the tools' breakers.
+/// the tools' breakers (`?done=degraded` after a switch).
 pub async fn show(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
@@ -29,7 +29,14 @@ pub async fn show(
         return to_sign_in();
     };
     let f = frame(&state, &v, Here::Desk, "/console/desk".into());
-    let notice = q.get("error").map(|e| pages::notice(false, e));
+    let notice = match (q.get("error"), q.get("done").map(String::as_str)) {
+        (Some(e), _) => Some(pages::notice(false, e)),
+        (None, Some("degraded")) => Some(pages::notice(
+            true,
+            L::DegradedSwitched.text(v.session.lang),
+        )),
+        _ => None,
+    };
     html(desk_page(&state, &f, notice))
 }
 
@@ -165,7 +172,7 @@ pub async fn set_degraded(
         .set_degraded(on, reason.to_string(), actor)
         .await
     {
-        Ok(_) => see_other("/console/desk"),
+        Ok(_) => see_other("/console/desk?done=degraded"),
         Err(e) => super::case::failed(&v, crate::http::ApiError::internal(e)),
     }
 }

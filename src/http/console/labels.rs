@@ -108,6 +108,7 @@ labels! {
     DegradedOff => "Off", "Mati";
     SwitchOn => "Switch degraded mode on", "Aktifkan mode terbatas";
     SwitchOff => "Switch degraded mode off", "Matikan mode terbatas";
+    DegradedSwitched => "Degraded mode switched.", "Mode terbatas diubah.";
     AdminOnly => "Only an admin switches degraded mode.", "Hanya admin yang dapat mengubah mode terbatas.";
     Breakers => "Tools and their breakers", "Alat dan pemutusnya";
     Tool => "Tool", "Alat";
