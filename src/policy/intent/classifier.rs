@@ -12,6 +12,9 @@
 //! slang resolved, repeated letters squeezed):
 //! - each word, and its Nazief–Adriani / ECS stem when different;
 //! - each pair of neighbouring words;
+//! - each of the three words after a negation word in its clause, and its
+//!   stem, marked negated ("ga mau lanjut les": "lanjut" negated), the
+//!   scope of Das & Chen (2001) and Pang, Lee & Vaithyanathan (2002);
 //! - the character n-grams of 2 to 5 characters of each word written as
 //!   `<word>` (so a prefix, a suffix or a whole short word is a feature of
 //!   its own).
@@ -52,6 +55,11 @@ const CHAR_MAX: usize = 5;
 const WORD: u8 = b'w';
 const STEM: u8 = b's';
 const PAIR: u8 = b'p';
+const NEGATED: u8 = b'n';
+
+/// How many words after a negation word (in its clause) are read as
+/// negated ("tidak mau lanjut *les*": "not-lanjut").
+const NEGATION_SCOPE: usize = 3;
 
 /// How the model is trained: ten passes, a light L2 penalty (chosen by
 /// 10-fold cross-validation on the development part, 5,514 messages:
@@ -103,7 +111,7 @@ pub fn part_features(v: &Vocabulary, tokens: &[Token]) -> Vec<Features> {
     for b in bounds {
         for part in [&tokens[..b], &tokens[b..]] {
             if readable(part) {
-                out.push(features(part));
+                out.push(features(v, part));
             }
         }
     }
@@ -111,24 +119,74 @@ pub fn part_features(v: &Vocabulary, tokens: &[Token]) -> Vec<Features> {
 }
 
 /// The features of a message, from its tokens ([`matching::tokens`]).
-pub fn features(tokens: &[Token]) -> Features {
+pub fn features(v: &Vocabulary, tokens: &[Token]) -> Features {
     let mut out: Vec<u64> = Vec::with_capacity(tokens.len() * 24);
+    walk(v, tokens, |h, _| out.push(h));
+    Features::from_hashes(out)
+}
+
+/// What a feature stands for, for `caseflow intents explain`.
+enum Named<'a> {
+    Word(&'a str),
+    Stem(&'a str),
+    Negated(&'a str),
+    Pair(&'a str, &'a str),
+    Chars(&'a str),
+}
+
+impl std::fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Named::Word(w) => write!(f, "word {w}"),
+            Named::Stem(s) => write!(f, "stem {s}"),
+            Named::Negated(w) => write!(f, "negated {w}"),
+            Named::Pair(a, b) => write!(f, "words {a} {b}"),
+            Named::Chars(g) => write!(f, "chars {g}"),
+        }
+    }
+}
+
+/// Calls `f` with every feature of a message and what it stands for.
+fn walk(v: &Vocabulary, tokens: &[Token], mut f: impl FnMut(u64, Named<'_>)) {
+    // Words left in the scope of the clause's last negation word.
+    let mut scope = 0;
     for (i, t) in tokens.iter().enumerate() {
         let w = word(t);
+        if i > 0 && t.clause != tokens[i - 1].clause {
+            scope = 0;
+        }
+        let negated = scope > 0;
+        if v.negation.contains(&t.word) {
+            scope = NEGATION_SCOPE;
+        } else {
+            scope = scope.saturating_sub(1);
+        }
         if matching::is_number(w) {
             // Numbers (times, amounts, invoice numbers) name no request.
             continue;
         }
-        out.push(textcat::feature(WORD, w));
-        if let Some(s) = stem(w) {
-            out.push(textcat::feature(STEM, &s));
+        f(textcat::feature(WORD, w), Named::Word(w));
+        let s = stem(w);
+        if let Some(s) = &s {
+            f(textcat::feature(STEM, s), Named::Stem(s));
+        }
+        if negated {
+            f(textcat::feature(NEGATED, w), Named::Negated(w));
+            if let Some(s) = &s {
+                f(textcat::feature(NEGATED, s), Named::Negated(s));
+            }
         }
         if let Some(next) = tokens.get(i + 1) {
-            out.push(textcat::feature_pair(PAIR, w, word(next)));
+            let n = word(next);
+            f(textcat::feature_pair(PAIR, w, n), Named::Pair(w, n));
         }
-        textcat::push_char_ngrams(w, CHAR_MIN, CHAR_MAX, &mut out);
+        textcat::char_ngrams(w, CHAR_MIN, CHAR_MAX, |g| {
+            f(
+                textcat::feature(textcat::CHAR_NAMESPACE, g),
+                Named::Chars(g),
+            );
+        });
     }
-    Features::from_hashes(out)
 }
 
 /// The formal stem of a word, when it differs from the word.
@@ -142,25 +200,9 @@ fn stem(w: &str) -> Option<String> {
 
 /// Every feature of a message with what it stands for ("word batalin",
 /// "chars <bat"), for `caseflow intents explain`.
-fn named_features(tokens: &[Token]) -> Vec<(u64, String)> {
+fn named_features(v: &Vocabulary, tokens: &[Token]) -> Vec<(u64, String)> {
     let mut out = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
-        let w = word(t);
-        out.push((textcat::feature(WORD, w), format!("word {w}")));
-        if let Some(s) = stem(w) {
-            out.push((textcat::feature(STEM, &s), format!("stem {s}")));
-        }
-        if let Some(next) = tokens.get(i + 1) {
-            let n = word(next);
-            out.push((textcat::feature_pair(PAIR, w, n), format!("words {w} {n}")));
-        }
-        textcat::char_ngrams(w, CHAR_MIN, CHAR_MAX, |g| {
-            out.push((
-                textcat::feature(textcat::CHAR_NAMESPACE, g),
-                format!("chars {g}"),
-            ));
-        });
-    }
+    walk(v, tokens, |h, n| out.push((h, n.to_string())));
     out.sort();
     out.dedup_by_key(|x| x.0);
     out
@@ -200,7 +242,7 @@ impl Classifier {
         }
         let samples: Vec<(Features, Intent)> = rows
             .iter()
-            .map(|r| (features(&matching::tokens(v, r.text)), r.label))
+            .map(|r| (features(v, &matching::tokens(v, r.text)), r.label))
             .collect();
         Classifier::from_features(&samples).map_err(|e| ExamplesError::Unusable {
             file: file.to_string(),
@@ -234,9 +276,15 @@ impl Classifier {
 
     /// The features of `tokens` that speak most for `intent` against the
     /// average of the other intents, strongest first, at most `n`.
-    pub fn reasons(&self, tokens: &[Token], intent: Intent, n: usize) -> Vec<String> {
+    pub fn reasons(
+        &self,
+        v: &Vocabulary,
+        tokens: &[Token],
+        intent: Intent,
+        n: usize,
+    ) -> Vec<String> {
         let c = class(intent);
-        let mut scored: Vec<(f32, String)> = named_features(tokens)
+        let mut scored: Vec<(f32, String)> = named_features(v, tokens)
             .into_iter()
             .filter_map(|(h, name)| {
                 let own = self.model.weight(h, c)?;
@@ -282,7 +330,7 @@ mod tests {
     #[test]
     fn features_cover_words_stems_pairs_and_bordered_n_grams() {
         let v = vocabulary();
-        let names: Vec<String> = named_features(&matching::tokens(&v, "Dibatalin aja"))
+        let names: Vec<String> = named_features(&v, &matching::tokens(&v, "Dibatalin aja"))
             .into_iter()
             .map(|(_, n)| n)
             .collect();
@@ -297,15 +345,41 @@ mod tests {
         }
         // Slang is resolved before features are taken ("aja" -> "saja").
         assert!(!names.iter().any(|n| n == "word aja"), "{names:?}");
-        let stemmed = named_features(&matching::tokens(&v, "pembatalan"));
+        let stemmed = named_features(&v, &matching::tokens(&v, "pembatalan"));
         assert!(
             stemmed.iter().any(|(_, n)| n == "stem batal"),
             "{stemmed:?}"
         );
         assert_eq!(
-            features(&matching::tokens(&v, "Dibatalin aja")).len(),
-            named_features(&matching::tokens(&v, "Dibatalin aja")).len()
+            features(&v, &matching::tokens(&v, "Dibatalin aja")).len(),
+            named_features(&v, &matching::tokens(&v, "Dibatalin aja")).len()
         );
+    }
+
+    #[test]
+    fn the_three_words_after_a_negation_in_its_clause_are_negated_features() {
+        let v = vocabulary();
+        let negated = |text: &str| -> Vec<String> {
+            named_features(&v, &matching::tokens(&v, text))
+                .into_iter()
+                .filter_map(|(_, n)| n.strip_prefix("negated ").map(str::to_string))
+                .collect()
+        };
+        // "ga" is the negation "tidak"; its scope is the next three words.
+        let n = negated("gw ga mau lanjut les lagi");
+        for want in ["mau", "lanjut", "les"] {
+            assert!(n.iter().any(|w| w == want), "{want}: {n:?}");
+        }
+        assert!(!n.iter().any(|w| w == "lagi" || w == "saya"), "{n:?}");
+        // A stem is negated with its word ("dibatalkan": "batal").
+        assert!(
+            negated("jangan dibatalkan").iter().any(|w| w == "batal"),
+            "{:?}",
+            negated("jangan dibatalkan")
+        );
+        // The scope ends with the clause; no negation, no negated feature.
+        assert_eq!(negated("bukan itu. refund saja"), ["itu"]);
+        assert!(negated("saya mau lanjut les").is_empty());
     }
 
     #[test]
@@ -335,11 +409,11 @@ mod tests {
             ("i would like my money returned to my card", Intent::Refund),
             ("jam berapa les saya besok kak", Intent::NextSession),
         ] {
-            let p = c.probabilities(&features(&matching::tokens(&v, text)));
+            let p = c.probabilities(&features(&v, &matching::tokens(&v, text)));
             assert_eq!(best(&p).0, want, "{text}: {p:?}");
         }
         let tokens = matching::tokens(&v, "saya mau refund");
-        let reasons = c.reasons(&tokens, Intent::Refund, 3);
+        let reasons = c.reasons(&v, &tokens, Intent::Refund, 3);
         assert!(
             reasons
                 .iter()

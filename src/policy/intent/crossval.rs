@@ -165,7 +165,7 @@ pub fn grid(faq: f64) -> Vec<Thresholds> {
             for add in [0.5, 0.6, 0.8, 1.0] {
                 for suspect in [0.15, 0.2, 0.25, 0.3, 0.4, 0.5] {
                     for overrule in [0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
-                        for dismiss in [0.6, 0.7, 0.8, 0.9, 1.0] {
+                        for dismiss in [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
                             out.push(Thresholds {
                                 name,
                                 establish,

@@ -299,7 +299,7 @@ impl Detector {
     /// The rules' detection joined with the classifier's reading of the
     /// whole turn and of its parts.
     fn joined(&self, c: &Classifier, tokens: &[matching::Token], rules: Detection) -> Detection {
-        let p = c.probabilities(&classifier::features(tokens));
+        let p = c.probabilities(&classifier::features(&self.vocabulary, tokens));
         let mut d = combine(rules, &p, self.thresholds());
         let parts = || {
             classifier::part_features(&self.vocabulary, tokens)
@@ -324,7 +324,7 @@ impl Detector {
         let analysis = matching::analyse(&self.vocabulary, text);
         (
             self.decide(&analysis),
-            classifier::features(&analysis.tokens),
+            classifier::features(&self.vocabulary, &analysis.tokens),
             classifier::part_features(&self.vocabulary, &analysis.tokens),
         )
     }
@@ -394,7 +394,7 @@ impl Detector {
             Some(c) => {
                 let d = self.joined(c, &a.tokens, rules);
                 let top = d.learned.map_or(Intent::Other, |o| o.intent);
-                (d, c.reasons(&a.tokens, top, 6))
+                (d, c.reasons(v, &a.tokens, top, 6))
             }
             None => (rules, Vec::new()),
         };
