@@ -26,8 +26,11 @@
 //!   answered only when the rules say so and the classifier gives it at
 //!   least `faq` (both agree).
 //!
-//! The thresholds live in `config/intents.toml` (`[classifier]`), chosen by
-//! cross-validation on the development part (`caseflow intents cv`).
+//! The thresholds live in `config/intents.toml` (`[classifier]`), chosen on
+//! the development part only (`caseflow intents cv`): by cross-validation,
+//! or, for those that weigh the classifier against the rules, by forward
+//! validation on its newest batches (the rules are written from the
+//! development part's misses, so cross-validation flatters them).
 
 use super::classifier::{self, Probabilities};
 use super::{Detection, Intent};
