@@ -71,11 +71,6 @@ pub fn char_ngrams(word: &str, min: usize, max: usize, mut f: impl FnMut(&str)) 
     }
 }
 
-/// Pushes the character n-gram features of `word` (see [`char_ngrams`]).
-pub fn push_char_ngrams(word: &str, min: usize, max: usize, out: &mut Vec<u64>) {
-    char_ngrams(word, min, max, |g| out.push(feature(CHAR_NAMESPACE, g)));
-}
-
 /// A text's features: sorted, without duplicates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Features(Vec<u64>);
@@ -322,7 +317,7 @@ mod tests {
         let mut h = Vec::new();
         for w in words.split_whitespace() {
             h.push(feature(b'w', w));
-            push_char_ngrams(w, 2, 4, &mut h);
+            char_ngrams(w, 2, 4, |g| h.push(feature(CHAR_NAMESPACE, g)));
         }
         Features::from_hashes(h)
     }
