@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use common::{Server, config_with_workflow, repo_file, write_config};
 
 /// The reminder's period: long enough that a start on a loaded machine
-/// (a debug build trains the intent classifier in 4 to 9 seconds on two
+/// (a debug build trains the intent classifier in 3 to 9 seconds on two
 /// busy cores) cannot be taken for a full period.
 const PERIOD: Duration = Duration::from_secs(15);
 
