@@ -33,9 +33,15 @@ pub enum IntentsCommand {
         /// demo articles.
         #[arg(long)]
         kb: Option<PathBuf>,
-        /// Print each miss (refused for held-out files).
+        /// Print each miss, and each account answer held for a part read
+        /// as something else (refused for held-out files).
         #[arg(long)]
         misses: bool,
+        /// Print every message's routing, tab-separated: text, label,
+        /// primary intent, risky (a human gets it as risky), answered R0,
+        /// aside (what a part also asks, or -). Refused for held-out files.
+        #[arg(long)]
+        routes: bool,
         /// The rules alone, without the classifier.
         #[arg(long)]
         rules_only: bool,
@@ -83,8 +89,9 @@ pub fn run(cmd: IntentsCommand) -> anyhow::Result<()> {
             config,
             kb,
             misses,
+            routes,
             rules_only,
-        } => run_eval(files, &config, kb.as_deref(), misses, rules_only),
+        } => run_eval(files, &config, kb.as_deref(), misses, routes, rules_only),
         IntentsCommand::Cv {
             file,
             folds,
@@ -194,6 +201,13 @@ pub fn explain(detector: &crate::policy::intent::Detector, text: &str) -> String
             d.triggers.join(", ")
         }
     );
+    if let Some(aside) = d.aside {
+        let _ = writeln!(
+            s,
+            "aside:    a part reads {}: the account answers wait on a person",
+            aside.as_str()
+        );
+    }
     let _ = writeln!(
         s,
         "injection: {}; beyond a general question: {}; may be answered from the KB: {}",
@@ -231,6 +245,7 @@ fn run_eval(
     config: &Path,
     kb: Option<&Path>,
     misses: bool,
+    routes: bool,
     rules_only: bool,
 ) -> anyhow::Result<()> {
     let mut policy = load_policy(config)?;
@@ -256,9 +271,9 @@ fn run_eval(
         let heldout = file
             .file_name()
             .is_some_and(|n| n.to_string_lossy().contains("heldout"));
-        if misses && heldout {
+        if (misses || routes) && heldout {
             anyhow::bail!(
-                "{}: misses of a held-out part are never printed",
+                "{}: the messages of a held-out part are never printed",
                 file.display()
             );
         }
@@ -274,6 +289,19 @@ fn run_eval(
             "  time per message (detection, KB match, tier table): {:.1} µs",
             elapsed.as_secs_f64() * 1e6 / rows.len().max(1) as f64
         );
+        if routes {
+            for (row, out) in rows.iter().zip(&routings) {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    row.text,
+                    row.label.as_str(),
+                    out.primary.as_str(),
+                    out.risky_routed,
+                    out.auto_answered,
+                    out.aside.map_or("-", crate::policy::intent::Intent::as_str)
+                );
+            }
+        }
         if misses {
             for &i in &report.misses {
                 let (row, out) = (&rows[i], &routings[i]);
@@ -295,6 +323,18 @@ fn run_eval(
                         ""
                     }
                 );
+            }
+            for (row, out) in rows.iter().zip(&routings) {
+                if let Some(aside) = out.aside {
+                    println!(
+                        "  held [{} {}] {:?}: label {}, a part reads {}",
+                        row.lang,
+                        row.kind,
+                        row.text,
+                        row.label.as_str(),
+                        aside.as_str()
+                    );
+                }
             }
         }
     }

@@ -169,6 +169,16 @@ impl Run<'_> {
         )
     }
 
+    /// The turn also asks something its account intents do not cover
+    /// (tag `also-asks:<intent>`, set by the tier stage): its automatic
+    /// answers wait on a person.
+    pub(in crate::core) fn asks_aside(&self) -> bool {
+        self.case
+            .tags
+            .iter()
+            .any(|t| t.starts_with(tier::ASIDE_TAG))
+    }
+
     /// The reschedule policy (quota and cutoff) for moving the session of
     /// `student` that starts at `session`, as of now.
     pub(in crate::core) fn reschedule_policy(

@@ -24,9 +24,15 @@ pub const RISK_SUSPECTED_RULE: &str = "risk-suspected";
 /// (see `tag_mentions`).
 pub const MENTIONED_TAG: &str = "mentioned:";
 
+/// The tag prefix of a request a part of the turn reads as, beside its
+/// account intents (`Detection::aside`): production holds the automatic
+/// answer for the operator. Kept for the current turn only.
+pub const ASIDE_TAG: &str = "also-asks:";
+
 impl Run<'_> {
     pub(in crate::core) fn tier(&mut self) -> Result<Next, MachineError> {
         let text = self.case.desk.turn_text.clone();
+        self.case.tags.retain(|t| !t.starts_with(ASIDE_TAG));
         if let Some(offer) = &self.case.desk.offer
             && let Some(i) = slot_choice(&text, offer.slots.len())
         {
@@ -53,6 +59,9 @@ impl Run<'_> {
             self.case.add_tag(&format!("trigger:{t}"));
         }
         self.tag_mentions(&det);
+        if let Some(aside) = det.aside {
+            self.case.add_tag(&format!("{ASIDE_TAG}{}", aside.as_str()));
+        }
         self.case.desk.intents = det.intents.clone();
         self.case.desk.offer = None;
         let articles = self.facts.records.published_articles()?;
@@ -97,14 +106,18 @@ impl Run<'_> {
             });
         }
         let reason = format!(
-            "rule {}: {}{}",
+            "rule {}: {}{}{}",
             decision.rule,
             tier.map_or("unclassified", Tier::as_str),
             if det.injection {
                 " (instruction-like text ignored)"
             } else {
                 ""
-            }
+            },
+            det.aside.map_or(String::new(), |i| format!(
+                " (a part also asks: {}; a person answers)",
+                i.as_str()
+            ))
         );
         let account = det.intents.iter().any(|i| i.is_account());
         let hard_r3 = tier == Some(Tier::R3) && !decision.lowerable;
@@ -223,6 +236,10 @@ impl Run<'_> {
         }
         det.intents.sort();
         self.tag_mentions(&det);
+        // A request beside the account ones is judged when the turn is
+        // tiered (`tier`), not here: what the customer adds while asked
+        // for identity is mostly its details ("my invoice is INV-…"),
+        // which read like an invoice request.
         self.case.desk.intents = det.intents.clone();
         let d = self.decide(&det, false)?;
         self.set_tier(&d, false);

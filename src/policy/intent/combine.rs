@@ -67,6 +67,10 @@ pub struct Thresholds {
     /// clause boundary) whose risky intents together are this probable
     /// makes its likeliest risky intent suspected.
     pub part: f64,
+    /// A part of a turn whose intents are all account requests, read as
+    /// another request at this probability or more: the automatic answers
+    /// wait on a person (see [`aside_of_parts`]).
+    pub aside: f64,
 }
 
 impl Default for Thresholds {
@@ -83,6 +87,7 @@ impl Default for Thresholds {
             overrule: 1.0,
             dismiss: 1.0,
             part: 1.0,
+            aside: 1.0,
         }
     }
 }
@@ -235,6 +240,31 @@ pub fn raise_by_parts(
     }
 }
 
+/// The classifier's reading of the parts of a turn whose intents are all
+/// account requests, which production answers without a person: a part
+/// whose likeliest intent is another request (not a general question, not
+/// `Other`, which is mostly a reason or a greeting: "macet parah di tol")
+/// at `aside` or more is recorded in [`Detection::aside`], and the answers
+/// wait on a person ("did my payment go through? if so please move it to
+/// my friend's lessons": the payment answer would leave the move
+/// unanswered). CONTRACT section 2: a turn that also asks something else
+/// is tiered by that other request. A request the desk has no intent for
+/// is found by the vocabulary's `[aside]` entries instead; a part that
+/// reads risky at `part` is a suspicion ([`raise_by_parts`]).
+pub fn aside_of_parts(d: &mut Detection, parts: &[Probabilities], t: &Thresholds) {
+    if !d.account_only() {
+        return;
+    }
+    d.aside = parts
+        .iter()
+        .map(classifier::best)
+        .filter(|(top, p)| {
+            !matches!(top, Intent::Other | Intent::Faq) && !d.has(*top) && *p >= t.aside
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(top, _)| top);
+}
+
 /// The probability of the risky intents together.
 fn risk_of(p: &Probabilities) -> f64 {
     Intent::ALL
@@ -306,6 +336,7 @@ mod tests {
         overrule: 1.0,
         dismiss: 1.0,
         part: 1.0,
+        aside: 1.0,
     };
 
     #[test]
@@ -364,6 +395,42 @@ mod tests {
         let mut d = rules(&[Intent::Cancel, Intent::NextSession]);
         raise_by_parts(&mut d, || parts.to_vec(), &t);
         assert!(d.suspected.is_empty());
+    }
+
+    #[test]
+    fn a_part_read_as_another_request_holds_the_account_answers() {
+        let t = Thresholds { aside: 0.5, ..T };
+        // "did my payment go through? if so please move it to my
+        // friend's lessons": the second part reads as a reschedule.
+        let parts = [
+            probs(&[(Intent::PaymentStatus, 0.9)]),
+            probs(&[(Intent::Reschedule, 0.55)]),
+        ];
+        let mut d = rules(&[Intent::PaymentStatus]);
+        aside_of_parts(&mut d, &parts, &t);
+        assert_eq!(d.aside, Some(Intent::Reschedule));
+        // A part read as no request (a reason: "macet parah di tol") or as
+        // a general question holds nothing; nor does one of the turn's own
+        // intents, or one below the threshold.
+        for part in [
+            probs(&[(Intent::Other, 0.9)]),
+            probs(&[(Intent::Faq, 0.9)]),
+            probs(&[(Intent::PaymentStatus, 0.9)]),
+            probs(&[(Intent::Reschedule, 0.45)]),
+        ] {
+            let mut d = rules(&[Intent::PaymentStatus]);
+            aside_of_parts(&mut d, &[part], &t);
+            assert_eq!(d.aside, None);
+        }
+        // Only a turn of account intents, with nothing suspected, is
+        // answered without a person: only it is held.
+        let mut d = rules(&[Intent::Refund, Intent::PaymentStatus]);
+        aside_of_parts(&mut d, &parts, &t);
+        assert_eq!(d.aside, None);
+        let mut d = rules(&[Intent::PaymentStatus]);
+        d.suspected.push(Intent::Cancel);
+        aside_of_parts(&mut d, &parts, &t);
+        assert_eq!(d.aside, None);
     }
 
     #[test]

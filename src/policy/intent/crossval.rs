@@ -116,6 +116,7 @@ pub fn alone(rows: &[Row<'_>], post: &[Read]) -> Report {
                 primary,
                 risky_routed: primary.is_risky(),
                 auto_answered: false,
+                aside: None,
             }
         })
         .collect();
@@ -176,6 +177,7 @@ pub fn grid(faq: f64) -> Vec<Thresholds> {
                                 overrule,
                                 dismiss,
                                 part: Thresholds::default().part,
+                                aside: Thresholds::default().aside,
                             });
                         }
                     }

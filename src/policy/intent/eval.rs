@@ -5,7 +5,10 @@
 //! labelled rows (a message may start with a hashtag) are skipped.
 //! Labels are the intent names of [`Intent::as_str`]; `lang` is `en` or
 //! `id`; `kind` says what the line tests (plain, slang, morphology, typo,
-//! repeat, mix, negation, quoted, injection, indirect).
+//! repeat, mix, negation, quoted, injection, indirect; in turns of several
+//! parts: `aside`, an account question beside a request the desk has no
+//! intent for, `context`, one beside reasons or greetings, `multi`, one
+//! beside another request).
 //!
 //! A held-out part is only ever scored in aggregate: parse errors name the
 //! line number and the problem, never the text, and [`Report`] keeps no
@@ -32,6 +35,11 @@ pub const RISKY: [Intent; 5] = [
     Intent::Refund,
     Intent::Cancel,
 ];
+
+/// The kind of a corpus row that asks an account question and something
+/// the desk has no intent for ("jadwal aku kapan? aku mau ganti coach"):
+/// a person must read it.
+pub const ASIDE_KIND: &str = "aside";
 
 /// One labelled message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +109,11 @@ pub struct Routing {
     pub risky_routed: bool,
     /// The turn would be answered automatically from an article (R0).
     pub auto_answered: bool,
+    /// Its account intents would be answered automatically in production
+    /// (all its intents are account requests, nothing risky is suspected),
+    /// but a part of it reads as something else (that reading): a person
+    /// holds the answer.
+    pub aside: Option<Intent>,
 }
 
 impl Routing {
@@ -111,6 +124,7 @@ impl Routing {
             risky_routed: detection.intents.iter().any(|i| RISKY.contains(i))
                 || detection.risk_suspected(),
             auto_answered,
+            aside: detection.aside,
         }
     }
 }
@@ -179,6 +193,18 @@ pub struct Report {
     /// Messages labelled `faq` answered R0.
     pub faq_auto_answered: usize,
     pub faq: usize,
+    /// Messages labelled with an account intent, and those of them whose
+    /// answer a person holds for a part read as something else.
+    pub account: usize,
+    pub account_held: usize,
+    /// Messages labelled otherwise whose account answer a person holds:
+    /// what the holding catches.
+    pub other_held: usize,
+    /// Messages of kind `aside` (an account question and a request the
+    /// desk has no intent for), and those of them a person reads (held,
+    /// risky, or not an account request at all).
+    pub aside: usize,
+    pub aside_to_person: usize,
     /// Indices (into the rows) of misclassified or unsafely handled rows.
     pub misses: Vec<usize>,
 }
@@ -234,6 +260,18 @@ impl Report {
             self.faq_auto_answered,
             self.faq
         );
+        let _ = writeln!(
+            s,
+            "  account answers held for a part read as something else: {}/{} account messages; {} other messages",
+            self.account_held, self.account, self.other_held
+        );
+        if self.aside > 0 {
+            let _ = writeln!(
+                s,
+                "  account questions beside a request the desk has no intent for (kind aside), read by a person: {}/{}",
+                self.aside_to_person, self.aside
+            );
+        }
         s
     }
 }
@@ -275,6 +313,17 @@ pub fn score(rows: &[Row<'_>], routings: &[Routing]) -> Report {
             r.non_faq_auto_answered += 1;
             miss = true;
         }
+        if row.kind == ASIDE_KIND {
+            r.aside += 1;
+            r.aside_to_person +=
+                usize::from(out.aside.is_some() || out.risky_routed || !out.primary.is_account());
+        }
+        if row.label.is_account() {
+            r.account += 1;
+            r.account_held += usize::from(out.aside.is_some());
+        } else {
+            r.other_held += usize::from(out.aside.is_some());
+        }
         if miss {
             r.misses.push(i);
         }
@@ -311,6 +360,7 @@ mod tests {
             primary,
             risky_routed,
             auto_answered,
+            aside: None,
         };
         let routings = [
             out(Intent::Refund, true, false),
@@ -328,5 +378,29 @@ mod tests {
         assert_eq!(r.misses, vec![1, 3]);
         assert_eq!(r.per_intent[&Intent::Faq].precision(), 0.5);
         assert_eq!(r.per_intent[&Intent::Cancel].recall(), 0.0);
+    }
+
+    #[test]
+    fn scores_count_account_answers_held_and_aside_turns_read_by_a_person() {
+        let rows = parse_corpus(
+            "a\tnext_session\tid\taside\nb\tnext_session\tid\taside\nc\tpayment_status\ten\tcontext\nd\trefund\ten\tmulti\n",
+        )
+        .unwrap();
+        let out = |primary, aside| Routing {
+            primary,
+            risky_routed: false,
+            auto_answered: false,
+            aside,
+        };
+        let routings = [
+            out(Intent::NextSession, Some(Intent::Other)),
+            out(Intent::NextSession, None),
+            out(Intent::PaymentStatus, Some(Intent::Reschedule)),
+            out(Intent::PaymentStatus, Some(Intent::Refund)),
+        ];
+        let r = score(&rows, &routings);
+        assert_eq!((r.aside_to_person, r.aside), (1, 2));
+        assert_eq!((r.account_held, r.account), (2, 3));
+        assert_eq!(r.other_held, 1);
     }
 }

@@ -263,6 +263,17 @@ impl Clone for WordMemo {
     }
 }
 
+/// The `=word` entry word `form` is, if any (see
+/// [`super::vocabulary::EXACT_FORM`]).
+fn exact_form_hit(v: &Vocabulary, i: usize, form: &str, hits: &mut Vec<Hit>) {
+    let mut key = String::with_capacity(form.len() + 1);
+    key.push(super::vocabulary::EXACT_FORM);
+    key.push_str(form);
+    if let Some(id) = v.word_id(&key) {
+        add_hit(hits, i, id, How::Exact);
+    }
+}
+
 /// The vocabulary words token `i` stands for.
 fn word_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
     let before = hits.len();
@@ -283,6 +294,9 @@ fn word_hits(v: &Vocabulary, i: usize, t: &Token, hits: &mut Vec<Hit>) {
             }
             if let Some(id) = v.word_id(c) {
                 add_hit(hits, i, id, if k == 0 { How::Exact } else { How::Stem });
+            }
+            if k == 0 {
+                exact_form_hit(v, i, c, hits);
             }
         }
     }

@@ -46,7 +46,7 @@ pub mod normalize;
 pub mod vocabulary;
 
 pub use classifier::{Classifier, ExamplesError};
-pub use combine::{Opinion, Thresholds, combine, raise_by_parts};
+pub use combine::{Opinion, Thresholds, aside_of_parts, combine, raise_by_parts};
 pub use normalize::normalize;
 pub use vocabulary::VocabularyError;
 
@@ -146,6 +146,10 @@ pub struct Detection {
     /// or a topic ("Payment", "jadwal?"): it names a subject but asks
     /// nothing the desk could act on, so a person reads it.
     pub topic_only: bool,
+    /// A part of the turn reads as a request its account intents do not
+    /// cover (that part's likeliest intent; `Other` for one the desk cannot
+    /// place): the account answers wait on a person.
+    pub aside: Option<Intent>,
     /// The classifier's view, when one is trained.
     pub learned: Option<Opinion>,
 }
@@ -164,6 +168,17 @@ impl Detection {
     /// turn must go to a human and never be answered automatically.
     pub fn risk_suspected(&self) -> bool {
         !self.suspected.is_empty()
+    }
+
+    /// All the intents found are account requests and nothing risky is
+    /// suspected: production may answer the turn without a person.
+    pub fn account_only(&self) -> bool {
+        self.intents.iter().any(|i| i.is_account())
+            && self
+                .intents
+                .iter()
+                .all(|i| i.is_account() || *i == Intent::Faq)
+            && !self.risk_suspected()
     }
 
     /// Whether a published article may answer this turn at all (R0): a
@@ -290,24 +305,37 @@ impl Detector {
     pub fn detect(&self, text: &str) -> Detection {
         let analysis = matching::analyse(&self.vocabulary, text);
         let rules = self.decide(&analysis);
-        match &self.classifier {
+        let mut d = match &self.classifier {
             Some(c) => self.joined(c, &analysis.tokens, rules),
             None => rules,
+        };
+        // A request beside others matters only where production would
+        // answer them without a person.
+        if !d.account_only() {
+            d.aside = None;
         }
+        d
     }
 
     /// The rules' detection joined with the classifier's reading of the
     /// whole turn and of its parts.
     fn joined(&self, c: &Classifier, tokens: &[matching::Token], rules: Detection) -> Detection {
         let p = c.probabilities(&classifier::features(&self.vocabulary, tokens));
-        let mut d = combine(rules, &p, self.thresholds());
-        let parts = || {
-            classifier::part_features(&self.vocabulary, tokens)
-                .iter()
-                .map(|f| c.probabilities(f))
-                .collect()
+        let t = self.thresholds();
+        let mut d = combine(rules, &p, t);
+        let parts = std::cell::OnceCell::new();
+        let read = || -> &Vec<classifier::Probabilities> {
+            parts.get_or_init(|| {
+                classifier::part_features(&self.vocabulary, tokens)
+                    .iter()
+                    .map(|f| c.probabilities(f))
+                    .collect()
+            })
         };
-        raise_by_parts(&mut d, parts, self.thresholds());
+        raise_by_parts(&mut d, || read().clone(), t);
+        if d.account_only() && d.aside.is_none() && t.aside < 1.0 {
+            aside_of_parts(&mut d, read(), t);
+        }
         d
     }
 
@@ -375,6 +403,7 @@ impl Detector {
                         Role::Intent(i) => format!("intent:{}", i.as_str()),
                         Role::Hint(i) => format!("hint:{}", i.as_str()),
                         Role::Injection => "injection".into(),
+                        Role::Aside => "aside".into(),
                         Role::NegationAfter => "negation-after".into(),
                     },
                     entry: e.text.clone(),
@@ -478,6 +507,7 @@ impl Detector {
         let mut strong: Vec<Intent> = Vec::new();
         let mut triggers: Vec<String> = Vec::new();
         let mut injection = false;
+        let mut aside = false;
         // Message words a phrase or `near` group of some intent claims: a
         // single word of another intent on them is read as part of that
         // phrase ("invoice for *reimbursement*" is not a refund request).
@@ -502,6 +532,9 @@ impl Detector {
             }
             match e.role {
                 Role::Injection => injection = true,
+                // "bukan mau komplain", "ganti coach?" asked about in
+                // quotes: no request.
+                Role::Aside => aside |= !f.negated && !f.quoted,
                 Role::NegationAfter => {}
                 Role::Hint(i) => {
                     weak.push(i);
@@ -589,6 +622,8 @@ impl Detector {
             || injection
             || wants_human;
         Detection {
+            // Kept only beside account intents: see `Detector::detect`.
+            aside: aside.then_some(Intent::Other),
             intents,
             triggers,
             injection,

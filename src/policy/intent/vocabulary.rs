@@ -46,6 +46,8 @@ struct File {
     fuzzy: FuzzyFile,
     #[serde(default)]
     injection: InjectionFile,
+    #[serde(default)]
+    aside: AsideFile,
     #[serde(default, rename = "intent")]
     intents: Vec<IntentFile>,
     #[serde(default)]
@@ -53,6 +55,11 @@ struct File {
     #[serde(default)]
     classifier: ClassifierFile,
 }
+
+/// The mark of a vocabulary word that matches only as written, never an
+/// affixed form or a typo (`=mundur`, quitting, is not `dimundurin`,
+/// postponing): stored as this character and the word.
+pub const EXACT_FORM: char = '=';
 
 /// `[classifier]`: whether the statistical second opinion runs and when
 /// its view changes a detection (see `combine`).
@@ -69,6 +76,7 @@ struct ClassifierFile {
     overrule: f64,
     dismiss: f64,
     part: f64,
+    aside: f64,
 }
 
 impl Default for ClassifierFile {
@@ -85,6 +93,7 @@ impl Default for ClassifierFile {
             overrule: t.overrule,
             dismiss: t.dismiss,
             part: t.part,
+            aside: t.aside,
         }
     }
 }
@@ -136,6 +145,20 @@ struct InjectionFile {
     near: Vec<Vec<String>>,
     #[serde(default)]
     markers: Vec<String>,
+}
+
+/// `[aside]`: requests the desk has no intent for (a change of coach, a
+/// complaint about a lesson, a package moved to a sibling), said beside an
+/// account question.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AsideFile {
+    #[serde(default)]
+    words: Vec<String>,
+    #[serde(default)]
+    phrases: Vec<String>,
+    #[serde(default)]
+    near: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,6 +222,9 @@ pub enum Role {
     Hint(Intent),
     /// Instruction-like text.
     Injection,
+    /// A request the desk has no intent for (`[aside]`): beside account
+    /// intents, a person answers the turn.
+    Aside,
     /// Said after a word, takes it back ("refund gak usah").
     NegationAfter,
 }
@@ -387,6 +413,29 @@ impl Vocabulary {
                 &[text.as_str()],
             )?;
         }
+        for text in &parsed.aside.words {
+            b.entry(
+                "aside.words",
+                Role::Aside,
+                Shape::Word,
+                text,
+                &[text.as_str()],
+            )?;
+        }
+        for text in &parsed.aside.phrases {
+            b.entry(
+                "aside.phrases",
+                Role::Aside,
+                Shape::Phrase,
+                text,
+                &[text.as_str()],
+            )?;
+        }
+        for group in &parsed.aside.near {
+            let text = group.join(" + ");
+            let parts: Vec<&str> = group.iter().map(String::as_str).collect();
+            b.entry("aside.near", Role::Aside, Shape::Near, &text, &parts)?;
+        }
         let mut named = HashSet::new();
         for (n, i) in parsed.intents.iter().enumerate() {
             let at = format!("intent #{} ('{}')", n + 1, i.name);
@@ -561,6 +610,7 @@ impl Builder<'_> {
             ("overrule", c.overrule),
             ("dismiss", c.dismiss),
             ("part", c.part),
+            ("aside", c.aside),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(self.err(
@@ -581,6 +631,7 @@ impl Builder<'_> {
                 overrule: c.overrule,
                 dismiss: c.dismiss,
                 part: c.part,
+                aside: c.aside,
             },
         };
         Ok(())
@@ -700,11 +751,24 @@ impl Builder<'_> {
                         })?;
                         slots.push(class.clone());
                     }
-                    None => {
-                        for w in self.canonical(at, raw)? {
-                            slots.push(vec![w]);
+                    None => match raw.strip_prefix('=') {
+                        // `=word`: that form only, not its affixed ones.
+                        Some(form) => {
+                            let w = self.canonical(at, form)?;
+                            if w.len() != 1 {
+                                return Err(self.err(
+                                    at,
+                                    format!("'{text}': '={form}' must be a single word"),
+                                ));
+                            }
+                            slots.push(vec![format!("{EXACT_FORM}{}", w[0])]);
                         }
-                    }
+                        None => {
+                            for w in self.canonical(at, raw)? {
+                                slots.push(vec![w]);
+                            }
+                        }
+                    },
                 }
             }
         }
@@ -851,6 +915,7 @@ fn role_key(role: Role) -> String {
         Role::Intent(i) => format!("intent:{}", i.as_str()),
         Role::Hint(i) => format!("hint:{}", i.as_str()),
         Role::Injection => "injection".into(),
+        Role::Aside => "aside".into(),
         Role::NegationAfter => "negation_after".into(),
     }
 }
@@ -909,6 +974,16 @@ mod tests {
                 "{HEAD}[[intent]]\nname = \"cancel\"\nnear = [[\"stop\"]]\n"
             )),
             "test.toml: intent 'cancel': near group [stop] needs at least two words"
+        );
+        assert_eq!(
+            err(&format!(
+                "{HEAD}[slang]\nwanna = \"want to\"\n[[intent]]\nname = \"cancel\"\nphrases = [\"=mundur saja\", \"=wanna quit\"]\n"
+            )),
+            "test.toml: intent 'cancel': '=wanna quit': '=wanna' must be a single word"
+        );
+        assert_eq!(
+            err(&format!("{HEAD}[aside]\nphrases = [\"@boss call\"]\n")),
+            "test.toml: aside.phrases: '@boss call': no word class '@boss'"
         );
         assert_eq!(
             err(&format!(

@@ -189,6 +189,35 @@ fn r1_in_production_auto_sends_for_a_verified_customer_with_fresh_data() {
 }
 
 #[test]
+fn an_account_answer_beside_a_request_the_desk_cannot_place_waits_on_the_operator() {
+    // CONTRACT section 2: a turn that also asks something else is tiered
+    // by that other request; one the engine cannot classify goes to the
+    // operator. The drafted schedule stays for the operator to send.
+    let mut sim = desk(Mode::Production, PHONE);
+    sim.say("jadwal aku kapan? aku mau ganti coach");
+    assert_eq!(sim.case.tier, Some(Tier::R1));
+    assert_eq!(sim.templates_sent(), ["wa.ack"]);
+    assert_eq!(sim.case.waiting_on, WaitingOn::Operator);
+    assert!(
+        sim.case.tags.iter().any(|t| t == "also-asks:other"),
+        "{:?}",
+        sim.case.tags
+    );
+    let proposal = sim.case.desk.proposal.clone().expect("a drafted reply");
+    assert_eq!(proposal.template.as_deref(), Some("wa.r1.schedule"));
+    sim.decide(DecisionKind::Approve, Lane::Operator, None);
+    assert_eq!(sim.templates_sent(), ["wa.ack", "wa.r1.schedule"]);
+    // The next turn asks only its account question: answered at once, the
+    // earlier turn's mark gone.
+    sim.say("Has my payment for the course been received?");
+    assert_eq!(
+        sim.templates_sent(),
+        ["wa.ack", "wa.r1.schedule", "wa.r1.payment"]
+    );
+    assert!(!sim.case.tags.iter().any(|t| t.starts_with("also-asks:")));
+}
+
+#[test]
 fn stale_records_are_answered_as_pending_verification_never_as_fact() {
     let mut sim = desk(Mode::Production, PHONE);
     sim.records.students[0].synced_at = Timestamp(sim.now - 2 * DAY);

@@ -78,8 +78,8 @@ impl Run<'_> {
             ProposalKind::Schedule
             | ProposalKind::Payment { .. }
             | ProposalKind::Invoice
-            | ProposalKind::Pending => production && self.verified(),
-            ProposalKind::Offer | ProposalKind::Booked => production,
+            | ProposalKind::Pending => production && self.verified() && !self.asks_aside(),
+            ProposalKind::Offer | ProposalKind::Booked => production && !self.asks_aside(),
             ProposalKind::Edited { .. } | ProposalKind::CoachVerdict { .. } => false,
         }
     }
