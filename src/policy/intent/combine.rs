@@ -251,11 +251,22 @@ pub fn raise_by_parts(
 /// is tiered by that other request. A request the desk has no intent for
 /// is found by the vocabulary's `[aside]` entries instead; a part that
 /// reads risky at `part` is a suspicion ([`raise_by_parts`]).
-pub fn aside_of_parts(d: &mut Detection, parts: &[Probabilities], t: &Thresholds) {
+/// Also settles a request the rules found aside (`[aside]` entries): kept
+/// only for a turn of account intents with nothing suspected. `parts` is
+/// only called when it can change `d`.
+pub fn aside_of_parts(
+    d: &mut Detection,
+    parts: impl FnOnce() -> Vec<Probabilities>,
+    t: &Thresholds,
+) {
     if !d.account_only() {
+        d.aside = None;
         return;
     }
-    d.aside = parts
+    if d.aside.is_some() || t.aside >= 1.0 {
+        return;
+    }
+    d.aside = parts()
         .iter()
         .map(classifier::best)
         .filter(|(top, p)| {
@@ -407,7 +418,7 @@ mod tests {
             probs(&[(Intent::Reschedule, 0.55)]),
         ];
         let mut d = rules(&[Intent::PaymentStatus]);
-        aside_of_parts(&mut d, &parts, &t);
+        aside_of_parts(&mut d, || parts.to_vec(), &t);
         assert_eq!(d.aside, Some(Intent::Reschedule));
         // A part read as no request (a reason: "macet parah di tol") or as
         // a general question holds nothing; nor does one of the turn's own
@@ -419,17 +430,17 @@ mod tests {
             probs(&[(Intent::Reschedule, 0.45)]),
         ] {
             let mut d = rules(&[Intent::PaymentStatus]);
-            aside_of_parts(&mut d, &[part], &t);
+            aside_of_parts(&mut d, || vec![part], &t);
             assert_eq!(d.aside, None);
         }
         // Only a turn of account intents, with nothing suspected, is
         // answered without a person: only it is held.
         let mut d = rules(&[Intent::Refund, Intent::PaymentStatus]);
-        aside_of_parts(&mut d, &parts, &t);
+        aside_of_parts(&mut d, || parts.to_vec(), &t);
         assert_eq!(d.aside, None);
         let mut d = rules(&[Intent::PaymentStatus]);
         d.suspected.push(Intent::Cancel);
-        aside_of_parts(&mut d, &parts, &t);
+        aside_of_parts(&mut d, || parts.to_vec(), &t);
         assert_eq!(d.aside, None);
     }
 

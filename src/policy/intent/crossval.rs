@@ -14,7 +14,7 @@ use caseflow_textcat::{Features, TrainError};
 
 use super::classifier::{self, Classifier, Probabilities};
 use super::eval::{self, Judge, Report, Routing, Row};
-use super::{Detection, Thresholds, combine, raise_by_parts};
+use super::{Detection, Thresholds, aside_of_parts, combine, raise_by_parts};
 use crate::core::types::Tier;
 use crate::policy::kb;
 use crate::policy::tier::TierFacts;
@@ -138,9 +138,16 @@ pub fn joined(
                 Some(post) => {
                     let mut d = combine(prepared.rules[i].clone(), &post[i].whole, t);
                     raise_by_parts(&mut d, || post[i].parts.clone(), t);
+                    aside_of_parts(&mut d, || post[i].parts.clone(), t);
                     d
                 }
-                None => prepared.rules[i].clone(),
+                None => {
+                    let mut d = prepared.rules[i].clone();
+                    if !d.account_only() {
+                        d.aside = None;
+                    }
+                    d
+                }
             };
             let decision = judge.tiers.decide(&TierFacts {
                 detection: &d,

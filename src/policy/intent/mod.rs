@@ -333,9 +333,7 @@ impl Detector {
             })
         };
         raise_by_parts(&mut d, || read().clone(), t);
-        if d.account_only() && d.aside.is_none() && t.aside < 1.0 {
-            aside_of_parts(&mut d, read(), t);
-        }
+        aside_of_parts(&mut d, || read().clone(), t);
         d
     }
 
