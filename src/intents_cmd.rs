@@ -33,8 +33,7 @@ pub enum IntentsCommand {
         /// demo articles.
         #[arg(long)]
         kb: Option<PathBuf>,
-        /// Print each miss, and each account answer held for a part read
-        /// as something else (refused for held-out files).
+        /// Print each miss (refused for held-out files).
         #[arg(long)]
         misses: bool,
         /// Print every message's routing, tab-separated: text, label,
@@ -323,18 +322,6 @@ fn run_eval(
                         ""
                     }
                 );
-            }
-            for (row, out) in rows.iter().zip(&routings) {
-                if let Some(aside) = out.aside {
-                    println!(
-                        "  held [{} {}] {:?}: label {}, a part reads {}",
-                        row.lang,
-                        row.kind,
-                        row.text,
-                        row.label.as_str(),
-                        aside.as_str()
-                    );
-                }
             }
         }
     }
