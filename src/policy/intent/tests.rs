@@ -1207,9 +1207,11 @@ fn a_request_the_desk_cannot_place_beside_an_account_question_holds_it() {
         "tolong kirim ulang invoice, terus minta pemilik telpon saya ya",
         "kirim ulang kuitansinya ya, tapi pake nama perusahaan",
     ] {
+        // Held for a person, or (the classifier reading a risk in the
+        // other part) sent to the coach: never answered automatically.
         let d = detect(text);
-        assert!(d.account_only(), "{text:?}: {d:?}");
-        assert!(d.aside.is_some(), "{text:?}: {d:?}");
+        assert!(d.aside.is_some() || d.risk_suspected(), "{text:?}: {d:?}");
+        assert!(rules(text).aside.is_some(), "{text:?}: the [aside] entries");
     }
     // Said away, or nothing else asked: the account answer goes out.
     for text in [
