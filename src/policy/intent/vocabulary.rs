@@ -393,49 +393,20 @@ impl Vocabulary {
             }
             b.v.markers.push(m);
         }
-        for group in &parsed.injection.near {
-            let text = group.join(" + ");
-            let parts: Vec<&str> = group.iter().map(String::as_str).collect();
-            b.entry(
-                "injection.near",
-                Role::Injection,
-                Shape::Near,
-                &text,
-                &parts,
-            )?;
-        }
-        for text in &parsed.injection.phrases {
-            b.entry(
-                "injection.phrases",
-                Role::Injection,
-                Shape::Phrase,
-                text,
-                &[text.as_str()],
-            )?;
-        }
-        for text in &parsed.aside.words {
-            b.entry(
-                "aside.words",
-                Role::Aside,
-                Shape::Word,
-                text,
-                &[text.as_str()],
-            )?;
-        }
-        for text in &parsed.aside.phrases {
-            b.entry(
-                "aside.phrases",
-                Role::Aside,
-                Shape::Phrase,
-                text,
-                &[text.as_str()],
-            )?;
-        }
-        for group in &parsed.aside.near {
-            let text = group.join(" + ");
-            let parts: Vec<&str> = group.iter().map(String::as_str).collect();
-            b.entry("aside.near", Role::Aside, Shape::Near, &text, &parts)?;
-        }
+        b.lists(
+            "injection",
+            Role::Injection,
+            &[],
+            &parsed.injection.phrases,
+            &parsed.injection.near,
+        )?;
+        b.lists(
+            "aside",
+            Role::Aside,
+            &parsed.aside.words,
+            &parsed.aside.phrases,
+            &parsed.aside.near,
+        )?;
         let mut named = HashSet::new();
         for (n, i) in parsed.intents.iter().enumerate() {
             let at = format!("intent #{} ('{}')", n + 1, i.name);
@@ -634,6 +605,42 @@ impl Builder<'_> {
                 aside: c.aside,
             },
         };
+        Ok(())
+    }
+
+    /// The words, phrases and `near` groups of one section (`at`) that are
+    /// all evidence of `role`.
+    fn lists(
+        &mut self,
+        at: &str,
+        role: Role,
+        words: &[String],
+        phrases: &[String],
+        near: &[Vec<String>],
+    ) -> Result<(), VocabularyError> {
+        for text in words {
+            self.entry(
+                &format!("{at}.words"),
+                role,
+                Shape::Word,
+                text,
+                &[text.as_str()],
+            )?;
+        }
+        for text in phrases {
+            self.entry(
+                &format!("{at}.phrases"),
+                role,
+                Shape::Phrase,
+                text,
+                &[text.as_str()],
+            )?;
+        }
+        for group in near {
+            let text = group.join(" + ");
+            let parts: Vec<&str> = group.iter().map(String::as_str).collect();
+            self.entry(&format!("{at}.near"), role, Shape::Near, &text, &parts)?;
+        }
         Ok(())
     }
 
