@@ -618,23 +618,13 @@ impl Builder<'_> {
         phrases: &[String],
         near: &[Vec<String>],
     ) -> Result<(), VocabularyError> {
-        for text in words {
-            self.entry(
-                &format!("{at}.words"),
-                role,
-                Shape::Word,
-                text,
-                &[text.as_str()],
-            )?;
-        }
-        for text in phrases {
-            self.entry(
-                &format!("{at}.phrases"),
-                role,
-                Shape::Phrase,
-                text,
-                &[text.as_str()],
-            )?;
+        for (list, shape, key) in [
+            (words, Shape::Word, "words"),
+            (phrases, Shape::Phrase, "phrases"),
+        ] {
+            for text in list {
+                self.entry(&format!("{at}.{key}"), role, shape, text, &[text.as_str()])?;
+            }
         }
         for group in near {
             let text = group.join(" + ");
