@@ -39,6 +39,16 @@ async fn stored_ids(server: &Server) -> std::collections::HashSet<String> {
     ids
 }
 
+/// The ids of `acked` that the store does not show.
+async fn missing(server: &Server, acked: &[String]) -> Vec<String> {
+    let stored = stored_ids(server).await;
+    acked
+        .iter()
+        .filter(|id| !stored.contains(*id))
+        .cloned()
+        .collect()
+}
+
 fn verify(data: &Path) -> std::process::Output {
     common::run(&["store", "verify", "--data-dir", data.to_str().unwrap()])
 }
@@ -163,11 +173,10 @@ async fn damaged_sled_files_are_never_silent() {
             None => {
                 // Started: then nothing acknowledged may be missing.
                 let server = Server::start(case_dir.path(), "", "").await;
-                let stored = stored_ids(&server).await;
-                let missing = acked.iter().filter(|id| !stored.contains(*id)).count();
-                assert_eq!(
-                    missing, 0,
-                    "{what}: started with {missing} messages missing"
+                let missing = missing(&server, &acked).await;
+                assert!(
+                    missing.is_empty(),
+                    "{what}: started with acknowledged messages missing: {missing:?}"
                 );
                 assert!(out.status.success(), "{what}: {said}");
                 server.terminate();
@@ -311,8 +320,11 @@ async fn a_full_disk_is_503_and_the_desk_recovers_by_itself() {
         let (status, v) = server.message("+6285510000001", id, "halo").await;
         assert_eq!(status, 202, "{v}");
     }
-    let stored = stored_ids(&server).await;
-    assert!(before.iter().all(|id| stored.contains(id)));
+    let lost = missing(&server, &before).await;
+    assert!(
+        lost.is_empty(),
+        "acknowledged before the fault, now missing: {lost:?}"
+    );
 
     // A full disk at shutdown: the final flush fails, and the exit says so.
     std::fs::write(&flag, "").unwrap();
@@ -358,9 +370,12 @@ async fn a_writer_that_cannot_go_on_makes_the_process_exit() {
     // Restarted as a supervisor would: everything acknowledged is there.
     std::fs::remove_file(&flag).unwrap();
     let server = Server::start(dir.path(), "", &extra).await;
-    let stored = stored_ids(&server).await;
-    assert!(acked.iter().all(|id| stored.contains(id)));
-    assert!(!stored.contains("wamid.w.x"));
+    let lost = missing(&server, &acked).await;
+    assert!(
+        lost.is_empty(),
+        "acknowledged before the stop, now missing: {lost:?}"
+    );
+    assert!(!stored_ids(&server).await.contains("wamid.w.x"));
     server.terminate();
 }
 

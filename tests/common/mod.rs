@@ -283,12 +283,38 @@ impl Server {
         v
     }
 
+    /// Every case the listing `query` shows, following `next_cursor` to
+    /// the end: a first page leaves out the cases updated while it was
+    /// read, and the next pages list them (CONTRACT section 4). A case
+    /// listed twice is kept as last seen.
     pub async fn cases(&self, query: &str) -> Vec<Value> {
-        let (status, v) = self
-            .admin_get(&format!("/admin/cases?limit=1000&{query}"))
-            .await;
-        assert_eq!(status, 200, "{v}");
-        v["cases"].as_array().unwrap().clone()
+        let mut order: Vec<String> = Vec::new();
+        let mut latest: std::collections::HashMap<String, Value> = Default::default();
+        let mut cursor: Option<String> = None;
+        loop {
+            let more = cursor
+                .as_ref()
+                .map(|c| format!("&cursor={c}"))
+                .unwrap_or_default();
+            let (status, v) = self
+                .admin_get(&format!("/admin/cases?limit=1000&{query}{more}"))
+                .await;
+            assert_eq!(status, 200, "{v}");
+            for case in v["cases"].as_array().unwrap() {
+                let id = case["id"].as_str().unwrap().to_string();
+                if latest.insert(id.clone(), case.clone()).is_none() {
+                    order.push(id);
+                }
+            }
+            match v["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        order
+            .into_iter()
+            .map(|id| latest.remove(&id).unwrap())
+            .collect()
     }
 
     /// Waits until case `id` waits on `on` (e.g. "operator") and returns it.
