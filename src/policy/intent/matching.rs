@@ -512,7 +512,7 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
                 .get(&entry.words[0])
                 .map(|occ| occ.iter().map(|&(t, how)| (vec![t], how)).collect())
                 .unwrap_or_default(),
-            Shape::Phrase => phrase_spans(&entry.words, &by_word, tokens),
+            Shape::Phrase => phrase_spans(v, &entry.words, &by_word, tokens),
             Shape::Near => near_spans(&entry.words, &by_word, &ranks),
         };
         for (at, how) in spans {
@@ -562,8 +562,11 @@ fn entries(v: &Vocabulary, tokens: &[Token], hits: &[Hit]) -> Vec<Found> {
 
 /// Ordered occurrences: each next word after the previous one, with at
 /// most `PHRASE_GAP` words between, all in one clause ("lessons on
-/// weekends? aku kerja" is no "lesson ... saya").
+/// weekends? aku kerja" is no "lesson ... saya"), and no negation word
+/// between (it takes the later words back: "coachnya ga dateng" is no
+/// "coach datang").
 fn phrase_spans(
+    v: &Vocabulary,
     words: &[u32],
     by_word: &HashMap<u32, Vec<(usize, How)>>,
     tokens: &[Token],
@@ -582,6 +585,11 @@ fn phrase_spans(
                 occ.iter()
                     .filter(|(t, _)| *t > pos && *t <= pos + 1 + budget)
                     .filter(|(t, _)| tokens[*t].clause == tokens[t0].clause)
+                    .filter(|(t, _)| {
+                        !tokens[pos + 1..*t]
+                            .iter()
+                            .any(|g| v.negation.contains(&g.word))
+                    })
                     .min_by_key(|(t, _)| *t)
                     .copied()
             });

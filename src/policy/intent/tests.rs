@@ -1215,6 +1215,12 @@ fn a_request_the_desk_cannot_place_beside_an_account_question_holds_it() {
         "did my payment go through? my sister wants to take over my remaining lessons",
         "tolong kirim ulang invoice, terus minta pemilik telpon saya ya",
         "kirim ulang kuitansinya ya, tapi pake nama perusahaan",
+        // A coach who did not come: a complaint, whatever the words.
+        "kapan les aku? kemarin coachnya ga dateng, gimana nih",
+        "coach nya kemarin gak muncul. jadwal berikutnya kapan?",
+        "gurunya ga hadir td, les aku selanjutnya kapan kak",
+        "when's my next lesson? the coach didn't show up last time",
+        "The teacher never showed on Tuesday. Did my payment go through?",
     ] {
         // Held for a person, or (the classifier reading a risk in the
         // other part) sent to the coach: never answered automatically.
@@ -1228,6 +1234,8 @@ fn a_request_the_desk_cannot_place_beside_an_account_question_holds_it() {
         "jadwal aku kapan? maaf ya kak baru bales, tadi macet",
         "When is my next lesson? Thanks so much!",
         "cicilan ke-2 aku udah masuk belum ya kak?",
+        "coachnya dateng jam berapa ya besok?",
+        "is the coach coming tomorrow? when is my lesson",
     ] {
         let d = detect(text);
         assert!(d.aside.is_none(), "{text:?}: {d:?}");
@@ -1235,4 +1243,14 @@ fn a_request_the_desk_cannot_place_beside_an_account_question_holds_it() {
     // Beside a risky request a human gets the turn anyway: nothing to hold.
     let d = detect("jadwal aku kapan? terus aku mau refund aja");
     assert!(d.aside.is_none(), "{d:?}");
+}
+
+#[test]
+fn a_negation_between_the_words_of_a_phrase_takes_it_back() {
+    // "coach datang" (next_session): the coach coming is asked about; the
+    // coach not coming is a complaint, not a question about the schedule.
+    assert!(rules("besok coachnya dateng jam berapa?").has(Intent::NextSession));
+    for text in ["kemarin coachnya ga dateng", "coach nya tidak datang lagi"] {
+        assert!(!rules(text).has(Intent::NextSession), "{text:?}");
+    }
 }
