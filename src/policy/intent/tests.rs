@@ -1260,3 +1260,18 @@ fn a_negation_between_the_words_of_a_phrase_takes_it_back() {
         assert!(!rules(text).has(Intent::NextSession), "{text:?}");
     }
 }
+
+#[test]
+fn chat_abbreviations_are_read_as_their_words() {
+    // "dmn" is "di mana", not a typo of "damn"; "ntr" is "nanti".
+    for (text, intent) in [
+        ("studionya dmn kak?", Intent::Faq),
+        ("alamat studio dmna ya", Intent::Faq),
+        ("ntr sore les aku jam brp?", Intent::NextSession),
+        ("kl mw daftar bs online ga?", Intent::Faq),
+    ] {
+        let d = detect(text);
+        assert!(!d.risk_suspected(), "{text:?}: {d:?}");
+        assert_eq!(d.primary(), intent, "{text:?}: {d:?}");
+    }
+}
