@@ -144,25 +144,86 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
         }
     }
     if args.sweep {
+        let mut best: Option<(String, Report)> = None;
+        let mut consider = |name: String, r: Report| {
+            println!("{name}: {}", line(&r));
+            if better(&r, best.as_ref().map(|b| &b.1)) {
+                best = Some((name, r));
+            }
+        };
         for part in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0] {
             let g = crate::policy::intent::Thresholds { part, ..t };
             let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
-            println!("configured thresholds with part {part:.2}: {}", line(&r));
+            consider(format!("configured thresholds with part {part:.2}"), r);
         }
         for g in crossval::grid(t.faq) {
             let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
-            println!(
-                "name {:.2} establish {:.2} add {:.2} suspect {:.2} faq {:.2} overrule {:.2} dismiss {:.2}: {}",
-                g.name,
-                g.establish,
-                g.add,
-                g.suspect,
-                g.faq,
-                g.overrule,
-                g.dismiss,
-                line(&r)
+            consider(
+                format!(
+                    "name {:.2} establish {:.2} add {:.2} suspect {:.2} faq {:.2} overrule {:.2} dismiss {:.2}",
+                    g.name, g.establish, g.add, g.suspect, g.faq, g.overrule, g.dismiss
+                ),
+                r,
             );
+        }
+        match best {
+            Some((name, r)) => println!(
+                "best (R3 recall at least {SWEEP_R3_RECALL}, no non-faq R0, then accuracy): {name}: {}",
+                line(&r)
+            ),
+            None => {
+                println!("best: no setting reaches R3 recall {SWEEP_R3_RECALL} with no non-faq R0")
+            }
         }
     }
     Ok(())
+}
+
+/// The R3 recall a swept setting must keep to be named best (issue
+/// target for the held-out part, applied to cross-validation).
+const SWEEP_R3_RECALL: f64 = 0.995;
+
+/// Whether `r` is a better setting than `than`: only settings that keep
+/// R3 recall at [`SWEEP_R3_RECALL`] and answer no non-faq message from an
+/// article qualify (contract section 2: when unsure, a human gets the
+/// turn); among them the higher accuracy, then the higher R3 precision,
+/// wins; the first of equals stays.
+fn better(r: &Report, than: Option<&Report>) -> bool {
+    if r.r3_recall() < SWEEP_R3_RECALL || r.non_faq_auto_answered > 0 {
+        return false;
+    }
+    match than {
+        None => true,
+        Some(b) => (r.accuracy(), r.r3_precision()) > (b.accuracy(), b.r3_precision()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(correct: usize, risky_routed: usize, non_faq_r0: usize) -> Report {
+        Report {
+            messages: 100,
+            correct,
+            risky: 50,
+            risky_routed,
+            flagged_risky: 60,
+            non_faq_auto_answered: non_faq_r0,
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn the_best_swept_setting_keeps_r3_recall_and_no_unsafe_answer_before_accuracy() {
+        let safe = report(90, 50, 0);
+        assert!(better(&safe, None));
+        // More accurate, but a risky request slips past a human.
+        assert!(!better(&report(95, 49, 0), Some(&safe)));
+        // More accurate, but a non-faq message is answered from an article.
+        assert!(!better(&report(95, 50, 1), Some(&safe)));
+        assert!(better(&report(91, 50, 0), Some(&safe)));
+        // An equal setting does not replace the first.
+        assert!(!better(&report(90, 50, 0), Some(&safe)));
+    }
 }
