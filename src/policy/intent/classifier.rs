@@ -10,14 +10,19 @@
 //!
 //! Features of a message (its words as matching reads them: cleaned,
 //! slang resolved, repeated letters squeezed):
-//! - each word, and its Nazief–Adriani / ECS stem when different;
+//! - each word, and its Nazief–Adriani / ECS stem when different (unless
+//!   negated, below);
 //! - each pair of neighbouring words;
-//! - each of the three words after a negation word in its clause, and its
-//!   stem, marked negated ("ga mau lanjut les": "lanjut" negated), the
-//!   scope of Das & Chen (2001) and Pang, Lee & Vaithyanathan (2002);
 //! - the character n-grams of 2 to 5 characters of each word written as
 //!   `<word>` (so a prefix, a suffix or a whole short word is a feature of
-//!   its own).
+//!   its own);
+//! - each of the three words after a negation word in its clause is read
+//!   negated instead ("ga mau lanjut les": "lanjut" negated), the scope of
+//!   Das & Chen (2001) and Pang, Lee & Vaithyanathan (2002): its word, stem
+//!   and character n-grams are negated features, and it gives none of the
+//!   plain ones, so "ga usah dibatalin" is no evidence of a cancellation.
+//!   Its pair with the next word stays (the pair "ga usah" is itself a
+//!   sign of a negated request).
 //!
 //! Training examples are data the business extends: the development part
 //! of the labelled corpus, `config/intent-examples.tsv`, built in (or the
@@ -56,6 +61,7 @@ const WORD: u8 = b'w';
 const STEM: u8 = b's';
 const PAIR: u8 = b'p';
 const NEGATED: u8 = b'n';
+const NEGATED_CHARS: u8 = b'm';
 
 /// How many words after a negation word (in its clause) are read as
 /// negated ("tidak mau lanjut *les*": "not-lanjut").
@@ -133,6 +139,7 @@ enum Named<'a> {
     Negated(&'a str),
     Pair(&'a str, &'a str),
     Chars(&'a str),
+    NegatedChars(&'a str),
 }
 
 impl std::fmt::Display for Named<'_> {
@@ -143,6 +150,7 @@ impl std::fmt::Display for Named<'_> {
             Named::Negated(w) => write!(f, "negated {w}"),
             Named::Pair(a, b) => write!(f, "words {a} {b}"),
             Named::Chars(g) => write!(f, "chars {g}"),
+            Named::NegatedChars(g) => write!(f, "negated chars {g}"),
         }
     }
 }
@@ -166,27 +174,34 @@ fn walk(v: &Vocabulary, tokens: &[Token], mut f: impl FnMut(u64, Named<'_>)) {
             // Numbers (times, amounts, invoice numbers) name no request.
             continue;
         }
-        f(textcat::feature(WORD, w), Named::Word(w));
         let s = stem(w);
-        if let Some(s) = &s {
-            f(textcat::feature(STEM, s), Named::Stem(s));
-        }
         if negated {
+            // A negated word is no evidence for what it names: "ga usah
+            // dibatalin, pindah aja" asks for no cancellation, so it gives
+            // only negated features, never "word dibatalin".
             f(textcat::feature(NEGATED, w), Named::Negated(w));
             if let Some(s) = &s {
                 f(textcat::feature(NEGATED, s), Named::Negated(s));
             }
+            textcat::char_ngrams(w, CHAR_MIN, CHAR_MAX, |g| {
+                f(textcat::feature(NEGATED_CHARS, g), Named::NegatedChars(g));
+            });
+        } else {
+            f(textcat::feature(WORD, w), Named::Word(w));
+            if let Some(s) = &s {
+                f(textcat::feature(STEM, s), Named::Stem(s));
+            }
+            textcat::char_ngrams(w, CHAR_MIN, CHAR_MAX, |g| {
+                f(
+                    textcat::feature(textcat::CHAR_NAMESPACE, g),
+                    Named::Chars(g),
+                );
+            });
         }
         if let Some(next) = tokens.get(i + 1) {
             let n = word(next);
             f(textcat::feature_pair(PAIR, w, n), Named::Pair(w, n));
         }
-        textcat::char_ngrams(w, CHAR_MIN, CHAR_MAX, |g| {
-            f(
-                textcat::feature(textcat::CHAR_NAMESPACE, g),
-                Named::Chars(g),
-            );
-        });
     }
 }
 
@@ -385,6 +400,7 @@ mod tests {
             named_features(&v, &matching::tokens(&v, text))
                 .into_iter()
                 .filter_map(|(_, n)| n.strip_prefix("negated ").map(str::to_string))
+                .filter(|n| !n.starts_with("chars "))
                 .collect()
         };
         // "ga" is the negation "tidak"; its scope is the next three words.
@@ -402,6 +418,28 @@ mod tests {
         // The scope ends with the clause; no negation, no negated feature.
         assert_eq!(negated("bukan itu. refund saja"), ["itu"]);
         assert!(negated("saya mau lanjut les").is_empty());
+    }
+
+    #[test]
+    fn a_negated_word_gives_only_negated_features() {
+        let v = vocabulary();
+        let names = |text: &str| -> Vec<String> {
+            named_features(&v, &matching::tokens(&v, text))
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect()
+        };
+        let n = names("ga usah dibatalin, pindah aja");
+        for want in ["negated dibatalin", "negated chars <dib", "word pindah"] {
+            assert!(n.iter().any(|x| x == want), "{want}: {n:?}");
+        }
+        for unwanted in ["word dibatalin", "chars <dib", "chars lin>"] {
+            assert!(!n.iter().any(|x| x == unwanted), "{unwanted}: {n:?}");
+        }
+        // The same word outside a negation's scope is plain evidence.
+        let plain = names("dibatalin aja");
+        assert!(plain.iter().any(|x| x == "word dibatalin"), "{plain:?}");
+        assert!(!plain.iter().any(|x| x.starts_with("negated")), "{plain:?}");
     }
 
     #[test]
