@@ -17,6 +17,7 @@ use caseflow::policy::intent::eval::{self, Judge, Report};
 const DEV: &str = include_str!("../config/intent-examples.tsv");
 const HELDOUT: &str = include_str!("data/intents_heldout.tsv");
 const HELDOUT_MULTI: &str = include_str!("data/intents_heldout_multi.tsv");
+const SECOND_READING: &str = include_str!("data/intents_heldout_second_reading.tsv");
 const DEMO_KB: &str = include_str!("../config/demo/kb.json");
 
 fn measure(source: &str) -> (Vec<eval::Row<'_>>, Vec<eval::Routing>, Report) {
@@ -74,9 +75,10 @@ fn development_part_holds_its_figures() {
 }
 
 /// What the held-out part must never fall below again: R3 recall at its
-/// target (0.995; one message of 344 is 0.0029, and R3 recall has moved
-/// between 343 and 344 with each addition of development data), accuracy
-/// at the figure of the last changes (docs/intent-eval.md).
+/// target (0.995; one message of 343 is 0.0029, and R3 recall has moved
+/// by one message with additions of development data), accuracy at the
+/// figure of the last changes less a few messages (0.9665, 693 of 717;
+/// docs/intent-eval.md).
 #[test]
 fn held_out_part_does_not_regress() {
     let (rows, _, report) = measure(HELDOUT);
@@ -89,10 +91,43 @@ fn held_out_part_does_not_regress() {
         report.r3_recall()
     );
     assert!(
-        report.accuracy() >= 0.94,
+        report.accuracy() >= 0.96,
         "accuracy {:.4}",
         report.accuracy()
     );
+}
+
+/// The held-out part's labels after their blind second reading
+/// (tests/data/intents_heldout_second_reading.tsv): a label is corrected
+/// only where both annotators chose the same other label and both were
+/// sure, and every other label the second reading lists stays as it was.
+#[test]
+fn held_out_labels_follow_their_second_reading() {
+    let rows = eval::parse_corpus(HELDOUT).expect("the corpus parses");
+    let mut corrected = 0;
+    for line in SECOND_READING.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 7, "second reading: {line:?}");
+        let at: usize = f[0].parse().expect("a line number");
+        let (before, first, first_sure, second, second_sure, outcome) =
+            (f[1], f[2], f[3], f[4], f[5], f[6]);
+        assert_eq!(first, second, "line {at}: both annotators agree");
+        assert_ne!(first, before, "line {at}: against the label before");
+        let label = rows[at - 1].label.as_str();
+        match outcome {
+            "corrected" => {
+                assert_eq!((first_sure, second_sure), ("yes", "yes"), "line {at}");
+                assert_eq!(label, first, "line {at} carries the corrected label");
+                corrected += 1;
+            }
+            "kept" => {
+                assert!(first_sure == "no" || second_sure == "no", "line {at}");
+                assert_eq!(label, before, "line {at} keeps its label");
+            }
+            other => panic!("line {at}: unknown outcome {other:?}"),
+        }
+    }
+    assert_eq!(corrected, 9, "labels corrected");
 }
 
 /// Turns of several parts never tuned on: an account question beside a
