@@ -1275,3 +1275,31 @@ fn chat_abbreviations_are_read_as_their_words() {
         assert_eq!(d.primary(), intent, "{text:?}: {d:?}");
     }
 }
+
+#[test]
+fn an_insult_by_an_animal_and_money_back_in_cash_are_read() {
+    // Comparing staff to an animal is abuse in English as in Indonesian.
+    for text in [
+        "Are you even human? A monkey could reply faster than this.",
+        "monyet aja lebih cepat balesnya dari kalian",
+    ] {
+        let d = detect(text);
+        assert!(
+            d.has(Intent::Harassment) || d.suspected.contains(&Intent::Harassment),
+            "{text:?}: {d:?}"
+        );
+    }
+    // Money replaced by cash is money back; paying in cash is a question.
+    let d = detect("Ada kemungkinan uang saya diganti tunai saja? Sisa sesi tidak terpakai.");
+    assert!(d.has(Intent::Refund), "{d:?}");
+    for text in [
+        "bisa bayar tunai di studio?",
+        "can I pay cash at the front desk?",
+    ] {
+        let d = detect(text);
+        assert!(!d.has(Intent::Refund), "{text:?}: {d:?}");
+    }
+    // Asking for a faster reply is no insult without the animal.
+    let d = detect("could you reply a bit faster next time please?");
+    assert!(!d.has(Intent::Harassment), "{d:?}");
+}
