@@ -152,14 +152,23 @@ const ENGLISH: &[&str] = &[
     "thanks", "thank", "hello", "hi", "hey", "want", "need", "like", "have", "has", "had", "do",
     "does", "did", "dont", "cant", "wont", "not", "no", "yes", "and", "or", "but", "so", "if",
     "to", "of", "for", "with", "from", "at", "on", "in", "by", "about", "this", "that", "there",
-    "here", "next", "lesson", "lessons", "class", "classes", "session", "sessions", "payment",
-    "paid", "pay", "money", "back", "refund", "cancel", "delete", "schedule", "time", "today",
-    "tomorrow", "week", "month", "still", "already", "again", "get", "got", "send", "sent", "give",
-    "tell", "know", "make", "take", "now", "just", "all", "any", "some", "address", "where's",
-    "whats", "wheres", "price", "much", "many", "open", "stupid", "idiot", "useless", "scam",
-    "sue", "lawyer", "data", "account", "number", "coach", "teacher", "kid", "son", "daughter",
-    "child", "sorry", "ok", "okay", "good", "great", "bad", "see", "come", "go", "admin", "app",
-    "list",
+    "here", "next", "lesson", "lessons", "class", "classes", "session", "sessions", "paid", "pay",
+    "money", "back", "schedule", "time", "today", "tomorrow", "week", "month", "still", "already",
+    "again", "get", "got", "send", "sent", "give", "tell", "know", "make", "take", "now", "just",
+    "all", "any", "some", "address", "where's", "whats", "wheres", "price", "much", "many", "open",
+    "stupid", "idiot", "useless", "sue", "lawyer", "number", "teacher", "kid", "son", "daughter",
+    "child", "good", "great", "bad", "see", "come", "go",
+];
+
+/// English words that Indonesian chat borrows as they are: they vote for
+/// neither language, since they tell nothing about the words around them
+/// ("refunddd kakkk", "REFUND SEKARANG" are Indonesian; "cancel my
+/// lesson" is English by "my"). Some are also roots of the Indonesian
+/// dictionary ("data", "admin"), which would otherwise count them as
+/// Indonesian.
+const LOANWORDS: &[&str] = &[
+    "refund", "cancel", "delete", "payment", "scam", "data", "account", "coach", "sorry", "ok",
+    "okay", "admin", "app", "list",
 ];
 
 /// Guesses the language of `text`; ties and empty text fall back to `prior`.
@@ -167,6 +176,9 @@ pub fn detect(text: &str, prior: Language) -> Language {
     let (mut id, mut en) = (0usize, 0usize);
     for w in normalize::words(text) {
         let word = w.squeezed.as_deref().unwrap_or(&w.text);
+        if LOANWORDS.contains(&word) {
+            continue;
+        }
         if ENGLISH.contains(&word) {
             en += 1;
         } else if INDONESIAN.contains(&word) || indonesian_root(word) {
@@ -248,6 +260,24 @@ mod tests {
         for text in english {
             assert_eq!(detect(text, Language::Id), Language::En, "{text}");
         }
+    }
+
+    #[test]
+    fn borrowed_english_words_vote_for_neither_language() {
+        for text in [
+            "refunddd kakkk 😭😭",
+            "REFUND SEKARANG",
+            "cancel aja deh",
+            "admin tolong",
+        ] {
+            assert_eq!(detect(text, Language::En), Language::Id, "{text}");
+        }
+        for text in ["cancel my lesson", "refund please", "delete my data"] {
+            assert_eq!(detect(text, Language::Id), Language::En, "{text}");
+        }
+        // Alone, a borrowed word keeps the language the case had.
+        assert_eq!(detect("refund", Language::Id), Language::Id);
+        assert_eq!(detect("refund", Language::En), Language::En);
     }
 
     #[test]

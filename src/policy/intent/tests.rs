@@ -1303,3 +1303,16 @@ fn an_insult_by_an_animal_and_money_back_in_cash_are_read() {
     let d = detect("could you reply a bit faster next time please?");
     assert!(!d.has(Intent::Harassment), "{d:?}");
 }
+
+#[test]
+fn an_off_key_voice_is_no_insult() {
+    // "fals" is off-key in singing, not a typo of "fools".
+    let d = detect("kak kalo suara aku fals banget masih bisa diajarin ga");
+    assert!(!d.risk_suspected() && !d.has(Intent::Harassment), "{d:?}");
+    // A real misspelt insult is still suspected.
+    let d = detect("kalian semua foolss");
+    assert!(
+        d.has(Intent::Harassment) || d.suspected.contains(&Intent::Harassment),
+        "{d:?}"
+    );
+}
