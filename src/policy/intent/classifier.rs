@@ -364,13 +364,18 @@ mod tests {
         Vocabulary::parse(EMBEDDED, "intents.toml").unwrap()
     }
 
+    /// What each feature of `text` stands for ("word dibatalin").
+    fn names(v: &Vocabulary, text: &str) -> Vec<String> {
+        named_features(v, &matching::tokens(v, text))
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect()
+    }
+
     #[test]
     fn features_cover_words_stems_pairs_and_bordered_n_grams() {
         let v = vocabulary();
-        let names: Vec<String> = named_features(&v, &matching::tokens(&v, "Dibatalin aja"))
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect();
+        let names = names(&v, "Dibatalin aja");
         for want in [
             "word dibatalin",
             "words dibatalin saja",
@@ -397,9 +402,9 @@ mod tests {
     fn the_three_words_after_a_negation_in_its_clause_are_negated_features() {
         let v = vocabulary();
         let negated = |text: &str| -> Vec<String> {
-            named_features(&v, &matching::tokens(&v, text))
+            names(&v, text)
                 .into_iter()
-                .filter_map(|(_, n)| n.strip_prefix("negated ").map(str::to_string))
+                .filter_map(|n| n.strip_prefix("negated ").map(str::to_string))
                 .filter(|n| !n.starts_with("chars "))
                 .collect()
         };
@@ -423,13 +428,7 @@ mod tests {
     #[test]
     fn a_negated_word_gives_only_negated_features() {
         let v = vocabulary();
-        let names = |text: &str| -> Vec<String> {
-            named_features(&v, &matching::tokens(&v, text))
-                .into_iter()
-                .map(|(_, n)| n)
-                .collect()
-        };
-        let n = names("ga usah dibatalin, pindah aja");
+        let n = names(&v, "ga usah dibatalin, pindah aja");
         for want in ["negated dibatalin", "negated chars <dib", "word pindah"] {
             assert!(n.iter().any(|x| x == want), "{want}: {n:?}");
         }
@@ -437,7 +436,7 @@ mod tests {
             assert!(!n.iter().any(|x| x == unwanted), "{unwanted}: {n:?}");
         }
         // The same word outside a negation's scope is plain evidence.
-        let plain = names("dibatalin aja");
+        let plain = names(&v, "dibatalin aja");
         assert!(plain.iter().any(|x| x == "word dibatalin"), "{plain:?}");
         assert!(!plain.iter().any(|x| x.starts_with("negated")), "{plain:?}");
     }

@@ -13,6 +13,11 @@ fn primary(text: &str, want: Intent) {
     assert_eq!(d.primary(), want, "{text:?}: {d:?}");
 }
 
+/// A human gets the turn for `intent`: found, or suspected.
+fn found_or_suspected(d: &Detection, intent: Intent) -> bool {
+    d.has(intent) || d.suspected.contains(&intent)
+}
+
 #[track_caller]
 fn all_primary(texts: &[&str], want: Intent) {
     for t in texts {
@@ -524,10 +529,7 @@ fn spelled_out_masked_and_vowel_dropped_trigger_words_reach_a_human() {
         // rest, the coach gets the turn.
         assert_eq!(rules(t).primary(), Intent::Harassment, "{t}");
         let d = detect(t);
-        assert!(
-            d.has(Intent::Harassment) || d.suspected.contains(&Intent::Harassment),
-            "{t}: {d:?}"
-        );
+        assert!(found_or_suspected(&d, Intent::Harassment), "{t}: {d:?}");
     }
     // Vowels dropped: suspected only (a human gets the turn).
     for (t, i) in [
@@ -836,10 +838,7 @@ fn coming_to_the_studio_angrily_and_going_public_are_legal_threats() {
     // The classifier reads this one as no request (0.74, past `dismiss`):
     // the vocabulary's threat stays suspected, so the coach gets it.
     let d = detect("gw dateng kesana marah marah nanti");
-    assert!(
-        d.has(Intent::LegalThreat) || d.suspected.contains(&Intent::LegalThreat),
-        "{d:?}"
-    );
+    assert!(found_or_suspected(&d, Intent::LegalThreat), "{d:?}");
 }
 
 #[test]
@@ -1201,10 +1200,7 @@ fn money_cashed_out_in_slang_reaches_a_human() {
         "duitnya kapan cair?",
     ] {
         let d = rules(text);
-        assert!(
-            d.has(Intent::Refund) || d.suspected.contains(&Intent::Refund),
-            "{text:?}: {d:?}"
-        );
+        assert!(found_or_suspected(&d, Intent::Refund), "{text:?}: {d:?}");
     }
 }
 
@@ -1285,7 +1281,7 @@ fn an_insult_by_an_animal_and_money_back_in_cash_are_read() {
     ] {
         let d = detect(text);
         assert!(
-            d.has(Intent::Harassment) || d.suspected.contains(&Intent::Harassment),
+            found_or_suspected(&d, Intent::Harassment),
             "{text:?}: {d:?}"
         );
     }
@@ -1311,8 +1307,5 @@ fn an_off_key_voice_is_no_insult() {
     assert!(!d.risk_suspected() && !d.has(Intent::Harassment), "{d:?}");
     // A real misspelt insult is still suspected.
     let d = detect("kalian semua foolss");
-    assert!(
-        d.has(Intent::Harassment) || d.suspected.contains(&Intent::Harassment),
-        "{d:?}"
-    );
+    assert!(found_or_suspected(&d, Intent::Harassment), "{d:?}");
 }
