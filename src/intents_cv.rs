@@ -115,8 +115,8 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
     print!(
         "{}",
         joined.table(&format!(
-            "rules and classifier (name {}, establish {}, add {}, suspect {}, faq {}, overrule {}, dismiss {})",
-            t.name, t.establish, t.add, t.suspect, t.faq, t.overrule, t.dismiss
+            "rules and classifier (name {}, question {}, establish {}, add {}, suspect {}, faq {}, overrule {}, dismiss {})",
+            t.name, t.question, t.establish, t.add, t.suspect, t.faq, t.overrule, t.dismiss
         ))
     );
     if args.misses {
@@ -156,7 +156,15 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
             let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
             consider(format!("configured thresholds with part {part:.2}"), r);
         }
-        for g in crossval::grid(t.faq) {
+        for question in [0.0, 0.2, 0.3, 0.4, 0.5, 1.0] {
+            let g = crate::policy::intent::Thresholds { question, ..t };
+            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
+            consider(
+                format!("configured thresholds with question {question:.2}"),
+                r,
+            );
+        }
+        for g in crossval::grid(t.faq, t.question) {
             let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
             consider(
                 format!(

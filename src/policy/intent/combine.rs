@@ -5,7 +5,7 @@
 //!
 //! - it may **name** an intent when the rules found none, or found only a
 //!   question without a subject they know (`name`; a risky one needs
-//!   `establish` too), but never an account intent from a lone topic word
+//!   `establish` too; on such a question, `question` is enough), but never an account intent from a lone topic word
 //!   ("Payment", "jadwal?": a menu word asks nothing, a person reads it);
 //!   a question it reads as no request at all (`other`)
 //!   loses its general-question reading and goes to the operator;
@@ -41,6 +41,14 @@ use super::{Detection, Intent};
 pub struct Thresholds {
     /// Names its intent when the rules found none (or only a question).
     pub name: f64,
+    /// Names its request (any intent but a general question) at this
+    /// probability or more, when it is also its likeliest reading, on a
+    /// turn the rules call a general question only because it asks
+    /// something ([`Detection::faq_by_default`]): asking is no evidence of
+    /// a general question, so the likelier reading decides ("hi whats the
+    /// tiem for my daugter's class on sat?" is a schedule question). The
+    /// lower of this and `name` applies.
+    pub question: f64,
     /// Adds its risky intent beside the rules' intents.
     pub establish: f64,
     /// Adds its account intent beside the rules' intents.
@@ -79,6 +87,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             name: 0.7,
+            question: 1.0,
             establish: 0.8,
             add: 0.9,
             suspect: 0.5,
@@ -143,6 +152,11 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
         }
     } else if !d.has(top) {
         if rules_found_nothing {
+            let needed = if d.faq_by_default && top != Intent::Faq {
+                needed.min(t.question)
+            } else {
+                needed
+            };
             if top_p >= needed && !(d.topic_only && top.is_account()) {
                 d.intents = vec![top];
                 o.named = true;
@@ -339,6 +353,7 @@ mod tests {
 
     const T: Thresholds = Thresholds {
         name: 0.4,
+        question: 1.0,
         establish: 0.7,
         add: 0.9,
         suspect: 0.3,
@@ -364,6 +379,41 @@ mod tests {
         let d = combine(q, &probs(&[(Intent::PaymentStatus, 0.5)]), &T);
         assert_eq!(d.intents, [Intent::PaymentStatus]);
         assert!(!d.may_answer_from_kb());
+    }
+
+    #[test]
+    fn on_a_question_the_rules_could_not_place_the_likelier_request_is_named_at_question() {
+        let t = Thresholds { question: 0.3, ..T };
+        let question = || {
+            let mut q = rules(&[Intent::Faq]);
+            q.faq_by_default = true;
+            q
+        };
+        // Below `name`, at `question`: named, and not answered from an
+        // article.
+        let d = combine(question(), &probs(&[(Intent::NextSession, 0.35)]), &t);
+        assert_eq!(d.intents, [Intent::NextSession]);
+        assert!(d.learned.unwrap().named);
+        assert!(!d.may_answer_from_kb());
+        // Below `question`: still the rules' general question.
+        let d = combine(question(), &probs(&[(Intent::NextSession, 0.25)]), &t);
+        assert_eq!(d.intents, [Intent::Faq]);
+        // Not its likeliest reading: a general question at 0.4 outweighs a
+        // request at 0.35.
+        let p = probs(&[(Intent::Faq, 0.4), (Intent::NextSession, 0.35)]);
+        let d = combine(question(), &p, &t);
+        assert_eq!(d.intents, [Intent::Faq]);
+        // A general question the rules placed (a subject they know) keeps
+        // `name`.
+        let d = combine(
+            rules(&[Intent::Faq]),
+            &probs(&[(Intent::NextSession, 0.35)]),
+            &t,
+        );
+        assert_eq!(d.intents, [Intent::Faq]);
+        // Nor does it change a turn with no question at all.
+        let d = combine(rules(&[]), &probs(&[(Intent::NextSession, 0.35)]), &t);
+        assert!(d.intents.is_empty());
     }
 
     #[test]

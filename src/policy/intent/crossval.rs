@@ -163,10 +163,11 @@ pub fn joined(
 }
 
 /// The thresholds a sweep tries: each of `name`, `establish`, `add`,
-/// `suspect`, `overrule` and `dismiss` over its grid, `faq` fixed. The
+/// `suspect`, `overrule` and `dismiss` over its grid, `faq` and
+/// `question` fixed. The
 /// classifier names, establishes, adds or overrules only at even odds or
 /// better (a risky intent it establishes is announced to the customer).
-pub fn grid(faq: f64) -> Vec<Thresholds> {
+pub fn grid(faq: f64, question: f64) -> Vec<Thresholds> {
     let mut out = Vec::new();
     for name in [0.5, 0.6, 0.8] {
         for establish in [0.5, 0.6, 0.8, 1.0] {
@@ -176,6 +177,7 @@ pub fn grid(faq: f64) -> Vec<Thresholds> {
                         for dismiss in [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
                             out.push(Thresholds {
                                 name,
+                                question,
                                 establish,
                                 add,
                                 suspect,

@@ -68,6 +68,7 @@ pub const EXACT_FORM: char = '=';
 struct ClassifierFile {
     enabled: bool,
     name: f64,
+    question: f64,
     establish: f64,
     add: f64,
     suspect: f64,
@@ -85,6 +86,7 @@ impl Default for ClassifierFile {
         ClassifierFile {
             enabled: true,
             name: t.name,
+            question: t.question,
             establish: t.establish,
             add: t.add,
             suspect: t.suspect,
@@ -573,6 +575,7 @@ impl Builder<'_> {
     fn classifier(&mut self, c: &ClassifierFile) -> Result<(), VocabularyError> {
         for (key, value) in [
             ("name", c.name),
+            ("question", c.question),
             ("establish", c.establish),
             ("add", c.add),
             ("suspect", c.suspect),
@@ -594,6 +597,7 @@ impl Builder<'_> {
             enabled: c.enabled,
             thresholds: Thresholds {
                 name: c.name,
+                question: c.question,
                 establish: c.establish,
                 add: c.add,
                 suspect: c.suspect,
