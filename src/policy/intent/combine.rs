@@ -5,7 +5,8 @@
 //!
 //! - it may **name** an intent when the rules found none, or found only a
 //!   question without a subject they know (`name`; a risky one needs
-//!   `establish` too; on such a question, `question` is enough), but never an account intent from a lone topic word
+//!   `establish` too; on such a question, `question` is enough for any
+//!   other request), but never an account intent from a lone topic word
 //!   ("Payment", "jadwal?": a menu word asks nothing, a person reads it);
 //!   a question it reads as no request at all (`other`)
 //!   loses its general-question reading and goes to the operator;
@@ -41,13 +42,14 @@ use super::{Detection, Intent};
 pub struct Thresholds {
     /// Names its intent when the rules found none (or only a question).
     pub name: f64,
-    /// Names its request (any intent but a general question) at this
-    /// probability or more, when it is also its likeliest reading, on a
-    /// turn the rules call a general question only because it asks
-    /// something ([`Detection::faq_by_default`]): asking is no evidence of
-    /// a general question, so the likelier reading decides ("hi whats the
-    /// tiem for my daugter's class on sat?" is a schedule question). The
-    /// lower of this and `name` applies.
+    /// Names its request (an account request or no request; a risky one
+    /// still needs `name` and `establish`) at this probability or more,
+    /// when it is also its likeliest reading, on a turn the rules call a
+    /// general question only because it asks something
+    /// ([`Detection::faq_by_default`]): asking is no evidence of a general
+    /// question, so the likelier reading decides ("hi whats the tiem for
+    /// my daugter's class on sat?" is a schedule question). The lower of
+    /// this and `name` applies.
     pub question: f64,
     /// Adds its risky intent beside the rules' intents.
     pub establish: f64,
@@ -152,7 +154,10 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
         }
     } else if !d.has(top) {
         if rules_found_nothing {
-            let needed = if d.faq_by_default && top != Intent::Faq {
+            // A risky request keeps `establish`: naming one announces it
+            // to the customer (`wa.r3.refund`); below it, it is suspected
+            // and the coach reads the turn without an announcement.
+            let needed = if d.faq_by_default && top != Intent::Faq && !top.is_risky() {
                 needed.min(t.question)
             } else {
                 needed
@@ -414,6 +419,12 @@ mod tests {
         // Nor does it change a turn with no question at all.
         let d = combine(rules(&[]), &probs(&[(Intent::NextSession, 0.35)]), &t);
         assert!(d.intents.is_empty());
+        // A risky request below `establish` is not named (that would be
+        // announced to the customer) but suspected: the coach reads it.
+        let d = combine(question(), &probs(&[(Intent::Refund, 0.4)]), &t);
+        assert_eq!(d.intents, [Intent::Faq]);
+        assert_eq!(d.suspected, [Intent::Refund]);
+        assert!(!d.may_answer_from_kb());
     }
 
     #[test]
