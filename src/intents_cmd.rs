@@ -164,6 +164,9 @@ pub fn explain(detector: &crate::policy::intent::Detector, text: &str) -> String
             if o.named {
                 changed.push("named or added its intent");
             }
+            if o.tentative {
+                changed.push("named it below even odds (a person answers)");
+            }
             if o.raised {
                 changed.push("raised a risky suspicion");
             }

@@ -170,13 +170,14 @@ impl Run<'_> {
     }
 
     /// The turn also asks something its account intents do not cover
-    /// (tag `also-asks:<intent>`, set by the tier stage): its automatic
-    /// answers wait on a person.
-    pub(in crate::core) fn asks_aside(&self) -> bool {
+    /// (tag `also-asks:<intent>`), or its intent was read below even odds
+    /// (tag `tentative:<intent>`), both set by the tier stage: its
+    /// automatic answers wait on a person.
+    pub(in crate::core) fn held_for_person(&self) -> bool {
         self.case
             .tags
             .iter()
-            .any(|t| t.starts_with(tier::ASIDE_TAG))
+            .any(|t| t.starts_with(tier::ASIDE_TAG) || t.starts_with(tier::TENTATIVE_TAG))
     }
 
     /// The reschedule policy (quota and cutoff) for moving the session of

@@ -29,10 +29,17 @@ pub const MENTIONED_TAG: &str = "mentioned:";
 /// answer for the operator. Kept for the current turn only.
 pub const ASIDE_TAG: &str = "also-asks:";
 
+/// Tag of a turn whose intent the classifier named below even odds
+/// ([`crate::policy::intent::Detection::tentative`]): `tentative:<intent>`.
+/// Its automatic answers wait on a person, like those of `also-asks:`.
+pub const TENTATIVE_TAG: &str = "tentative:";
+
 impl Run<'_> {
     pub(in crate::core) fn tier(&mut self) -> Result<Next, MachineError> {
         let text = self.case.desk.turn_text.clone();
-        self.case.tags.retain(|t| !t.starts_with(ASIDE_TAG));
+        self.case
+            .tags
+            .retain(|t| !t.starts_with(ASIDE_TAG) && !t.starts_with(TENTATIVE_TAG));
         if let Some(offer) = &self.case.desk.offer
             && let Some(i) = slot_choice(&text, offer.slots.len())
         {
@@ -61,6 +68,10 @@ impl Run<'_> {
         self.tag_mentions(&det);
         if let Some(aside) = det.aside {
             self.case.add_tag(&format!("{ASIDE_TAG}{}", aside.as_str()));
+        }
+        if det.tentative() {
+            self.case
+                .add_tag(&format!("{TENTATIVE_TAG}{}", det.primary().as_str()));
         }
         self.case.desk.intents = det.intents.clone();
         self.case.desk.offer = None;
@@ -106,7 +117,7 @@ impl Run<'_> {
             });
         }
         let reason = format!(
-            "rule {}: {}{}{}",
+            "rule {}: {}{}{}{}",
             decision.rule,
             tier.map_or("unclassified", Tier::as_str),
             if det.injection {
@@ -117,7 +128,12 @@ impl Run<'_> {
             det.aside.map_or(String::new(), |i| format!(
                 " (a part also asks: {}; a person answers)",
                 i.as_str()
-            ))
+            )),
+            if det.tentative() {
+                " (read below even odds; a person answers)"
+            } else {
+                ""
+            }
         );
         let account = det.intents.iter().any(|i| i.is_account());
         let hard_r3 = tier == Some(Tier::R3) && !decision.lowerable;

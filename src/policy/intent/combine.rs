@@ -117,6 +117,10 @@ pub struct Opinion {
     pub named: bool,
     /// It made a risky intent suspected.
     pub raised: bool,
+    /// It named the turn's intent below even odds (`name`), on a question
+    /// the rules could not place (`question`): a person confirms the
+    /// reading before any automatic answer.
+    pub tentative: bool,
     /// It did not agree that the turn is a general question: no article
     /// answers it.
     pub withheld: bool,
@@ -135,6 +139,7 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
         faq,
         named: false,
         raised: false,
+        tentative: false,
         withheld: false,
     };
     let rules_found_nothing = d.intents.is_empty() || d.faq_by_default;
@@ -165,6 +170,7 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
             if top_p >= needed && !(d.topic_only && top.is_account()) {
                 d.intents = vec![top];
                 o.named = true;
+                o.tentative = top_p < t.name;
             }
         } else if (top.is_risky() && top_p >= t.establish) || (top.is_account() && top_p >= t.add) {
             d.intents.push(top);
@@ -400,6 +406,11 @@ mod tests {
         assert_eq!(d.intents, [Intent::NextSession]);
         assert!(d.learned.unwrap().named);
         assert!(!d.may_answer_from_kb());
+        // Below even odds (`name`, 0.4 here): a person confirms it first.
+        assert!(d.tentative());
+        let d = combine(question(), &probs(&[(Intent::NextSession, 0.45)]), &t);
+        assert_eq!(d.intents, [Intent::NextSession]);
+        assert!(!d.tentative());
         // Below `question`: still the rules' general question.
         let d = combine(question(), &probs(&[(Intent::NextSession, 0.25)]), &t);
         assert_eq!(d.intents, [Intent::Faq]);

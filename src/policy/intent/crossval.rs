@@ -117,6 +117,7 @@ pub fn alone(rows: &[Row<'_>], post: &[Read]) -> Report {
                 risky_routed: primary.is_risky(),
                 auto_answered: false,
                 aside: None,
+                tentative: false,
             }
         })
         .collect();

@@ -114,6 +114,9 @@ pub struct Routing {
     /// but a part of it reads as something else (that reading): a person
     /// holds the answer.
     pub aside: Option<Intent>,
+    /// Its intent was read below even odds ([`Detection::tentative`]): a
+    /// person holds its automatic answers.
+    pub tentative: bool,
 }
 
 impl Routing {
@@ -125,6 +128,7 @@ impl Routing {
                 || detection.risk_suspected(),
             auto_answered,
             aside: detection.aside,
+            tentative: detection.tentative(),
         }
     }
 }
@@ -194,7 +198,8 @@ pub struct Report {
     pub faq_auto_answered: usize,
     pub faq: usize,
     /// Messages labelled with an account intent, and those of them whose
-    /// answer a person holds for a part read as something else.
+    /// answer a person holds (a part read as something else, or the
+    /// intent read below even odds).
     pub account: usize,
     pub account_held: usize,
     /// Messages labelled otherwise whose account answer a person holds:
@@ -262,7 +267,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "  account answers held for a part read as something else: {}/{} account messages; {} other messages",
+            "  account answers held for a person (a part read as something else, or read below even odds): {}/{} account messages; {} other messages",
             self.account_held, self.account, self.other_held
         );
         if self.aside > 0 {
@@ -315,14 +320,19 @@ pub fn score(rows: &[Row<'_>], routings: &[Routing]) -> Report {
         }
         if row.kind == ASIDE_KIND {
             r.aside += 1;
-            r.aside_to_person +=
-                usize::from(out.aside.is_some() || out.risky_routed || !out.primary.is_account());
+            r.aside_to_person += usize::from(
+                out.aside.is_some()
+                    || out.tentative
+                    || out.risky_routed
+                    || !out.primary.is_account(),
+            );
         }
+        let held = out.aside.is_some() || out.tentative;
         if row.label.is_account() {
             r.account += 1;
-            r.account_held += usize::from(out.aside.is_some());
+            r.account_held += usize::from(held);
         } else {
-            r.other_held += usize::from(out.aside.is_some());
+            r.other_held += usize::from(held);
         }
         if miss {
             r.misses.push(i);
@@ -361,6 +371,7 @@ mod tests {
             risky_routed,
             auto_answered,
             aside: None,
+            tentative: false,
         };
         let routings = [
             out(Intent::Refund, true, false),
@@ -391,6 +402,7 @@ mod tests {
             risky_routed: false,
             auto_answered: false,
             aside,
+            tentative: false,
         };
         let routings = [
             out(Intent::NextSession, Some(Intent::Other)),

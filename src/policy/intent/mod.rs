@@ -164,6 +164,12 @@ impl Detection {
         self.intents.contains(&intent)
     }
 
+    /// The classifier named the turn's intent below even odds
+    /// ([`Opinion::tentative`]): its automatic answers wait on a person.
+    pub fn tentative(&self) -> bool {
+        self.learned.is_some_and(|o| o.tentative)
+    }
+
     /// A risky intent may be present though it was not established: the
     /// turn must go to a human and never be answered automatically.
     pub fn risk_suspected(&self) -> bool {

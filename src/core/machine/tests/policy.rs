@@ -218,6 +218,40 @@ fn an_account_answer_beside_a_request_the_desk_cannot_place_waits_on_the_operato
 }
 
 #[test]
+fn an_account_request_read_below_even_odds_waits_on_the_operator_in_production() {
+    // A question the vocabulary cannot place, which the classifier reads
+    // as a schedule question below even odds: the drafted schedule waits
+    // for a person (a coach who did not join is not answered with the
+    // schedule).
+    for text in [
+        "coach belum join zoom, gimana ini?",
+        "the zoom link isn't working, what now?",
+    ] {
+        let mut sim = desk(Mode::Production, PHONE);
+        sim.say(text);
+        assert_eq!(sim.case.tier, Some(Tier::R1), "{text}");
+        assert_eq!(sim.templates_sent(), ["wa.ack"], "{text}");
+        assert_eq!(sim.case.waiting_on, WaitingOn::Operator, "{text}");
+        assert!(
+            sim.case.tags.iter().any(|t| t == "tentative:next_session"),
+            "{text}: {:?}",
+            sim.case.tags
+        );
+        let proposal = sim.case.desk.proposal.clone().expect("a drafted reply");
+        assert_eq!(proposal.template.as_deref(), Some("wa.r1.schedule"));
+        sim.decide(DecisionKind::Approve, Lane::Operator, None);
+        assert_eq!(sim.templates_sent(), ["wa.ack", "wa.r1.schedule"]);
+        // A plain account question next: answered at once, the mark gone.
+        sim.say("Has my payment for the course been received?");
+        assert_eq!(
+            sim.templates_sent(),
+            ["wa.ack", "wa.r1.schedule", "wa.r1.payment"]
+        );
+        assert!(!sim.case.tags.iter().any(|t| t.starts_with("tentative:")));
+    }
+}
+
+#[test]
 fn stale_records_are_answered_as_pending_verification_never_as_fact() {
     let mut sim = desk(Mode::Production, PHONE);
     sim.records.students[0].synced_at = Timestamp(sim.now - 2 * DAY);

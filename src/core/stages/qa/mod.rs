@@ -78,8 +78,8 @@ impl Run<'_> {
             ProposalKind::Schedule
             | ProposalKind::Payment { .. }
             | ProposalKind::Invoice
-            | ProposalKind::Pending => production && self.verified() && !self.asks_aside(),
-            ProposalKind::Offer | ProposalKind::Booked => production && !self.asks_aside(),
+            | ProposalKind::Pending => production && self.verified() && !self.held_for_person(),
+            ProposalKind::Offer | ProposalKind::Booked => production && !self.held_for_person(),
             ProposalKind::Edited { .. } | ProposalKind::CoachVerdict { .. } => false,
         }
     }
