@@ -1,7 +1,9 @@
 //! Upgrade from the last release onto its own data: the data dir that the
 //! build of commit c5a7a42 wrote (`tests/fixtures/c5a7a42-data`, case
 //! records at schema 2) opens with this build; every case reads, the open
-//! cases go on, payments and decisions are intact.
+//! cases go on (decisions are taken on them under the 24-hour window rule,
+//! closed for the release's customers by any run after 2026-11-30 08:40
+//! UTC), payments and decisions are intact.
 
 mod common;
 
@@ -118,14 +120,28 @@ async fn the_release_data_dir_opens_and_its_open_cases_go_on() {
     assert_eq!(degraded["history"].as_array().unwrap().len(), 2);
 
     // The open cases go on: the operator approves Budi's drafted reply, the
-    // coach denies the cancellation.
+    // coach edits the cancellation's reply. The release wrote these cases
+    // on 2026-11-29 at 08:40 UTC, so by any run of this test the
+    // customers' 24-hour service window is closed (CONTRACT: WhatsApp
+    // free-form messages only within 24 hours of the customer's last
+    // message): the decisions are taken and recorded on the migrated
+    // cases, nothing free-form is sent, and the case says why.
     let budi = server.case(BUDI).await;
     assert_eq!(budi["waiting_on"], "operator");
     assert_eq!(budi["pending_reply"]["template"], "wa.r1.payment");
     let budi = server
         .decide(BUDI, json!({"decision": "approve", "by": "operator-rina"}))
         .await;
-    assert_eq!(out_templates(&budi).last().unwrap(), "wa.r1.payment");
+    assert_eq!(budi["approvals"][0]["decision"], "approve", "{budi:#}");
+    assert_eq!(budi["approvals"][0]["by"], "operator-rina");
+    assert_eq!(out_templates(&budi), ["wa.ack"], "{budi:#}");
+    assert_eq!(budi["waiting_on"], "operator", "{budi:#}");
+    assert!(
+        budi["qa_block"]
+            .as_str()
+            .is_some_and(|r| r.contains("24-hour") && r.contains("wa.r1.payment")),
+        "{budi:#}"
+    );
     let hana = server.case(HANA).await;
     assert_eq!(hana["waiting_on"], "coach");
     let hana = server
@@ -134,9 +150,23 @@ async fn the_release_data_dir_opens_and_its_open_cases_go_on() {
             json!({"decision": "edit", "by": "coach-dewi", "text": "Baik kak, les dibatalkan."}),
         )
         .await;
-    let last = hana["messages"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["direction"], "out", "{hana}");
-    assert_eq!(last["text"], "Baik kak, les dibatalkan.");
+    assert_eq!(hana["approvals"][0]["decision"], "edit", "{hana:#}");
+    assert_eq!(hana["approvals"][0]["by"], "coach-dewi");
+    assert_eq!(out_templates(&hana), ["wa.r3.refund"], "{hana:#}");
+    assert!(
+        !hana["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "Baik kak, les dibatalkan."),
+        "{hana:#}"
+    );
+    assert!(
+        hana["qa_block"]
+            .as_str()
+            .is_some_and(|r| r.contains("24-hour") && r.contains("only a template")),
+        "{hana:#}"
+    );
 
     // New messages are taken as before.
     let (status, v) = server
