@@ -50,7 +50,14 @@ async fn the_release_data_dir_opens_and_its_open_cases_go_on() {
         "the release's store verifies: {}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let server = Server::start(dir.path(), "collect_window = \"50ms\"", "").await;
+    // The release's closed cases stay for the test however old the fixture
+    // grows (the default retention, 365 days, would erase them in 2027).
+    let server = Server::start(
+        dir.path(),
+        "collect_window = \"50ms\"",
+        "[retention]\nclosed_cases = \"36500d\"\n",
+    )
+    .await;
 
     // Every case is readable; none is stuck for an unreadable record.
     let cases = server.cases("").await;
