@@ -5,8 +5,8 @@
 //!
 //! - it may **name** an intent when the rules found none, or found only a
 //!   question without a subject they know (`name`; a risky one needs
-//!   `establish` too; on such a question, `question` is enough for any
-//!   other request), but never an account intent from a lone topic word
+//!   `establish` too; on such a question, `question` is enough for an
+//!   account request), but never an account intent from a lone topic word
 //!   ("Payment", "jadwal?": a menu word asks nothing, a person reads it);
 //!   a question it reads as no request at all (`other`)
 //!   loses its general-question reading and goes to the operator;
@@ -42,8 +42,9 @@ use super::{Detection, Intent};
 pub struct Thresholds {
     /// Names its intent when the rules found none (or only a question).
     pub name: f64,
-    /// Names its request (an account request or no request; a risky one
-    /// still needs `name` and `establish`) at this probability or more,
+    /// Names its account request (a risky one still needs `name` and
+    /// `establish`; a reading of no request still needs `name`) at this
+    /// probability or more,
     /// when it is also its likeliest reading, on a turn the rules call a
     /// general question only because it asks something
     /// ([`Detection::faq_by_default`]): asking is no evidence of a general
