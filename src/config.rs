@@ -197,6 +197,11 @@ pub struct PolicyConfig {
     /// lang, kind; tab-separated); empty means the ones built into the
     /// binary (`config/intent-examples.tsv`).
     pub intent_examples: Option<PathBuf>,
+    /// The intent arbiter's weights (`caseflow intents arbiter --write`),
+    /// trained with this vocabulary and these examples; empty means the
+    /// one built into the binary (`config/intent-arbiter.toml`), used only
+    /// with the built-in vocabulary and examples.
+    pub intent_arbiter: Option<PathBuf>,
     /// Lowest knowledge-base match score (0..1) that may answer R0.
     pub kb_threshold: f64,
     /// Failed identity attempts before the case escalates to the coach.
@@ -215,6 +220,7 @@ impl Default for PolicyConfig {
             tiers: None,
             intents: None,
             intent_examples: None,
+            intent_arbiter: None,
             kb_threshold: 0.5,
             identity_attempts: 3,
             record_ttl: Duration::from_secs(24 * 3600),
@@ -272,6 +278,23 @@ impl PolicyConfig {
             }
             None => detector,
         };
+        let detector = match &self.intent_arbiter {
+            Some(p) => {
+                let source = std::fs::read_to_string(p).map_err(|e| {
+                    bad(format!(
+                        "policy.intent_arbiter: cannot read {}: {e}",
+                        p.display()
+                    ))
+                })?;
+                detector
+                    .with_arbiter(&source, &p.display().to_string())
+                    .map_err(|e| bad(format!("policy.intent_arbiter: {e}")))?
+            }
+            None => detector,
+        };
+        if let Some(why) = detector.arbiter_missing() {
+            tracing::warn!("{why}");
+        }
         Ok(crate::policy::Policy {
             timezone,
             reschedule_quota_per_month: self.reschedule_quota_per_month,

@@ -68,6 +68,23 @@ pub enum IntentsCommand {
         #[arg(long)]
         misses: bool,
     },
+    /// Train the intent arbiter on the classifier's out-of-fold readings
+    /// of the examples the desk learns from (`[policy] intent_examples`,
+    /// or the built-in ones), and write its weights: TOML, for `[policy]
+    /// intent_arbiter` (or `config/intent-arbiter.toml`, built in). Write
+    /// it again after changing the vocabulary or the examples: an arbiter
+    /// is used only with those it was trained with.
+    Arbiter {
+        /// Config file whose [policy] vocabulary and examples are used.
+        #[arg(long, default_value = "config/default.toml")]
+        config: PathBuf,
+        /// Folds of the classifier's out-of-fold readings.
+        #[arg(long, default_value_t = 10)]
+        folds: usize,
+        /// Write the weights to this file instead of standard output.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
     /// Show how a text is read: its words, stems, the vocabulary entries
     /// that matched (exact, stem or fuzzy; negated or quoted) and the
     /// resulting intents.
@@ -106,6 +123,11 @@ pub fn run(cmd: IntentsCommand) -> anyhow::Result<()> {
             sweep,
             misses,
         }),
+        IntentsCommand::Arbiter {
+            config,
+            folds,
+            write,
+        } => crate::intents_cv::arbiter(&config, folds, write.as_deref()),
         IntentsCommand::Explain { text, config } => {
             let policy = load_policy(&config)?;
             print!("{}", explain(&policy.detector, &text));
@@ -188,6 +210,18 @@ pub fn explain(detector: &crate::policy::intent::Detector, text: &str) -> String
             );
             if !e.learned_from.is_empty() {
                 let _ = writeln!(s, "learnt from: {}", e.learned_from.join("; "));
+            }
+            if let Some((a, p)) = o.arbiter {
+                let _ = writeln!(
+                    s,
+                    "arbiter: {} ({p:.2}); {}",
+                    a.as_str(),
+                    if o.arbitrated {
+                        "changed the reading"
+                    } else {
+                        "left the reading as it was"
+                    }
+                );
             }
         }
         None => {

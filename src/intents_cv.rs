@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::intents_cmd::{load_kb, load_policy};
-use crate::policy::intent::classifier::Classifier;
+use crate::policy::intent::classifier::{self, Classifier};
 use crate::policy::intent::crossval;
 use crate::policy::intent::eval::{self, Judge, Report};
 
@@ -77,20 +77,44 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
     let prepared = crossval::prepare(&judge, &rows);
     let prepared_in = started.elapsed();
     let started = Instant::now();
-    let (post, how) = match &args.train {
-        None => (
-            crossval::out_of_fold(&rows, &prepared, args.folds)?,
-            format!("{}-fold cross-validation", args.folds.max(2)),
-        ),
+    let (post, arbiter, how) = match &args.train {
+        None => {
+            let post = crossval::out_of_fold(&rows, &prepared, args.folds)?;
+            let inputs = crossval::arbiter_inputs(&prepared, &post);
+            let arbiter = crossval::arbiter_out_of_fold(&rows, &inputs, args.folds)?;
+            (
+                post,
+                arbiter,
+                format!("{}-fold cross-validation", args.folds.max(2)),
+            )
+        }
         Some(t) => {
             refuse_held_out(t)?;
+            let source = read(t)?;
             let c = Classifier::train(
                 policy.detector.vocabulary(),
-                &read(t)?,
+                &source,
                 &t.display().to_string(),
             )?;
+            // The arbiter learns from the training file alone: its rows'
+            // out-of-fold readings.
+            let train_rows =
+                eval::parse_corpus(&source).with_context(|| t.display().to_string())?;
+            let train_prepared = crossval::prepare(&judge, &train_rows);
+            let train_post = crossval::out_of_fold(&train_rows, &train_prepared, args.folds)?;
+            let a = crossval::train_arbiter(
+                &train_rows,
+                &crossval::arbiter_inputs(&train_prepared, &train_post),
+                String::new(),
+            )?;
+            let post = crossval::held_apart(&c, &prepared);
+            let arbiter = crossval::arbiter_inputs(&prepared, &post)
+                .iter()
+                .map(|x| a.read(x))
+                .collect();
             (
-                crossval::held_apart(&c, &prepared),
+                post,
+                arbiter,
                 format!("trained on {} ({} examples)", t.display(), c.examples()),
             )
         }
@@ -109,9 +133,9 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
     );
     print!(
         "{}",
-        crossval::joined(&judge, &rows, &prepared, None, &t).table("rules alone")
+        crossval::joined(&judge, &rows, &prepared, None, &t, None).table("rules alone")
     );
-    let joined = crossval::joined(&judge, &rows, &prepared, Some(&post), &t);
+    let joined = crossval::joined(&judge, &rows, &prepared, Some(&post), &t, None);
     print!(
         "{}",
         joined.table(&format!(
@@ -119,14 +143,28 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
             t.name, t.question, t.establish, t.add, t.suspect, t.faq, t.overrule, t.dismiss
         ))
     );
+    println!(
+        "arbiter alone: {} of {} right",
+        rows.iter()
+            .zip(&arbiter)
+            .filter(|(r, a)| r.label == a.0)
+            .count(),
+        rows.len()
+    );
+    let arbitrated = crossval::joined(&judge, &rows, &prepared, Some(&post), &t, Some(&arbiter));
+    print!(
+        "{}",
+        arbitrated.table("rules and classifier, primary intent by the arbiter (as shipped)")
+    );
     if args.misses {
-        for &i in &joined.misses {
+        for &i in &arbitrated.misses {
             let mut d =
                 crate::policy::intent::combine(prepared.rules[i].clone(), &post[i].whole, &t);
             crate::policy::intent::raise_by_parts(&mut d, || post[i].parts.clone(), &t);
+            crate::policy::intent::arbitrate(&mut d, arbiter[i], &t);
             let (top, p) = crate::policy::intent::classifier::best(&post[i].whole);
             println!(
-                "  miss [{} {}] {:?}: label {}, rules {}, classifier {} {:.2}, joined {}{}",
+                "  miss [{} {}] {:?}: label {}, rules {}, classifier {} {:.2}, arbiter {} {:.2}, joined {}{}",
                 rows[i].lang,
                 rows[i].kind,
                 rows[i].text,
@@ -134,6 +172,8 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
                 prepared.rules[i].primary().as_str(),
                 top.as_str(),
                 p,
+                arbiter[i].0.as_str(),
+                arbiter[i].1,
                 d.primary().as_str(),
                 if d.risk_suspected() {
                     " (suspected risk)"
@@ -153,19 +193,19 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
         };
         for part in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0] {
             let g = crate::policy::intent::Thresholds { part, ..t };
-            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
+            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g, None);
             consider(format!("configured thresholds with part {part:.2}"), r);
         }
         for question in [0.0, 0.2, 0.3, 0.4, 0.5, 1.0] {
             let g = crate::policy::intent::Thresholds { question, ..t };
-            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
+            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g, None);
             consider(
                 format!("configured thresholds with question {question:.2}"),
                 r,
             );
         }
         for g in crossval::grid(t.faq, t.question) {
-            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g);
+            let r = crossval::joined(&judge, &rows, &prepared, Some(&post), &g, None);
             consider(
                 format!(
                     "name {:.2} establish {:.2} add {:.2} suspect {:.2} faq {:.2} overrule {:.2} dismiss {:.2}",
@@ -184,6 +224,70 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Runs `caseflow intents arbiter`: the classifier's `folds`-fold
+/// out-of-fold readings of the configured examples, the arbiter trained on
+/// them, its weights written to `write` (or standard output).
+pub fn arbiter(config: &Path, folds: usize, write: Option<&Path>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (policy, examples, file) = if config.exists() {
+        let mut cfg = crate::config::Config::load(config)?;
+        // The arbiter being written replaces the configured one, which may
+        // no longer match the vocabulary or the examples.
+        cfg.policy.intent_arbiter = None;
+        let (examples, file) = match &cfg.policy.intent_examples {
+            Some(p) => (read(p)?, p.display().to_string()),
+            None => (
+                classifier::EMBEDDED_EXAMPLES.to_string(),
+                "config/intent-examples.tsv (built in)".to_string(),
+            ),
+        };
+        (cfg.policy.build()?, examples, file)
+    } else if config == Path::new("config/default.toml") {
+        (
+            crate::policy::Policy::defaults(),
+            classifier::EMBEDDED_EXAMPLES.to_string(),
+            "config/intent-examples.tsv (built in)".to_string(),
+        )
+    } else {
+        anyhow::bail!("config file {} does not exist", config.display())
+    };
+    if policy.detector.classifier().is_none() {
+        anyhow::bail!(
+            "the classifier is off ([classifier] enabled = false): an arbiter joins its readings"
+        );
+    }
+    let articles = load_kb(None)?;
+    let rows = eval::parse_corpus(&examples).with_context(|| file.clone())?;
+    let judge = Judge {
+        detector: &policy.detector,
+        tiers: &policy.tiers,
+        articles: &articles,
+        kb_threshold: policy.kb_threshold,
+    };
+    let prepared = crossval::prepare(&judge, &rows);
+    let post = crossval::out_of_fold(&rows, &prepared, folds)?;
+    let a = crossval::train_arbiter(
+        &rows,
+        &crossval::arbiter_inputs(&prepared, &post),
+        policy.detector.fingerprint().to_string(),
+    )?;
+    let text = a.to_toml();
+    match write {
+        Some(p) => {
+            std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => print!("{text}"),
+    }
+    eprintln!(
+        "arbiter trained on {} examples of {file} ({}-fold readings) in {:.1} s; fingerprint {}",
+        rows.len(),
+        folds.max(2),
+        started.elapsed().as_secs_f64(),
+        a.fingerprint()
+    );
     Ok(())
 }
 

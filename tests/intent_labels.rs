@@ -77,7 +77,8 @@ fn development_part_holds_its_figures() {
 /// What the held-out part must never fall below again: R3 recall at its
 /// target (0.995; one message of 343 is 0.0029, and R3 recall has moved
 /// by one message with additions of development data), accuracy at the
-/// figure of the last changes less a few messages (0.9665, 693 of 717;
+/// figure of the last changes less a few messages (0.9707, 696 of 717;
+/// it has moved by two messages either way with one change; 0.965 is 692;
 /// docs/intent-eval.md).
 #[test]
 fn held_out_part_does_not_regress() {
@@ -91,7 +92,7 @@ fn held_out_part_does_not_regress() {
         report.r3_recall()
     );
     assert!(
-        report.accuracy() >= 0.96,
+        report.accuracy() >= 0.965,
         "accuracy {:.4}",
         report.accuracy()
     );
@@ -162,11 +163,9 @@ fn held_out_turns_of_several_parts_reach_a_person() {
 /// The targets of issue 9 on the held-out part: R3 recall of at least
 /// 99.5% (a suspected risky intent counts: a human gets the turn), no
 /// message that is not a general question answered R0, accuracy of the
-/// primary intent of at least 97%. Not reached yet (see
-/// docs/intent-eval.md); run with `cargo test --test intent_labels --
-/// --ignored`.
+/// primary intent of at least 97% (reached with no margin: 696 of 717,
+/// the least that meets it; docs/intent-eval.md).
 #[test]
-#[ignore = "held-out targets not reached yet: see docs/intent-eval.md"]
 fn held_out_part_meets_the_targets() {
     let (_, _, report) = measure(HELDOUT);
     print!("{}", report.table("held-out part"));

@@ -309,6 +309,199 @@ fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
+/// A multinomial logistic regression over a few dense inputs (values, not
+/// hashed features): the stacking model that weighs other models' outputs
+/// (Wolpert, "Stacked generalization", 1992). Weights are `classes` rows of
+/// `inputs + 1` values, the bias last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    classes: usize,
+    inputs: usize,
+    weights: Vec<f64>,
+}
+
+/// Why dense weights cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DenseError {
+    NoClasses,
+    /// `weights` holds `found` values where `classes * (inputs + 1)` are
+    /// needed.
+    Shape {
+        expected: usize,
+        found: usize,
+    },
+    /// A weight is not a finite number.
+    NotFinite {
+        at: usize,
+    },
+    /// A training row has `found` inputs instead of `expected`.
+    Row {
+        example: usize,
+        expected: usize,
+        found: usize,
+    },
+    Train(TrainError),
+}
+
+impl std::fmt::Display for DenseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DenseError::NoClasses => write!(f, "no classes"),
+            DenseError::Shape { expected, found } => {
+                write!(f, "{found} weights where {expected} are needed")
+            }
+            DenseError::NotFinite { at } => write!(f, "weight {at} is not a finite number"),
+            DenseError::Row {
+                example,
+                expected,
+                found,
+            } => write!(
+                f,
+                "example {example}: {found} inputs where {expected} are needed"
+            ),
+            DenseError::Train(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DenseError {}
+
+impl Dense {
+    /// Trains by AdaGrad stochastic gradient descent, every example once
+    /// per pass in a fixed order (deterministic), with the L2 penalty
+    /// `training.l2` on the weights (not the bias).
+    ///
+    /// Errors: no examples or classes, a class out of range, a row whose
+    /// length is not `inputs`.
+    pub fn train(
+        examples: &[(&[f64], usize)],
+        classes: usize,
+        inputs: usize,
+        training: &Training,
+    ) -> Result<Dense, DenseError> {
+        if classes == 0 {
+            return Err(DenseError::NoClasses);
+        }
+        if examples.is_empty() {
+            return Err(DenseError::Train(TrainError::NoExamples));
+        }
+        for (i, (x, c)) in examples.iter().enumerate() {
+            if *c >= classes {
+                return Err(DenseError::Train(TrainError::ClassOutOfRange {
+                    example: i,
+                    class: *c,
+                }));
+            }
+            if x.len() != inputs {
+                return Err(DenseError::Row {
+                    example: i,
+                    expected: inputs,
+                    found: x.len(),
+                });
+            }
+        }
+        let width = inputs + 1;
+        let mut w = vec![0f64; classes * width];
+        let mut g2 = vec![1e-8f64; classes * width];
+        let mut z = vec![0f64; classes];
+        let n = examples.len();
+        let stride = coprime_stride(n);
+        let mut at = 0;
+        for _ in 0..training.epochs {
+            for _ in 0..n {
+                at = (at + stride) % n;
+                let (x, y) = examples[at];
+                for (c, zc) in z.iter_mut().enumerate() {
+                    *zc = dot(&w[c * width..(c + 1) * width], x);
+                }
+                softmax_in_place(&mut z);
+                for (c, &p) in z.iter().enumerate() {
+                    let g = p - if c == y { 1.0 } else { 0.0 };
+                    let row = c * width;
+                    for (j, &xj) in x.iter().chain(std::iter::once(&1.0)).enumerate() {
+                        let i = row + j;
+                        let penalty = if j < inputs { training.l2 * w[i] } else { 0.0 };
+                        let gj = g * xj + penalty;
+                        g2[i] += gj * gj;
+                        w[i] -= training.rate * gj / g2[i].sqrt();
+                    }
+                }
+            }
+        }
+        Ok(Dense {
+            classes,
+            inputs,
+            weights: w,
+        })
+    }
+
+    /// A model from weights written out before ([`Dense::weights`]).
+    ///
+    /// Errors: no classes, the wrong number of weights, a weight that is
+    /// not finite.
+    pub fn from_weights(
+        classes: usize,
+        inputs: usize,
+        weights: Vec<f64>,
+    ) -> Result<Dense, DenseError> {
+        if classes == 0 {
+            return Err(DenseError::NoClasses);
+        }
+        let expected = classes * (inputs + 1);
+        if weights.len() != expected {
+            return Err(DenseError::Shape {
+                expected,
+                found: weights.len(),
+            });
+        }
+        if let Some(at) = weights.iter().position(|w| !w.is_finite()) {
+            return Err(DenseError::NotFinite { at });
+        }
+        Ok(Dense {
+            classes,
+            inputs,
+            weights,
+        })
+    }
+
+    /// The weights: `classes` rows of `inputs + 1` values, the bias last.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Class probabilities of `x` (`inputs` values; missing ones count as
+    /// 0, extra ones are ignored).
+    pub fn probabilities(&self, x: &[f64]) -> Vec<f64> {
+        let width = self.inputs + 1;
+        let x = &x[..x.len().min(self.inputs)];
+        let mut z: Vec<f64> = (0..self.classes)
+            .map(|c| {
+                let row = &self.weights[c * width..(c + 1) * width];
+                dot(&row[..x.len()], x) + row[self.inputs]
+            })
+            .collect();
+        softmax_in_place(&mut z);
+        z
+    }
+}
+
+/// `w · x`, plus `w`'s last value when `w` is one longer than `x` (the bias).
+fn dot(w: &[f64], x: &[f64]) -> f64 {
+    let mut s: f64 = w.iter().zip(x).map(|(a, b)| a * b).sum();
+    if w.len() == x.len() + 1 {
+        s += w[x.len()];
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,5 +626,68 @@ mod tests {
             }
             assert!(seen.iter().all(|x| *x), "n {n} stride {s}");
         }
+    }
+
+    #[test]
+    fn dense_learns_which_input_to_believe() {
+        // Two readers each say a class (inputs 0 and 1), input 2 says
+        // whether the first is to be believed, and input 3 is the believed
+        // reader's answer: the model learns to follow input 3 alone.
+        let rows: Vec<(Vec<f64>, usize)> = (0..64)
+            .map(|i| {
+                let a = (i % 2) as f64;
+                let b = ((i / 2) % 2) as f64;
+                let trust_a = (i / 4) % 2 == 0;
+                let y = if trust_a { a as usize } else { b as usize };
+                let x = vec![
+                    a,
+                    b,
+                    if trust_a { 1.0 } else { 0.0 },
+                    if trust_a { a } else { b },
+                ];
+                (x, y)
+            })
+            .collect();
+        let refs: Vec<(&[f64], usize)> = rows.iter().map(|(x, y)| (x.as_slice(), *y)).collect();
+        let t = Training {
+            epochs: 200,
+            rate: 0.5,
+            l2: 0.0,
+        };
+        let m = Dense::train(&refs, 2, 4, &t).unwrap();
+        let right = rows
+            .iter()
+            .filter(|(x, y)| {
+                let p = m.probabilities(x);
+                (p[1] > p[0]) == (*y == 1)
+            })
+            .count();
+        assert_eq!(right, 64);
+        assert_eq!(Dense::train(&refs, 2, 4, &t).unwrap(), m, "deterministic");
+        let back = Dense::from_weights(2, 4, m.weights().to_vec()).unwrap();
+        assert_eq!(back, m);
+        let sum: f64 = m.probabilities(&[1.0, 0.0, 1.0, 1.0]).iter().sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn dense_refuses_bad_shapes() {
+        assert_eq!(
+            Dense::from_weights(2, 3, vec![0.0; 7])
+                .unwrap_err()
+                .to_string(),
+            "7 weights where 8 are needed"
+        );
+        assert_eq!(
+            Dense::from_weights(2, 1, vec![0.0, f64::NAN, 0.0, 0.0])
+                .unwrap_err()
+                .to_string(),
+            "weight 1 is not a finite number"
+        );
+        let x = [1.0, 2.0];
+        let err = Dense::train(&[(&x[..], 0)], 2, 3, &Training::default()).unwrap_err();
+        assert_eq!(err.to_string(), "example 0: 2 inputs where 3 are needed");
+        let err = Dense::train(&[(&x[..], 5)], 2, 2, &Training::default()).unwrap_err();
+        assert_eq!(err.to_string(), "example 0: class 5 is out of range");
     }
 }

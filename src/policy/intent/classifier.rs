@@ -32,7 +32,8 @@
 //! How its view is combined with the rules is [`super::combine`]: it may
 //! raise risk or name an intent the rules did not find, never take a risky
 //! intent away, and never make a turn answerable from an article on its
-//! own.
+//! own. Which of the two to believe on a turn's primary intent is then
+//! the [`super::arbiter`]'s call, within the same safety.
 
 use std::sync::Arc;
 

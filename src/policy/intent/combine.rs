@@ -27,6 +27,9 @@
 //!   answered only when the rules say so and the classifier gives it at
 //!   least `faq` (both agree).
 //!
+//! Last, the arbiter ([`super::arbiter`], when one is in use) decides the
+//! primary intent within the same safety ([`arbitrate`]).
+//!
 //! The thresholds live in `config/intents.toml` (`[classifier]`), chosen on
 //! the development part only (`caseflow intents cv`): by cross-validation,
 //! or, for those that weigh the classifier against the rules, by forward
@@ -125,6 +128,12 @@ pub struct Opinion {
     /// It did not agree that the turn is a general question: no article
     /// answers it.
     pub withheld: bool,
+    /// The arbiter's reading ([`super::arbiter`]): its intent and that
+    /// probability, when an arbiter is in use.
+    pub arbiter: Option<(Intent, f64)>,
+    /// The arbiter changed the primary intent, or suspected a risky one
+    /// ([`arbitrate`]).
+    pub arbitrated: bool,
 }
 
 /// The rules' detection `d` with the classifier's probabilities `p` joined
@@ -142,6 +151,8 @@ pub fn combine(mut d: Detection, p: &Probabilities, t: &Thresholds) -> Detection
         raised: false,
         tentative: false,
         withheld: false,
+        arbiter: None,
+        arbitrated: false,
     };
     let rules_found_nothing = d.intents.is_empty() || d.faq_by_default;
     // A risky intent is named on the same evidence as one added beside
@@ -300,6 +311,70 @@ pub fn aside_of_parts(
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(top, _)| top);
+}
+
+/// The arbiter's reading of a turn (`top` at probability `p`, from
+/// [`super::arbiter::Arbiter::read`]) decides its primary intent, after
+/// [`combine`] and the parts have been read, within the same safety:
+///
+/// - a risky intent below `establish` (and `name`) is only suspected: a
+///   human reads the turn, and nothing is announced to the customer;
+/// - a request becomes the primary intent; the stronger intents go, a
+///   risky one kept as suspected; an account request below `name` is
+///   tentative (its automatic answers wait on a person);
+/// - a general question or no request drops the requests, risky ones kept
+///   as suspected, and the turn goes to a person: the arbiter never makes
+///   a turn answerable from an article.
+///
+/// It leaves alone what `combine` settled on purpose: a lone menu word
+/// ("Schedule") names no account request, and a cancellation beside a
+/// reschedule taken for the moving of one session ("batal les kamis,
+/// ganti jumat") keeps both intents for the facts to decide.
+///
+/// So no turn a human would have read is answered automatically, and the
+/// tier can only rise where risk is concerned (CONTRACT section 2).
+pub fn arbitrate(d: &mut Detection, (top, p): (Intent, f64), t: &Thresholds) {
+    // What [`combine`] settled stays: a lone menu word names no account
+    // request, and a cancellation taken for the moving of one session
+    // keeps both intents so the facts may lower it to R2.
+    let settled = (d.topic_only && top.is_account())
+        || (d.has(Intent::Cancel)
+            && d.has(Intent::Reschedule)
+            && !d.suspected.contains(&Intent::Cancel));
+    let mut changed = top != d.primary() && !settled;
+    if changed {
+        if top.is_risky() && p < t.establish.max(t.name) {
+            if d.suspected.contains(&top) || d.has(top) {
+                changed = false;
+            } else {
+                d.suspected.push(top);
+                d.beyond_faq = true;
+            }
+        } else {
+            match top {
+                Intent::Other | Intent::Faq => {
+                    overrule(d, Intent::Other);
+                    d.intents.clear();
+                    if top == Intent::Faq {
+                        d.intents.push(Intent::Faq);
+                    }
+                }
+                _ => overrule(d, top),
+            }
+            d.beyond_faq = true;
+            if let Some(o) = &mut d.learned {
+                o.tentative = top.is_account() && p < t.name;
+                o.withheld |= top == Intent::Faq;
+            }
+        }
+    }
+    if !d.account_only() {
+        d.aside = None;
+    }
+    if let Some(o) = &mut d.learned {
+        o.arbiter = Some((top, p));
+        o.arbitrated = changed;
+    }
 }
 
 /// The probability of the risky intents together.
@@ -709,5 +784,104 @@ mod tests {
         let d = combine(d, &probs(&[(Intent::Faq, 0.95)]), &T);
         assert_eq!(d.suspected, [Intent::Cancel]);
         assert!(!d.may_answer_from_kb());
+    }
+
+    /// A joined detection that a general question answers from an article.
+    fn answerable() -> Detection {
+        combine(rules(&[Intent::Faq]), &probs(&[(Intent::Faq, 0.9)]), &T)
+    }
+
+    #[test]
+    fn the_arbiter_names_a_risky_intent_only_at_establish() {
+        let mut d = combine(rules(&[]), &probs(&[(Intent::Other, 0.9)]), &T);
+        arbitrate(&mut d, (Intent::Refund, 0.6), &T);
+        assert!(d.intents.is_empty(), "below establish: not announced");
+        assert_eq!(d.suspected, [Intent::Refund], "but a human reads it");
+        assert!(d.learned.unwrap().arbitrated);
+        let mut d = combine(rules(&[]), &probs(&[(Intent::Other, 0.9)]), &T);
+        arbitrate(&mut d, (Intent::Refund, 0.7), &T);
+        assert_eq!(d.intents, [Intent::Refund]);
+        assert_eq!(d.learned.unwrap().arbiter, Some((Intent::Refund, 0.7)));
+    }
+
+    #[test]
+    fn a_risky_intent_the_arbiter_drops_stays_suspected() {
+        // "batal les kamis, ganti jumat": the moving of one session.
+        let mut d = combine(
+            rules(&[Intent::Cancel, Intent::Reschedule]),
+            &probs(&[(Intent::Reschedule, 0.6)]),
+            &T,
+        );
+        arbitrate(&mut d, (Intent::Reschedule, 0.9), &T);
+        assert_eq!(d.primary(), Intent::Reschedule);
+        assert!(
+            d.suspected.contains(&Intent::Cancel),
+            "the coach still decides"
+        );
+        assert!(!d.account_only(), "production answers nothing on its own");
+        // No request at all, or a general question: the same, and no
+        // article answers the turn.
+        for top in [Intent::Other, Intent::Faq] {
+            let mut d = combine(rules(&[Intent::Refund]), &probs(&[(top, 0.5)]), &T);
+            arbitrate(&mut d, (top, 0.95), &T);
+            assert_eq!(d.primary(), top);
+            assert_eq!(d.suspected, [Intent::Refund], "{top:?}");
+            assert!(!d.may_answer_from_kb(), "{top:?}");
+        }
+    }
+
+    #[test]
+    fn the_arbiter_never_makes_a_turn_answerable() {
+        // The rules found no subject, the arbiter reads a general question.
+        let mut d = combine(rules(&[]), &probs(&[(Intent::Other, 0.6)]), &T);
+        arbitrate(&mut d, (Intent::Faq, 0.99), &T);
+        assert_eq!(d.intents, [Intent::Faq]);
+        assert!(!d.may_answer_from_kb());
+        // A general question the rules and the classifier agree on, which
+        // the arbiter reads as an account request: answered by neither.
+        let mut d = answerable();
+        assert!(d.may_answer_from_kb());
+        arbitrate(&mut d, (Intent::NextSession, 0.8), &T);
+        assert_eq!(d.primary(), Intent::NextSession);
+        assert!(!d.may_answer_from_kb());
+        // It agrees: nothing changes.
+        let mut d = answerable();
+        arbitrate(&mut d, (Intent::Faq, 0.8), &T);
+        assert!(d.may_answer_from_kb());
+        assert!(!d.learned.unwrap().arbitrated);
+    }
+
+    #[test]
+    fn the_arbiter_leaves_what_combine_settled() {
+        let mut menu = rules(&[]);
+        menu.topic_only = true;
+        let mut d = combine(menu, &probs(&[(Intent::NextSession, 0.45)]), &T);
+        arbitrate(&mut d, (Intent::NextSession, 0.9), &T);
+        assert!(d.intents.is_empty(), "a lone menu word asks nothing");
+        assert!(!d.learned.unwrap().arbitrated);
+        let mut d = combine(
+            rules(&[Intent::Cancel, Intent::Reschedule]),
+            &probs(&[(Intent::Reschedule, 0.9)]),
+            &T,
+        );
+        assert!(
+            d.suspected.is_empty(),
+            "taken for the moving of one session"
+        );
+        arbitrate(&mut d, (Intent::Reschedule, 0.95), &T);
+        assert_eq!(d.intents, [Intent::Cancel, Intent::Reschedule]);
+        assert!(d.suspected.is_empty());
+    }
+
+    #[test]
+    fn an_account_request_the_arbiter_names_below_name_is_tentative() {
+        let mut d = combine(rules(&[Intent::Faq]), &probs(&[(Intent::Faq, 0.5)]), &T);
+        arbitrate(&mut d, (Intent::NextSession, 0.35), &T);
+        assert_eq!(d.primary(), Intent::NextSession);
+        assert!(d.tentative(), "below name (0.4): a person confirms");
+        let mut d = combine(rules(&[Intent::Faq]), &probs(&[(Intent::Faq, 0.5)]), &T);
+        arbitrate(&mut d, (Intent::NextSession, 0.45), &T);
+        assert!(!d.tentative());
+        assert!(d.account_only());
     }
 }

@@ -12,9 +12,10 @@
 
 use caseflow_textcat::{Features, TrainError};
 
+use super::arbiter::{self, Arbiter, INPUTS};
 use super::classifier::{self, Classifier, Probabilities};
 use super::eval::{self, Judge, Report, Routing, Row};
-use super::{Detection, Thresholds, aside_of_parts, combine, raise_by_parts};
+use super::{Detection, Intent, Thresholds, arbitrate, aside_of_parts, combine, raise_by_parts};
 use crate::core::types::Tier;
 use crate::policy::kb;
 use crate::policy::tier::TierFacts;
@@ -105,6 +106,56 @@ pub fn held_apart(c: &Classifier, prepared: &Prepared) -> Vec<Read> {
         .collect()
 }
 
+/// The arbiter's inputs of every row ([`arbiter::inputs`]): the rules'
+/// detection and the classifier's reading of the whole row.
+pub fn arbiter_inputs(prepared: &Prepared, post: &[Read]) -> Vec<[f64; INPUTS]> {
+    prepared
+        .rules
+        .iter()
+        .zip(post)
+        .map(|(r, p)| arbiter::inputs(r, &p.whole))
+        .collect()
+}
+
+/// The arbiter trained on every row (`post` out of fold, so it learns how
+/// the classifier reads messages it has not seen); `fingerprint` names the
+/// vocabulary and examples ([`arbiter::fingerprint`]).
+pub fn train_arbiter(
+    rows: &[Row<'_>],
+    inputs: &[[f64; INPUTS]],
+    fingerprint: String,
+) -> Result<Arbiter, caseflow_textcat::DenseError> {
+    let samples: Vec<([f64; INPUTS], Intent)> = inputs
+        .iter()
+        .copied()
+        .zip(rows.iter().map(|r| r.label))
+        .collect();
+    Arbiter::train(&samples, fingerprint)
+}
+
+/// The arbiter's reading of every row from an arbiter trained on the other
+/// folds (stacking's cross-validation: the classifier's readings it
+/// learns from and is tested on are all out of fold).
+pub fn arbiter_out_of_fold(
+    rows: &[Row<'_>],
+    inputs: &[[f64; INPUTS]],
+    folds: usize,
+) -> Result<Vec<(Intent, f64)>, caseflow_textcat::DenseError> {
+    let folds = folds.max(2);
+    let mut out = vec![(Intent::Other, 0.0); rows.len()];
+    for k in 0..folds {
+        let samples: Vec<([f64; INPUTS], Intent)> = (0..rows.len())
+            .filter(|i| i % folds != k)
+            .map(|i| (inputs[i], rows[i].label))
+            .collect();
+        let a = Arbiter::train(&samples, String::new())?;
+        for i in (k..rows.len()).step_by(folds) {
+            out[i] = a.read(&inputs[i]);
+        }
+    }
+    Ok(out)
+}
+
 /// The classifier alone: its most probable intent is the primary; a
 /// risky one routes the turn to a human; it never answers.
 pub fn alone(rows: &[Row<'_>], post: &[Read]) -> Report {
@@ -132,6 +183,7 @@ pub fn joined(
     prepared: &Prepared,
     post: Option<&[Read]>,
     t: &Thresholds,
+    arbiter: Option<&[(Intent, f64)]>,
 ) -> Report {
     let outcomes: Vec<Routing> = (0..rows.len())
         .map(|i| {
@@ -140,6 +192,9 @@ pub fn joined(
                     let mut d = combine(prepared.rules[i].clone(), &post[i].whole, t);
                     raise_by_parts(&mut d, || post[i].parts.clone(), t);
                     aside_of_parts(&mut d, || post[i].parts.clone(), t);
+                    if let Some(a) = arbiter {
+                        arbitrate(&mut d, a[i], t);
+                    }
                     d
                 }
                 None => {
@@ -234,7 +289,7 @@ mod tests {
         let out_of_sample = alone(&rows, &post).accuracy();
         assert!(in_sample > 0.97, "{in_sample}");
         assert!(out_of_sample < in_sample, "{out_of_sample} {in_sample}");
-        let rules = joined(&judge, &rows, &prepared, None, &Thresholds::default());
+        let rules = joined(&judge, &rows, &prepared, None, &Thresholds::default(), None);
         assert_eq!(rules.messages, rows.len());
     }
 }

@@ -36,6 +36,7 @@ use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
+pub mod arbiter;
 pub mod classifier;
 pub mod combine;
 pub mod crossval;
@@ -45,8 +46,9 @@ pub mod morphology;
 pub mod normalize;
 pub mod vocabulary;
 
+pub use arbiter::{Arbiter, ArbiterError};
 pub use classifier::{Classifier, ExamplesError};
-pub use combine::{Opinion, Thresholds, aside_of_parts, combine, raise_by_parts};
+pub use combine::{Opinion, Thresholds, arbitrate, aside_of_parts, combine, raise_by_parts};
 pub use normalize::normalize;
 pub use vocabulary::VocabularyError;
 
@@ -206,6 +208,14 @@ pub struct Detector {
     /// The statistical second opinion, unless `[classifier] enabled =
     /// false`.
     classifier: Option<Classifier>,
+    /// The vocabulary file's text, which the arbiter's fingerprint covers.
+    vocabulary_source: Arc<str>,
+    /// [`arbiter::fingerprint`] of the vocabulary and the examples the
+    /// classifier was trained on.
+    fingerprint: String,
+    /// The arbiter, when the classifier is on and an arbiter trained with
+    /// this vocabulary and these examples is at hand.
+    arbiter: Option<Arbiter>,
     /// Knowledge-base terms of texts seen before (article questions and
     /// bodies repeat on every turn): a memo, so the result is the same as
     /// computing them again.
@@ -214,6 +224,15 @@ pub struct Detector {
 
 /// Most texts the knowledge-base memo keeps before it starts afresh.
 const KB_MEMO_LIMIT: usize = 4096;
+
+/// The built-in arbiter (`config/intent-arbiter.toml`).
+fn shipped_arbiter() -> Arbiter {
+    static ARBITER: LazyLock<Arbiter> = LazyLock::new(|| {
+        Arbiter::parse(arbiter::EMBEDDED, "config/intent-arbiter.toml (built in)")
+            .expect("the shipped arbiter is valid")
+    });
+    ARBITER.clone()
+}
 
 static SHIPPED: LazyLock<Detector> = LazyLock::new(|| {
     Detector::parse(vocabulary::EMBEDDED, "config/intents.toml (built in)")
@@ -267,10 +286,69 @@ impl Detector {
             )
             .expect("the built-in examples cover every intent")
         });
-        Ok(Detector {
+        let mut d = Detector {
             vocabulary: Arc::new(vocabulary),
             classifier,
+            vocabulary_source: Arc::from(source),
+            fingerprint: arbiter::fingerprint(source, classifier::EMBEDDED_EXAMPLES),
+            arbiter: None,
             kb_memo: Arc::default(),
+        };
+        d.settle_arbiter(shipped_arbiter());
+        Ok(d)
+    }
+
+    /// Uses `candidate` when the classifier is on and it was trained with
+    /// this vocabulary and these examples; otherwise no arbiter.
+    fn settle_arbiter(&mut self, candidate: Arbiter) {
+        self.arbiter = (self.classifier.is_some() && candidate.fingerprint() == self.fingerprint)
+            .then_some(candidate);
+    }
+
+    /// The same detector with the arbiter of an arbiter file's text
+    /// (`file` names it in errors; [`Arbiter::parse`]).
+    ///
+    /// Errors: the file cannot be read as an arbiter, or it was trained
+    /// with another vocabulary or other examples (its fingerprint differs).
+    pub fn with_arbiter(&self, source: &str, file: &str) -> Result<Detector, ArbiterError> {
+        let a = Arbiter::parse(source, file)?;
+        if a.fingerprint() != self.fingerprint {
+            return Err(ArbiterError::Unreadable {
+                file: file.to_string(),
+                problem: format!(
+                    "trained with another vocabulary or other examples (fingerprint {}, these \
+                     are {}): write it again with `caseflow intents arbiter --write {file}`",
+                    a.fingerprint(),
+                    self.fingerprint
+                ),
+            });
+        }
+        let mut d = self.clone();
+        d.settle_arbiter(a);
+        Ok(d)
+    }
+
+    /// The arbiter in use ([`arbiter`]), if any.
+    pub fn arbiter(&self) -> Option<&Arbiter> {
+        self.arbiter.as_ref()
+    }
+
+    /// [`arbiter::fingerprint`] of this vocabulary and the classifier's
+    /// examples: an arbiter is used only with its own.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Why the built-in arbiter is not in use, when the classifier is on
+    /// but the vocabulary or the examples are not those it was trained
+    /// with (the desk logs it at start).
+    pub fn arbiter_missing(&self) -> Option<String> {
+        (self.classifier.is_some() && self.arbiter.is_none()).then(|| {
+            "the intent arbiter was trained with another vocabulary or other examples, so \
+             the rules and the classifier are joined by thresholds alone; write one for \
+             these with `caseflow intents arbiter --write FILE` and name it in \
+             `[policy] intent_arbiter`"
+                .to_string()
         })
     }
 
@@ -282,12 +360,16 @@ impl Detector {
         if self.vocabulary.classifier.enabled {
             d.classifier = Some(Classifier::train(&self.vocabulary, source, file)?);
         }
+        d.fingerprint = arbiter::fingerprint(&self.vocabulary_source, source);
+        d.settle_arbiter(shipped_arbiter());
         Ok(d)
     }
 
     /// The same vocabulary with this classifier (`None`: the rules alone).
+    /// The arbiter goes with the classifier it was trained for.
     pub fn with_classifier(&self, classifier: Option<Classifier>) -> Detector {
         Detector {
+            arbiter: None,
             classifier,
             ..self.clone()
         }
@@ -328,6 +410,7 @@ impl Detector {
     fn joined(&self, c: &Classifier, tokens: &[matching::Token], rules: Detection) -> Detection {
         let p = c.probabilities(&classifier::features(&self.vocabulary, tokens));
         let t = self.thresholds();
+        let x = self.arbiter.as_ref().map(|_| arbiter::inputs(&rules, &p));
         let mut d = combine(rules, &p, t);
         let parts = std::cell::OnceCell::new();
         let read = || -> &Vec<classifier::Probabilities> {
@@ -340,6 +423,9 @@ impl Detector {
         };
         raise_by_parts(&mut d, || read().clone(), t);
         aside_of_parts(&mut d, || read().clone(), t);
+        if let (Some(a), Some(x)) = (&self.arbiter, x) {
+            arbitrate(&mut d, a.read(&x), t);
+        }
         d
     }
 

@@ -1309,3 +1309,53 @@ fn an_off_key_voice_is_no_insult() {
     let d = detect("kalian semua foolss");
     assert!(found_or_suspected(&d, Intent::Harassment), "{d:?}");
 }
+
+#[test]
+fn the_shipped_arbiter_was_trained_with_the_shipped_vocabulary_and_examples() {
+    let d = Detector::shipped();
+    assert!(
+        d.arbiter().is_some(),
+        "config/intent-arbiter.toml was trained with another vocabulary or other examples \
+         (this pair is {}): write it again with `caseflow intents arbiter --write \
+         config/intent-arbiter.toml`",
+        d.fingerprint()
+    );
+    assert_eq!(d.arbiter_missing(), None);
+    // It decides: the explanation shows its reading.
+    let e = d.explain("kak saya mau batal les hari kamis, ganti ke jumat ya");
+    assert!(e.detection.learned.unwrap().arbiter.is_some());
+}
+
+#[test]
+fn an_arbiter_is_used_only_with_the_vocabulary_and_examples_it_was_trained_with() {
+    let shipped = Detector::shipped();
+    let examples = format!(
+        "{}kak mau nanya aja\tother\tid\tplain\n",
+        classifier::EMBEDDED_EXAMPLES
+    );
+    let other = shipped.with_examples(&examples, "more.tsv").unwrap();
+    assert_ne!(other.fingerprint(), shipped.fingerprint());
+    assert!(other.arbiter().is_none());
+    assert!(
+        other
+            .arbiter_missing()
+            .unwrap()
+            .contains("caseflow intents arbiter --write")
+    );
+    let d = other.detect("mau refund");
+    assert!(d.learned.unwrap().arbiter.is_none());
+    assert!(d.has(Intent::Refund), "thresholds alone still join the two");
+    // Named in the config, a stale arbiter is refused with what to do.
+    let err = other
+        .with_arbiter(arbiter::EMBEDDED, "config/intent-arbiter.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("config/intent-arbiter.toml: trained with another vocabulary"),
+        "{err}"
+    );
+    assert!(err.contains(other.fingerprint()), "{err}");
+    // The rules alone have no arbiter.
+    assert!(shipped.with_classifier(None).arbiter().is_none());
+    assert_eq!(shipped.with_classifier(None).arbiter_missing(), None);
+}

@@ -231,8 +231,8 @@ fn an_account_request_read_below_even_odds_waits_on_the_operator_in_production()
     // for a person (a coach who did not join is not answered with the
     // schedule).
     for text in [
-        "coach belum join zoom, gimana ini?",
-        "the zoom link isn't working, what now?",
+        "kok coachnya belum muncul di zoom?",
+        "coach isn't in the zoom yet, what do I do?",
     ] {
         schedule_held_for_the_operator(text, "tentative:next_session");
     }
