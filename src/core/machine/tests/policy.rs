@@ -226,16 +226,11 @@ fn an_account_answer_beside_a_request_the_desk_cannot_place_waits_on_the_operato
 
 #[test]
 fn an_account_request_read_below_even_odds_waits_on_the_operator_in_production() {
-    // A question the vocabulary cannot place, which the classifier reads
-    // as a schedule question below even odds: the drafted schedule waits
-    // for a person (a coach who did not join is not answered with the
-    // schedule).
-    for text in [
-        "kok coachnya belum muncul di zoom?",
-        "coach isn't in the zoom yet, what do I do?",
-    ] {
-        schedule_held_for_the_operator(text, "tentative:next_session");
-    }
+    // A question the vocabulary cannot place, read as a schedule question
+    // below even odds (here by the arbiter, 0.39, over the classifier's
+    // "no request"): the drafted schedule waits for a person (a lesson
+    // that has not started is not answered with the schedule).
+    schedule_held_for_the_operator("kok zoomnya belum mulai?", "tentative:next_session");
 }
 
 #[test]
