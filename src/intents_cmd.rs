@@ -211,6 +211,9 @@ pub fn explain(detector: &crate::policy::intent::Detector, text: &str) -> String
             if !e.learned_from.is_empty() {
                 let _ = writeln!(s, "learnt from: {}", e.learned_from.join("; "));
             }
+            if let Some(why) = detector.arbiter_missing() {
+                let _ = writeln!(s, "arbiter: not in use: {why}");
+            }
             if let Some((a, p)) = o.arbiter {
                 let _ = writeln!(
                     s,
@@ -363,4 +366,27 @@ fn run_eval(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::intent::{Detector, classifier};
+
+    #[test]
+    fn explain_shows_the_arbiters_reading_or_why_there_is_none() {
+        let shipped = Detector::shipped();
+        let out = explain(&shipped, "kak tolong dikembalikan uangnya ya");
+        assert!(out.contains("\narbiter: refund ("), "{out}");
+        let examples = format!(
+            "{}kak mau nanya aja\tother\tid\tplain\n",
+            classifier::EMBEDDED_EXAMPLES
+        );
+        let other = shipped.with_examples(&examples, "more.tsv").unwrap();
+        let out = explain(&other, "kak tolong dikembalikan uangnya ya");
+        assert!(
+            out.contains("\narbiter: not in use: the intent arbiter was trained with another"),
+            "{out}"
+        );
+    }
 }
