@@ -247,18 +247,20 @@ impl PolicyConfig {
         if self.identity_attempts == 0 {
             return Err(bad("policy.identity_attempts: must be at least 1".into()));
         }
+        // A file a `[policy]` key names, read whole; errors name the key.
+        let read = |key: &str, p: &std::path::Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| bad(format!("policy.{key}: cannot read {}: {e}", p.display())))
+        };
         let source = match &self.tiers {
-            Some(p) => std::fs::read_to_string(p)
-                .map_err(|e| bad(format!("policy.tiers: cannot read {}: {e}", p.display())))?,
+            Some(p) => read("tiers", p)?,
             None => crate::policy::tier::EMBEDDED.to_string(),
         };
         let tiers = crate::policy::tier::TierTable::parse(&source)
             .map_err(|e| bad(format!("policy.tiers: {e}")))?;
         let detector = match &self.intents {
             Some(p) => {
-                let source = std::fs::read_to_string(p).map_err(|e| {
-                    bad(format!("policy.intents: cannot read {}: {e}", p.display()))
-                })?;
+                let source = read("intents", p)?;
                 crate::policy::intent::Detector::parse(&source, &p.display().to_string())
                     .map_err(|e| bad(format!("policy.intents: {e}")))?
             }
@@ -266,12 +268,7 @@ impl PolicyConfig {
         };
         let detector = match &self.intent_examples {
             Some(p) => {
-                let source = std::fs::read_to_string(p).map_err(|e| {
-                    bad(format!(
-                        "policy.intent_examples: cannot read {}: {e}",
-                        p.display()
-                    ))
-                })?;
+                let source = read("intent_examples", p)?;
                 detector
                     .with_examples(&source, &p.display().to_string())
                     .map_err(|e| bad(format!("policy.intent_examples: {e}")))?
@@ -280,12 +277,7 @@ impl PolicyConfig {
         };
         let detector = match &self.intent_arbiter {
             Some(p) => {
-                let source = std::fs::read_to_string(p).map_err(|e| {
-                    bad(format!(
-                        "policy.intent_arbiter: cannot read {}: {e}",
-                        p.display()
-                    ))
-                })?;
+                let source = read("intent_arbiter", p)?;
                 detector
                     .with_arbiter(&source, &p.display().to_string())
                     .map_err(|e| bad(format!("policy.intent_arbiter: {e}")))?

@@ -31,7 +31,7 @@
 use caseflow_textcat::{self as textcat, Dense, DenseError, Training};
 use serde::Deserialize;
 
-use super::classifier::{self, Probabilities};
+use super::classifier::{self, Probabilities, class};
 use super::{Detection, Intent};
 
 /// Values per turn the arbiter reads.
@@ -82,13 +82,6 @@ pub fn inputs(rules: &Detection, p: &Probabilities) -> [f64; INPUTS] {
         x[4 * k + j] = if f { 1.0 } else { 0.0 };
     }
     x
-}
-
-fn class(i: Intent) -> usize {
-    Intent::ALL
-        .iter()
-        .position(|x| *x == i)
-        .expect("every intent is a class")
 }
 
 /// The fingerprint of the vocabulary and examples a classifier (and so an

@@ -249,7 +249,8 @@ fn labelled_features(v: &Vocabulary, rows: &[eval::Row<'_>]) -> Vec<(Features, I
     })
 }
 
-fn class(i: Intent) -> usize {
+/// The class of an intent: its place in [`Intent::ALL`].
+pub(super) fn class(i: Intent) -> usize {
     Intent::ALL
         .iter()
         .position(|x| *x == i)
